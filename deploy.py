@@ -1,0 +1,20 @@
+"""twinstore: build and run the storage pair. Run: pyinfra inventory.py deploy.py
+
+One deploy per subsystem, in the order the machines need them at boot.
+"""
+
+from pyinfra import host, inventory
+
+from operations.ext4 import configure_ext4
+from operations.lvm import configure_lvm
+from operations.tuning import configure_tuning
+from twinstore.validation import STORAGE_GROUP, check_deploy_inventory, storage_config
+
+# Same rules as inventory.py, now including --data overrides; stops before any change.
+check_deploy_inventory(inventory)
+
+if STORAGE_GROUP in host.groups:
+    config = storage_config(host)
+    configure_tuning(config)
+    configure_lvm(config)
+    configure_ext4(config)

@@ -1,0 +1,178 @@
+"""LVM and block device facts: the whole LVM state and the signatures on devices, one command each."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyinfra.api import FactBase, QuoteString, StringCommand
+from typing_extensions import override
+
+SECTION = "#twinstore-section "
+
+
+@dataclass(frozen=True)
+class VolumeGroupState:
+    name: str
+    size: int
+    free: int
+    extent_size: int
+    devices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LogicalVolumeState:
+    volume_group: str
+    name: str
+    size: int
+    path: str
+    active: bool
+
+
+@dataclass
+class LvmState:
+    """Everything LVM knows on a host; ``available`` is False when lvm2 is not installed yet."""
+
+    available: bool = False
+    volume_groups: dict[str, VolumeGroupState] = field(default_factory=dict)
+    logical_volumes: dict[tuple[str, str], LogicalVolumeState] = field(default_factory=dict)
+    physical_volumes: dict[str, str] = field(default_factory=dict)
+
+
+def _split_sections(output: list[str]) -> dict[str, str]:
+    sections: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in output:
+        if line.startswith(SECTION):
+            current = sections.setdefault(line[len(SECTION) :].strip(), [])
+        elif current is not None:
+            current.append(line)
+    return {name: "\n".join(lines) for name, lines in sections.items()}
+
+
+def _report_rows(text: str, kind: str) -> list[dict[str, Any]]:
+    if not text.strip():
+        return []
+    report = json.loads(text).get("report", [])
+    return [row for part in report for row in part.get(kind, [])]
+
+
+class LvmReport(FactBase[LvmState]):
+    """
+    Returns the host's volume groups, logical volumes and physical volumes (sizes in bytes).
+
+    .. code:: python
+
+        LvmState(available=True,
+                 volume_groups={"vg0": VolumeGroupState("vg0", 17175674880, 10733223936, 4194304, ("/dev/vdb",))},
+                 logical_volumes={("vg0", "rep-no"): LogicalVolumeState(
+                     "vg0", "rep-no", 1073741824, "/dev/vg0/rep-no", True)},
+                 physical_volumes={"/dev/vdb": "vg0"})
+    """
+
+    default = LvmState
+
+    @override
+    def command(self) -> str:
+        # One round trip for all three reports; JSON so names and sizes need no guessing.
+        options = "--reportformat json --units b --nosuffix"
+        return (
+            "command -v lvm >/dev/null 2>&1 || exit 0; "
+            f"echo '{SECTION}vgs'; lvm vgs {options} -o vg_name,vg_size,vg_free,vg_extent_size 2>/dev/null; "
+            f"echo '{SECTION}lvs'; lvm lvs {options} -o vg_name,lv_name,lv_size,lv_path,lv_active 2>/dev/null; "
+            f"echo '{SECTION}pvs'; lvm pvs {options} -o pv_name,vg_name 2>/dev/null; true"
+        )
+
+    @override
+    def process(self, output: list[str]) -> LvmState:
+        sections = _split_sections(output)
+        if not sections:
+            return LvmState()
+        state = LvmState(available=True)
+        for row in _report_rows(sections.get("pvs", ""), "pv"):
+            state.physical_volumes[row["pv_name"]] = row["vg_name"]
+        for row in _report_rows(sections.get("vgs", ""), "vg"):
+            name = row["vg_name"]
+            state.volume_groups[name] = VolumeGroupState(
+                name=name,
+                size=int(row["vg_size"]),
+                free=int(row["vg_free"]),
+                extent_size=int(row["vg_extent_size"]),
+                devices=tuple(sorted(pv for pv, vg in state.physical_volumes.items() if vg == name)),
+            )
+        for row in _report_rows(sections.get("lvs", ""), "lv"):
+            key = (row["vg_name"], row["lv_name"])
+            state.logical_volumes[key] = LogicalVolumeState(
+                volume_group=row["vg_name"],
+                name=row["lv_name"],
+                size=int(row["lv_size"]),
+                path=row["lv_path"] or f"/dev/{row['vg_name']}/{row['lv_name']}",
+                active=row["lv_active"] == "active",
+            )
+        return state
+
+
+@dataclass(frozen=True)
+class BlockDeviceState:
+    path: str
+    exists: bool
+    size: int = 0
+    # blkid -p probe: TYPE (ext4, ocfs2, LVM2_member, drbd, ...) or None when nothing was found.
+    signature: str | None = None
+    probe: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_blank(self) -> bool:
+        return self.exists and self.signature is None and not self.probe
+
+
+class BlockDevices(FactBase[dict[str, BlockDeviceState]]):
+    """
+    Returns, for each given path, whether the block device exists, its size and the
+    signature ``blkid -p`` finds on it (low-level probe, not the cache).
+
+    .. code:: python
+
+        {"/dev/vdb": BlockDeviceState("/dev/vdb", True, 17179869184, None, {})}
+    """
+
+    default = dict
+
+    @override
+    def command(self, paths: list[str]) -> StringCommand:
+        quoted = [QuoteString(path) for path in paths]
+        # blkid -p exits 2 when it finds nothing; that is an answer, not an error.
+        script = (
+            'for d in "$@"; do echo "' + SECTION + '$d"; '
+            'if [ -b "$d" ]; then echo "SIZE=$(blockdev --getsize64 "$d")"; '
+            'blkid -p -o export "$d" 2>/dev/null; else echo "MISSING=1"; fi; done; true'
+        )
+        return StringCommand("sh", "-c", QuoteString(script), "sh", *quoted)
+
+    @override
+    def process(self, output: list[str]) -> dict[str, BlockDeviceState]:
+        devices: dict[str, BlockDeviceState] = {}
+        current: str | None = None
+        values: dict[str, dict[str, str]] = {}
+        for line in output:
+            if line.startswith(SECTION):
+                current = line[len(SECTION) :].strip()
+                values[current] = {}
+            elif current is not None and "=" in line:
+                key, value = line.split("=", 1)
+                values[current][key.strip()] = value.strip()
+        for path, probe in values.items():
+            if probe.pop("MISSING", None):
+                devices[path] = BlockDeviceState(path=path, exists=False)
+                continue
+            size = int(probe.pop("SIZE", "0") or 0)
+            probe.pop("DEVNAME", None)
+            devices[path] = BlockDeviceState(
+                path=path,
+                exists=True,
+                size=size,
+                signature=probe.get("TYPE") or probe.get("PTTYPE"),
+                probe=probe,
+            )
+        return devices

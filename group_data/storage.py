@@ -1,0 +1,132 @@
+"""The storage pair fiori + torchio, with the original procedure's values.
+
+A second pair is another inventory group (say ``pair_b``) whose group_data file sets at
+least ``nodes`` (and ``drbd_options.shared_secret``); everything else is inherited from here.
+"""
+
+nodes = [
+    {"name": "fiori", "lan_address": "192.168.1.6", "link_address": "10.99.0.6", "o2cb_number": 1},
+    {"name": "torchio", "lan_address": "192.168.1.7", "link_address": "10.99.0.7", "o2cb_number": 2},
+]
+
+# "lan": DRBD and o2cb use lan_address (as first built); "backlink": link_address on the
+# back-to-back cable, configured on `interface`.
+replication_link = {"mode": "lan", "interface": "eth1", "prefix_length": 24}
+
+# devices empty: vg0 already exists (the installer's partman recipe made it).
+volume_group = {"name": "vg0", "devices": []}
+
+logical_volumes = {
+    "rep-no": {"size": "100G", "role": "ext4", "mount_point": "/vol/rep-no"},
+    "rep-drbd0": {"size": "200G", "role": "drbd"},
+    "rep-drbd1": {"size": "200G", "role": "drbd"},
+    "rep-unison": {"size": "2T", "role": "unison", "mount_point": "/vol/rep-unison"},
+}
+ext4_mount_options = ["noatime", "nodiratime"]
+
+drbd_resources = {
+    "drbd0": {"minor": 0, "port": 7790, "backing_volume": "rep-drbd0"},
+    "drbd1": {"minor": 1, "port": 7791, "backing_volume": "rep-drbd1"},
+}
+drbd_options = {
+    "protocol": "C",
+    "allow_two_primaries": True,
+    "after_sb_0pri": "discard-zero-changes",
+    "after_sb_1pri": "discard-secondary",
+    "after_sb_2pri": "disconnect",
+    "before_resync_target_handler": "/sbin/drbdsetup $DRBD_MINOR secondary",
+    "split_brain_handler": "/usr/lib/drbd/notify-split-brain.sh root",
+    # The Powerline workaround: wait 120 s for the peer at boot, ping every 30 s and
+    # allow 6 s (60 tenths) for the answer.
+    "wfc_timeout": 120,
+    "degr_wfc_timeout": 120,
+    "ping_int": 30,
+    "ping_timeout_tenths": 60,
+    "cram_hmac_alg": "sha256",
+    # Peer authentication. Change it on real machines (both nodes of a pair must agree).
+    "shared_secret": "change-me-twinstore-pair-a",
+}
+
+ocfs2_cluster = {
+    "name": "ocfs2",
+    "port": 7777,
+    "heartbeat_threshold": 61,
+    "idle_timeout_ms": 60000,
+    "keepalive_delay_ms": 4000,
+    "reconnect_delay_ms": 4000,
+}
+ocfs2_volumes = {
+    "ocfs2-small": {
+        "drbd_resource": "drbd0",
+        "mount_point": "/vol/ocfs2-small",
+        "fs_type": "mail",
+        "slots": 2,
+        "label": "ocfs2-small",
+    },
+    "ocfs2-large": {
+        "drbd_resource": "drbd1",
+        "mount_point": "/vol/ocfs2-large",
+        "fs_type": "vmstore",
+        "slots": 2,
+        "label": "ocfs2-large",
+    },
+}
+ocfs2_mount_options = ["_netdev", "noatime", "data=writeback", "commit=60", "nodiratime"]
+
+public_links = [
+    {"path": "/vol/scratch", "target": "/vol/rep-no/scratch"},
+    {"path": "/vol/vmpool0", "target": "/vol/rep-no/vmpool0"},
+    {"path": "/vol/pub", "target": "/vol/rep-unison/pub"},
+    {"path": "/vol/home", "target": "/vol/ocfs2-small/home"},
+    {"path": "/vol/mail", "target": "/vol/ocfs2-small/mail"},
+    {"path": "/vol/wikis", "target": "/vol/ocfs2-small/wikis"},
+    {"path": "/vol/svn", "target": "/vol/ocfs2-small/svn"},
+    {"path": "/vol/vmpool1", "target": "/vol/ocfs2-large/vmpool1"},
+]
+
+# clients empty = all.py client_network.
+nfs_exports = [
+    {"path": "/vol/pub"},
+    {"path": "/vol/home"},
+    {"path": "/vol/mail"},
+    {"path": "/vol/wikis"},
+    {"path": "/vol/svn"},
+]
+
+unison = {
+    "volume": "rep-unison",
+    "client": "fiori",
+    "schedule": "0 0 * * *",
+    "profile_name": "vol-rep-unison",
+    "owner": True,
+    "group": True,
+    "perms": -1,
+    "times": True,
+    "auto": True,
+    "batch": True,
+    "terse": True,
+    "confirmbigdel": True,
+    "fastcheck": True,
+    "prefer": "newer",
+    "log_file": "/var/log/unison.log",
+    "log_retention_days": 28,
+}
+
+# Created before any package so both OCFS2 nodes agree on file ownership.
+accounts = [{"name": "libvirt-qemu", "uid": 64055, "gid": 64055}]
+
+# The caching resolver forwards here; empty = resolve from the root servers.
+resolver_upstreams = ["192.168.1.1"]
+extra_hosts: dict[str, str] = {}
+# Postfix relays to this address; None = no relay configured, postfix left alone.
+mail_relay = None
+# apt sources by IP address; None = keep the machine's own sources.
+apt_mirror = None
+
+sysctls = {
+    # BTS#666021
+    "vm.min_free_kbytes": 65536,
+    # Reboot 10 s after a panic; o2cb fences by panicking, so an oops must panic too.
+    "kernel.panic": 10,
+    "kernel.panic_on_oops": 1,
+}

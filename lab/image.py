@@ -1,0 +1,225 @@
+"""The lab's base image: debootstrap, a local Debian repository inside, first-boot identity.
+
+Built once and cached under a name derived from its recipe and the lab's SSH key, so a
+change to either builds a new one. Guests have no network to the outside: every package
+the deploy installs comes from /srv/lab-repo inside the image.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from lab.settings import lab_dir, ssh_key
+
+SUITE = "bookworm"
+BASE_PACKAGES = [
+    "linux-image-amd64",
+    "systemd-sysv",
+    "openssh-server",
+    "ifupdown",
+    "iproute2",
+    "iputils-ping",
+    "udev",
+    "kmod",
+    "procps",
+    "less",
+]
+# What the deploy installs on real machines, made available offline to the guests.
+REPO_PACKAGES = [
+    "lvm2",
+    "drbd-utils",
+    "ocfs2-tools",
+    "nfs-kernel-server",
+    "nfs-common",
+    "unison",
+    "unbound",
+    "postfix",
+    "nis",
+    "autofs",
+    "cron",
+    "logrotate",
+    "rsync",
+    "openssh-client",
+]
+IMAGE_SIZE = "4G"
+
+# Runs at every boot before sshd. The identity part runs once per fresh disk: later
+# boots must not undo what the deploy configured (/etc/hosts, interfaces).
+IDENTITY_SCRIPT = r"""#!/bin/sh
+set -e
+arg() { sed -n "s/.*\btwinstore\.$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
+NAME=$(arg hostname)
+LAN=$(arg lan)
+if [ ! -e /etc/twinstore-lab-identity ] && [ -n "$NAME" ]; then
+    echo "$NAME" > /etc/hostname
+    hostname "$NAME"
+    printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s\n' "$NAME" > /etc/hosts
+    printf '%s\n' \
+        'auto lo' 'iface lo inet loopback' '' \
+        '# management: qemu user networking, restricted; SSH only' \
+        'auto eth0' 'iface eth0 inet static' '    address 10.0.2.15/24' '' \
+        '# the LAN segment shared by all lab guests' \
+        'auto eth1' 'iface eth1 inet static' "    address $LAN" > /etc/network/interfaces
+    touch /etc/twinstore-lab-identity
+fi
+ssh-keygen -A >/dev/null
+echo "TWINSTORE-HOSTKEY $(cut -d' ' -f1,2 /etc/ssh/ssh_host_ed25519_key.pub)" > /dev/ttyS0
+"""
+
+IDENTITY_UNIT = """[Unit]
+Description=twinstore lab: host name, addresses and SSH host keys from the kernel command line
+DefaultDependencies=no
+After=local-fs.target
+Before=network-pre.target ssh.service
+Wants=network-pre.target
+
+[Service]
+Type=oneshot
+ExecStart=/usr/local/sbin/twinstore-lab-identity
+RemainAfterExit=yes
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+# Background jobs that would make guests busy or change things between two deploy runs.
+MASKED_UNITS = [
+    "apt-daily.timer",
+    "apt-daily-upgrade.timer",
+    "e2scrub_all.timer",
+    "fstrim.timer",
+    "man-db.timer",
+    "systemd-timesyncd.service",
+]
+
+
+def recipe_hash() -> str:
+    recipe = "\n".join(
+        [SUITE, *BASE_PACKAGES, "--", *REPO_PACKAGES, IMAGE_SIZE, IDENTITY_SCRIPT, IDENTITY_UNIT, *MASKED_UNITS]
+    )
+    digest = hashlib.sha256(recipe.encode())
+    digest.update(Path(f"{ssh_key()}.pub").read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def image_dir() -> Path:
+    return lab_dir() / "images" / f"base-{recipe_hash()}"
+
+
+def debian_mirror() -> str:
+    """The host's own Debian mirror (so the lab reaches only what the host's apt reaches)."""
+    override = os.environ.get("TWINSTORE_DEBIAN_MIRROR")
+    if override:
+        return override
+    candidates = [*sorted(Path("/etc/apt/sources.list.d").glob("*.sources")), Path("/etc/apt/sources.list")]
+    for path in candidates:
+        if not path.exists():
+            continue
+        text = path.read_text()
+        for match in re.finditer(r"^URIs:\s*(\S+)", text, re.MULTILINE):
+            if "security" not in match.group(1):
+                return match.group(1)
+        for match in re.finditer(r"^deb\s+(?:\[[^]]*\]\s+)?(\S+)\s+\S+", text, re.MULTILINE):
+            if "security" not in match.group(1):
+                return match.group(1)
+    raise RuntimeError("no Debian mirror found in the host's apt sources; set TWINSTORE_DEBIAN_MIRROR")
+
+
+def ensure_ssh_key() -> None:
+    key = ssh_key()
+    if not key.exists():
+        key.parent.mkdir(parents=True, exist_ok=True)
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "twinstore-lab", "-f", str(key)])
+
+
+def run(command: list[str], **kwargs: Any) -> None:
+    subprocess.run(command, check=True, **kwargs)
+
+
+def _chroot(root: Path, *command: str) -> None:
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND": "noninteractive", "LC_ALL": "C"}
+    run(["chroot", str(root), *command], env=env, stdout=subprocess.DEVNULL)
+
+
+def build_image() -> Path:
+    """Build the base image unless one for this recipe exists; return its directory."""
+    ensure_ssh_key()
+    target = image_dir()
+    if (target / "base.img").exists():
+        return target
+    started = time.monotonic()
+    work = lab_dir() / "images" / f"build-{recipe_hash()}"
+    if work.exists():
+        shutil.rmtree(work)
+    root = work / "root"
+    root.mkdir(parents=True)
+    mirror = debian_mirror()
+    print(f"lab: building the base image with debootstrap from {mirror} ...", flush=True)
+    run(
+        ["debootstrap", "--variant=minbase", f"--include={','.join(BASE_PACKAGES)}", SUITE, str(root), mirror],
+        stdout=subprocess.DEVNULL,
+    )
+
+    print("lab: downloading the deploy's packages into the image's local repository ...", flush=True)
+    shutil.copy("/etc/resolv.conf", root / "etc" / "resolv.conf")
+    _chroot(root, "apt-get", "update", "-q")
+    _chroot(root, "apt-get", "install", "-q", "-y", "--download-only", *REPO_PACKAGES)
+    repo = root / "srv" / "lab-repo"
+    repo.mkdir(parents=True)
+    for deb in (root / "var" / "cache" / "apt" / "archives").glob("*.deb"):
+        shutil.move(str(deb), repo / deb.name)
+    with (repo / "Packages").open("w") as packages:
+        run(["dpkg-scanpackages", "--multiversion", ".", "/dev/null"], cwd=repo, stdout=packages, stderr=subprocess.DEVNULL)
+    (root / "etc" / "apt" / "sources.list").write_text("deb [trusted=yes] file:/srv/lab-repo ./\n")
+    for extra in (root / "etc" / "apt" / "sources.list.d").glob("*"):
+        extra.unlink()
+    _chroot(root, "apt-get", "update", "-q")
+    _chroot(root, "apt-get", "clean")
+    (root / "etc" / "resolv.conf").write_text("")
+
+    print("lab: configuring first boot ...", flush=True)
+    (root / "etc" / "fstab").write_text("/dev/vda / ext4 errors=remount-ro 0 1\n")
+    script = root / "usr" / "local" / "sbin" / "twinstore-lab-identity"
+    script.write_text(IDENTITY_SCRIPT)
+    script.chmod(0o755)
+    systemd = root / "etc" / "systemd" / "system"
+    (systemd / "twinstore-lab-identity.service").write_text(IDENTITY_UNIT)
+    wants = systemd / "multi-user.target.wants"
+    wants.mkdir(exist_ok=True)
+    (wants / "twinstore-lab-identity.service").symlink_to("/etc/systemd/system/twinstore-lab-identity.service")
+    for unit in MASKED_UNITS:
+        masked = systemd / unit
+        if masked.exists() or masked.is_symlink():
+            masked.unlink()
+        masked.symlink_to("/dev/null")
+    for host_key in (root / "etc" / "ssh").glob("ssh_host_*"):
+        host_key.unlink()
+    ssh_dir = root / "root" / ".ssh"
+    ssh_dir.mkdir(mode=0o700, exist_ok=True)
+    (ssh_dir / "authorized_keys").write_text(Path(f"{ssh_key()}.pub").read_text())
+    (ssh_dir / "authorized_keys").chmod(0o600)
+    (root / "etc" / "hostname").write_text("lab\n")
+    (root / "etc" / "machine-id").write_text("")
+
+    print("lab: writing the disk image ...", flush=True)
+    boot = root / "boot"
+    kernel = sorted(boot.glob("vmlinuz-*"))[-1]
+    initrd = sorted(boot.glob("initrd.img-*"))[-1]
+    image = work / "base.img"
+    run(["truncate", "-s", IMAGE_SIZE, str(image)])
+    run(["mkfs.ext4", "-q", "-F", "-L", "lab-root", "-d", str(root), str(image)])
+    shutil.copy(kernel, work / "vmlinuz")
+    shutil.copy(initrd, work / "initrd.img")
+    shutil.rmtree(root)
+    if target.exists():
+        shutil.rmtree(target)
+    work.rename(target)
+    print(f"lab: base image ready in {time.monotonic() - started:.0f} s: {target}", flush=True)
+    return target

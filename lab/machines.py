@@ -1,0 +1,237 @@
+"""Start, stop and reach the lab's qemu guests.
+
+Networks never touch the host's IP stack: management is qemu user networking with
+restrict=on and SSH forwarded on 127.0.0.1 only; the LAN and the back-to-back link are
+vde switches, which are plain unix sockets. A vde switch (rather than a qemu stream
+socket) carries the back-to-back link because it survives one guest being restarted.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from lab.image import build_image, ensure_ssh_key, run
+from lab.settings import DATA_DISK_SIZE, GUESTS, LAN_PREFIX, Guest, known_hosts, lab_dir, ssh_config, ssh_key
+
+HOSTKEY_MARKER = "TWINSTORE-HOSTKEY "
+BOOT_TIMEOUT_S = 240
+
+
+def run_dir() -> Path:
+    return lab_dir() / "run"
+
+
+def switch_dir(name: str) -> Path:
+    return run_dir() / f"{name}.switch"
+
+
+def _read_pid(pid_file: Path) -> int | None:
+    try:
+        pid = int(pid_file.read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+    # Only a live process that is ours: its command line names our lab directory.
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except FileNotFoundError:
+        return None
+    return pid if str(lab_dir()) in cmdline else None
+
+
+def guest_pid(guest: Guest) -> int | None:
+    return _read_pid(guest.pid_file)
+
+
+def _stop_pid(pid_file: Path, timeout: float = 20.0) -> None:
+    pid = _read_pid(pid_file)
+    if pid is not None:
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if Path(f"/proc/{pid}").exists():
+            os.kill(pid, signal.SIGKILL)
+    pid_file.unlink(missing_ok=True)
+
+
+def start_switch(name: str) -> None:
+    pid_file = run_dir() / f"{name}.switch.pid"
+    if _read_pid(pid_file) is not None:
+        return
+    run(["vde_switch", "-s", str(switch_dir(name)), "-d", "-p", str(pid_file)], stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while not (switch_dir(name) / "ctl").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def make_disks(guest: Guest, image: Path) -> None:
+    guest.root_disk.parent.mkdir(parents=True, exist_ok=True)
+    if not guest.root_disk.exists():
+        run(
+            ["qemu-img", "create", "-q", "-f", "qcow2", "-b", str(image / "base.img"), "-F", "raw", str(guest.root_disk)]
+        )
+    if guest.storage and not guest.data_disk.exists():
+        run(["qemu-img", "create", "-q", "-f", "qcow2", str(guest.data_disk), DATA_DISK_SIZE])
+
+
+def qemu_command(guest: Guest, image: Path) -> list[str]:
+    mac = f"52:54:00:5e:{guest.index:02x}"
+    append = (
+        "root=/dev/vda rw console=ttyS0 net.ifnames=0 quiet "
+        f"twinstore.hostname={guest.name} twinstore.lan={guest.lan_address}/{LAN_PREFIX}"
+    )
+    command = [
+        "qemu-system-x86_64",
+        "-name", f"twinstore-lab-{guest.name}",
+        "-accel", "tcg,thread=multi",
+        "-cpu", "max",
+        "-smp", "1",
+        "-m", str(guest.memory_mib),
+        "-kernel", str(image / "vmlinuz"),
+        "-initrd", str(image / "initrd.img"),
+        "-append", append,
+        "-drive", f"file={guest.root_disk},if=virtio,format=qcow2,cache=unsafe",
+        "-netdev", f"user,id=mgmt,restrict=on,hostfwd=tcp:127.0.0.1:{guest.ssh_port}-:22",
+        "-device", f"virtio-net-pci,netdev=mgmt,mac={mac}:00",
+        "-netdev", f"vde,id=lan,sock={switch_dir('lan')}",
+        "-device", f"virtio-net-pci,netdev=lan,mac={mac}:01",
+        "-object", "rng-random,filename=/dev/urandom,id=rng0",
+        "-device", "virtio-rng-pci,rng=rng0",
+        "-display", "none",
+        "-serial", f"file:{guest.console_log}",
+        "-pidfile", str(guest.pid_file),
+        "-daemonize",
+    ]  # fmt: skip
+    if guest.storage:
+        command += [
+            "-drive", f"file={guest.data_disk},if=virtio,format=qcow2,cache=unsafe",
+            "-netdev", f"vde,id=link,sock={switch_dir('link')}",
+            "-device", f"virtio-net-pci,netdev=link,mac={mac}:02",
+        ]  # fmt: skip
+    return command
+
+
+def start_guest(guest: Guest, image: Path) -> None:
+    if guest_pid(guest) is not None:
+        return
+    make_disks(guest, image)
+    guest.console_log.unlink(missing_ok=True)
+    run(qemu_command(guest, image))
+
+
+def host_key_from_console(guest: Guest) -> str | None:
+    try:
+        text = guest.console_log.read_text(errors="replace")
+    except FileNotFoundError:
+        return None
+    keys = [line.split(HOSTKEY_MARKER, 1)[1].strip() for line in text.splitlines() if HOSTKEY_MARKER in line]
+    return keys[-1] if keys else None
+
+
+def write_ssh_files(host_keys: dict[str, str]) -> None:
+    """known_hosts from the keys the guests printed on their consoles, and an ssh_config."""
+    lines = [f"[127.0.0.1]:{g.ssh_port} {host_keys[g.name]}" for g in GUESTS if g.name in host_keys]
+    known_hosts().write_text("\n".join(lines) + "\n")
+    config = []
+    for g in GUESTS:
+        config += [
+            f"Host {g.name}",
+            "    HostName 127.0.0.1",
+            f"    Port {g.ssh_port}",
+            "    User root",
+            f"    IdentityFile {ssh_key()}",
+            "    IdentitiesOnly yes",
+            f"    UserKnownHostsFile {known_hosts()}",
+            "    StrictHostKeyChecking yes",
+            "    LogLevel ERROR",
+            "",
+        ]
+    ssh_config().write_text("\n".join(config))
+
+
+def ssh_command(name: str, *command: str) -> list[str]:
+    return ["ssh", "-F", str(ssh_config()), "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", name, *command]
+
+
+def ssh_ready(name: str) -> bool:
+    result = subprocess.run(ssh_command(name, "true"), capture_output=True, timeout=30)
+    return result.returncode == 0
+
+
+def wait_for_guests(guests: list[Guest], timeout: float = BOOT_TIMEOUT_S) -> None:
+    deadline = time.monotonic() + timeout
+    host_keys: dict[str, str] = {}
+    pending = list(guests)
+    while pending:
+        if time.monotonic() > deadline:
+            names = ", ".join(g.name for g in pending)
+            raise TimeoutError(f"lab: {names} did not accept SSH within {timeout:.0f} s (see {run_dir()}/*.console)")
+        for guest in list(pending):
+            if guest_pid(guest) is None:
+                raise RuntimeError(f"lab: qemu for {guest.name} exited (see {guest.console_log})")
+            key = host_key_from_console(guest)
+            if key is None:
+                continue
+            if host_keys.get(guest.name) != key:
+                host_keys[guest.name] = key
+                existing = {g.name: k for g in GUESTS if g not in guests and (k := host_key_from_console(g))}
+                write_ssh_files({**existing, **host_keys})
+            if ssh_ready(guest.name):
+                pending.remove(guest)
+        time.sleep(1)
+
+
+def up(names: list[str] | None = None) -> None:
+    ensure_ssh_key()
+    image = build_image()
+    run_dir().mkdir(parents=True, exist_ok=True)
+    start_switch("lan")
+    start_switch("link")
+    guests = [g for g in GUESTS if names is None or g.name in names]
+    started = time.monotonic()
+    for guest in guests:
+        start_guest(guest, image)
+    wait_for_guests(guests)
+    print(f"lab: {', '.join(g.name for g in guests)} up in {time.monotonic() - started:.0f} s")
+
+
+def down(names: list[str] | None = None) -> None:
+    guests = [g for g in GUESTS if names is None or g.name in names]
+    for guest in guests:
+        _stop_pid(guest.pid_file)
+    if names is None:
+        for name in ("lan", "link"):
+            _stop_pid(run_dir() / f"{name}.switch.pid")
+
+
+def reset(names: list[str] | None = None) -> None:
+    """Fresh disks for the named guests (default all), then up: seconds, thanks to qcow2 overlays."""
+    down(names)
+    for guest in GUESTS:
+        if names is None or guest.name in names:
+            guest.root_disk.unlink(missing_ok=True)
+            guest.data_disk.unlink(missing_ok=True)
+    up(names)
+
+
+def status() -> list[tuple[Guest, int | None]]:
+    return [(guest, guest_pid(guest)) for guest in GUESTS]
+
+
+def lab_qemu_pids() -> list[int]:
+    """Every running qemu whose command line names this lab's directory (for tests and status)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except (FileNotFoundError, PermissionError, ProcessLookupError):
+            continue
+        if cmdline.startswith("qemu-system") and str(lab_dir()) in cmdline:
+            pids.append(int(proc.name))
+    return pids

@@ -1,0 +1,76 @@
+"""Local ext4 volumes (rep-no, rep-unison): filesystem, fstab entry and mount.
+
+mkfs runs only on a volume that carries no signature at all, checked twice: from facts
+when the plan is made, and by blkid on the host right before mkfs runs.
+"""
+
+from __future__ import annotations
+
+from pyinfra import host
+from pyinfra.api import OperationError, QuoteString, StringCommand, deploy, operation
+from pyinfra.operations import files, server
+
+from facts.lvm import BlockDevices, LvmReport
+from operations.lvm import refuse_unless_blank
+from twinstore.config import StorageConfig
+
+
+def mapper_path(group: str, volume: str) -> str:
+    """/dev/mapper name of an LV, as the procedure writes it in fstab (dashes doubled)."""
+    return f"/dev/mapper/{group.replace('-', '--')}-{volume.replace('-', '--')}"
+
+
+@operation()
+def filesystem(device: str, fs_type: str = "ext4", new_volume: bool = False):
+    """
+    Make a filesystem on a device that carries nothing; leave one of the same type alone.
+
+    + device: the block device
+    + fs_type: the filesystem wanted (mkfs.<fs_type>)
+    + new_volume: the device is created earlier in this same run, so the facts could not see it yet
+    """
+    state = host.get_fact(BlockDevices, paths=[device]).get(device)
+    if state is not None and state.exists:
+        if state.signature == fs_type:
+            host.noop(f"{device} holds {fs_type}")
+            return
+        if not state.is_blank:
+            raise OperationError(
+                f"{device} already holds {state.signature or 'a signature'}; refusing to make {fs_type} on it. "
+                "If its data is not needed, wipe it by hand (wipefs -a) and run again."
+            )
+    elif not new_volume:
+        raise OperationError(f"{device} does not exist")
+    yield refuse_unless_blank(device)
+    yield StringCommand(f"mkfs.{fs_type}", "-q", QuoteString(device))
+
+
+@deploy("ext4 volumes")
+def configure_ext4(config: StorageConfig) -> None:
+    group = config.volume_group.name
+    lvm = host.get_fact(LvmReport)
+    options = ",".join(config.ext4_mount_options)
+    files.directory(name="Directory /vol", path="/vol", present=True)
+    for volume_name, volume in config.logical_volumes.items():
+        if volume.role not in ("ext4", "unison") or volume.mount_point is None:
+            continue
+        device = mapper_path(group, volume_name)
+        filesystem(
+            name=f"ext4 on {group}/{volume_name}",
+            device=device,
+            new_volume=(group, volume_name) not in lvm.logical_volumes,
+        )
+        files.directory(name=f"Mount point {volume.mount_point}", path=volume.mount_point, present=True)
+        files.line(
+            name=f"fstab entry for {volume.mount_point}",
+            path="/etc/fstab",
+            line=rf"^\S+\s+{volume.mount_point}\s",
+            replace=f"{device} {volume.mount_point} ext4 {options} 0 2",
+        )
+        server.mount(
+            name=f"Mount {volume.mount_point}",
+            path=volume.mount_point,
+            device=device,
+            fs_type="ext4",
+            options=config.ext4_mount_options,
+        )

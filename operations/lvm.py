@@ -1,0 +1,171 @@
+"""LVM: the volume group on blank disks and the logical volumes at their configured sizes.
+
+Only ever creates or grows. A volume group is made only on disks that carry no signature
+at all, and a logical volume is never shrunk or removed.
+"""
+
+from __future__ import annotations
+
+from pyinfra import host
+from pyinfra.api import OperationError, QuoteString, StringCommand, deploy, operation
+from pyinfra.operations import apt
+
+from facts.lvm import BlockDevices, BlockDeviceState, LvmReport, LvmState
+from twinstore.config import StorageConfig, parse_size
+from twinstore.validation import Problem, host_source, stop
+
+DEFAULT_EXTENT_SIZE = 4 * 1024**2
+# pvcreate's default data alignment: the first extent starts 1 MiB into the disk.
+PV_DATA_OFFSET = 1024**2
+
+
+def round_to_extent(size: int, extent_size: int) -> int:
+    return -(-size // extent_size) * extent_size
+
+
+def refuse_unless_blank(device: str) -> StringCommand:
+    """Shell guard run just before a destructive command: blkid -p exits 2 only when it finds nothing."""
+    script = (
+        'blkid -p "$1" >/dev/null 2>&1; rc=$?; if [ "$rc" -ne 2 ]; then '
+        'echo "twinstore: refusing to write to $1: it carries a signature (blkid -p exit $rc)" >&2; exit 1; fi'
+    )
+    return StringCommand("sh", "-c", QuoteString(script), "sh", QuoteString(device))
+
+
+def lvm_problems(
+    config: StorageConfig,
+    lvm: LvmState,
+    devices: dict[str, BlockDeviceState],
+    source: str = "group_data/storage.py",
+    host_name: str = "",
+) -> list[Problem]:
+    """What stops the LVM plan on this host, found before any change: shrinks, missing disks, no room."""
+    problems: list[Problem] = []
+    on = f" on {host_name}" if host_name else ""
+    vg_name = config.volume_group.name
+    group = lvm.volume_groups.get(vg_name)
+    extent = group.extent_size if group else DEFAULT_EXTENT_SIZE
+    if group is None:
+        if lvm.available and not config.volume_group.devices:
+            problems.append(
+                Problem(
+                    source,
+                    "volume_group.devices",
+                    "[]",
+                    f"volume group {vg_name} does not exist{on}; name the disks to create it on",
+                )
+            )
+        free = 0
+        for device in config.volume_group.devices:
+            state = devices.get(device)
+            if state is None or not state.exists:
+                problems.append(Problem(source, "volume_group.devices", repr(device), f"no such block device{on}"))
+            elif not state.is_blank:
+                problems.append(
+                    Problem(
+                        source,
+                        "volume_group.devices",
+                        repr(device),
+                        f"the disk carries a {state.signature or 'partition table or signature'}{on}; "
+                        "twinstore only creates a volume group on a blank disk "
+                        "(wipe it yourself if its data is not needed)",
+                    )
+                )
+            else:
+                free += (state.size - PV_DATA_OFFSET) // extent * extent
+    else:
+        free = group.free
+    needed = 0
+    for name, volume in config.logical_volumes.items():
+        wanted = round_to_extent(parse_size(volume.size), extent)
+        existing = lvm.logical_volumes.get((vg_name, name))
+        if existing is None:
+            needed += wanted
+        elif existing.size > wanted:
+            problems.append(
+                Problem(
+                    source,
+                    f"logical_volumes.{name}.size",
+                    repr(volume.size),
+                    f"{vg_name}/{name} is already {existing.size} bytes{on}; volumes are grown, never shrunk",
+                )
+            )
+        else:
+            needed += wanted - existing.size
+    if needed > free and (group is not None or config.volume_group.devices):
+        problems.append(
+            Problem(
+                source,
+                "logical_volumes",
+                f"{needed // 1024**2} MiB more",
+                f"the logical volumes do not fit: {vg_name} has {free // 1024**2} MiB free{on}",
+            )
+        )
+    return problems
+
+
+@operation()
+def volume_group(group: str, devices: list[str]):
+    """
+    Create a volume group on blank disks; an existing volume group is left as it is.
+
+    + group: the volume group's name
+    + devices: the disks to put it on, each of which must carry no signature
+    """
+    lvm = host.get_fact(LvmReport)
+    if group in lvm.volume_groups:
+        host.noop(f"volume group {group} exists")
+        return
+    if not devices:
+        raise OperationError(f"volume group {group} does not exist and no devices are configured for it")
+    for device in devices:
+        yield refuse_unless_blank(device)
+        yield StringCommand("lvm", "pvcreate", QuoteString(device))
+    yield StringCommand("lvm", "vgcreate", QuoteString(group), *[QuoteString(device) for device in devices])
+
+
+@operation()
+def logical_volume(group: str, volume: str, size: str):
+    """
+    Create a logical volume, or grow it to its configured size; never shrink it.
+
+    + group: the volume group holding it
+    + volume: the logical volume's name
+    + size: wanted size, LVM style (``100G``, ``2T``)
+    """
+    lvm = host.get_fact(LvmReport)
+    state = lvm.volume_groups.get(group)
+    wanted = round_to_extent(parse_size(size), state.extent_size if state else DEFAULT_EXTENT_SIZE)
+    existing = lvm.logical_volumes.get((group, volume))
+    if existing is None:
+        yield StringCommand(
+            "lvm", "lvcreate", "--yes", "--wipesignatures", "y", "--zero", "y",
+            "--name", QuoteString(volume), "--size", f"{wanted}b", QuoteString(group),
+        )  # fmt: skip
+    elif existing.size < wanted:
+        yield StringCommand("lvm", "lvextend", "--size", f"{wanted}b", QuoteString(f"{group}/{volume}"))
+    elif existing.size > wanted:
+        raise OperationError(f"{group}/{volume} is larger ({existing.size} bytes) than {size}; refusing to shrink")
+    else:
+        host.noop(f"logical volume {group}/{volume} is {size}")
+
+
+@deploy("LVM volume group and logical volumes")
+def configure_lvm(config: StorageConfig) -> None:
+    apt.packages(name="LVM tools", packages=["lvm2"])
+    lvm = host.get_fact(LvmReport)
+    devices = host.get_fact(BlockDevices, paths=config.volume_group.devices) if config.volume_group.devices else {}
+    stop(lvm_problems(config, lvm, devices, host_source(host, "logical_volumes"), host.name))
+
+    volume_group(
+        name=f"Volume group {config.volume_group.name}",
+        group=config.volume_group.name,
+        devices=config.volume_group.devices,
+    )
+    for lv_name, volume in config.logical_volumes.items():
+        logical_volume(
+            name=f"Logical volume {config.volume_group.name}/{lv_name} ({volume.size})",
+            group=config.volume_group.name,
+            volume=lv_name,
+            size=volume.size,
+        )

@@ -1,0 +1,284 @@
+"""The pydantic models of twinstore's configuration.
+
+Every value the original procedure hard-codes is a field here; ``group_data/`` holds
+the values. Models check one value or one object; rules that relate several objects
+(unique ports, exports under exported volumes, ...) live in ``twinstore.validation``.
+"""
+
+from __future__ import annotations
+
+import re
+from ipaddress import IPv4Address, IPv4Network
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+SIZE_UNITS = {"K": 1, "M": 2, "G": 3, "T": 4, "P": 5}
+SIZE_PATTERN = re.compile(r"^([0-9]+(?:\.[0-9]+)?)([KMGTP])$")
+# LVM's own rule for VG and LV names (lvm(8), "VALID NAMES").
+LVM_NAME_PATTERN = re.compile(r"^[A-Za-z0-9+_.][A-Za-z0-9+_.-]*$")
+HOSTNAME_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+CRON_FIELD_PATTERN = re.compile(r"^(\*|[0-9]+(-[0-9]+)?)(/[0-9]+)?(,(\*|[0-9]+(-[0-9]+)?)(/[0-9]+)?)*$")
+CRON_FIELD_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
+
+
+def parse_size(value: str) -> int:
+    """Bytes in an LVM-style size such as ``100G`` or ``2T`` (binary units, as lvcreate)."""
+    match = SIZE_PATTERN.match(value.strip().upper())
+    if not match:
+        raise ValueError(f"{value!r} is not a size like 100G or 2T (a number and one of K M G T P)")
+    number, unit = match.groups()
+    size = int(float(number) * 1024 ** SIZE_UNITS[unit])
+    if size <= 0:
+        raise ValueError(f"{value!r} must be larger than zero")
+    return size
+
+
+def _size(value: str) -> str:
+    parse_size(value)
+    return value
+
+
+def _absolute_path(value: str) -> str:
+    if not value.startswith("/") or "//" in value or (value != "/" and value.endswith("/")):
+        raise ValueError(f"{value!r} must be an absolute path without a trailing slash")
+    if any(part in (".", "..") for part in value.split("/")):
+        raise ValueError(f"{value!r} must not contain . or .. components")
+    return value
+
+
+def _lvm_name(value: str) -> str:
+    if not LVM_NAME_PATTERN.match(value) or value in (".", "..") or len(value) > 127:
+        raise ValueError(f"{value!r} is not a valid LVM name (letters, digits, + _ . -; not starting with -)")
+    return value
+
+
+def _hostname(value: str) -> str:
+    if not HOSTNAME_PATTERN.match(value):
+        raise ValueError(f"{value!r} is not a host name (lower case letters, digits and -, no domain)")
+    return value
+
+
+def check_cron_schedule(value: str) -> str:
+    fields = value.split()
+    if len(fields) != 5:
+        raise ValueError(f"{value!r} must have 5 cron fields (minute hour day month weekday)")
+    for field, (low, high) in zip(fields, CRON_FIELD_RANGES, strict=True):
+        if not CRON_FIELD_PATTERN.match(field):
+            raise ValueError(f"{value!r}: cron field {field!r} is not a number, range, list or *")
+        for number in re.findall(r"[0-9]+", field.split("/")[0]):
+            if not low <= int(number) <= high:
+                raise ValueError(f"{value!r}: {number} is outside {low}-{high}")
+    return value
+
+
+Size = Annotated[str, AfterValidator(_size)]
+AbsolutePath = Annotated[str, AfterValidator(_absolute_path)]
+LvmName = Annotated[str, AfterValidator(_lvm_name)]
+HostName = Annotated[str, AfterValidator(_hostname)]
+CronSchedule = Annotated[str, AfterValidator(check_cron_schedule)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class Model(BaseModel):
+    """Strict base: an unknown key is an error, so a typo never silently falls back to a default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- storage pair -----------------------------------------------------------------------
+
+
+class Node(Model):
+    """A storage node. ``name`` is the inventory host name and the DRBD/o2cb node name."""
+
+    name: HostName
+    lan_address: IPv4Address
+    # Address on the back-to-back cable; used once replication_link.mode is "backlink".
+    link_address: IPv4Address | None = None
+    o2cb_number: int = Field(ge=0, le=254)
+
+
+class ReplicationLink(Model):
+    """Which network DRBD and o2cb use: the LAN (as first built) or the back-to-back cable."""
+
+    mode: Literal["lan", "backlink"] = "lan"
+    interface: str = "eth1"
+    prefix_length: int = Field(default=24, ge=8, le=31)
+
+
+class VolumeGroup(Model):
+    name: LvmName = "vg0"
+    # Empty: the VG must already exist (the installer made it, as in the procedure).
+    devices: list[AbsolutePath] = []
+
+
+class LogicalVolume(Model):
+    size: Size
+    # ext4: plain local volume; drbd: backing disk of a DRBD resource; unison: ext4 kept
+    # in step with the peer by unison.
+    role: Literal["ext4", "drbd", "unison"]
+    mount_point: AbsolutePath | None = None
+
+
+class DrbdResource(Model):
+    minor: int = Field(ge=0, le=1048575)
+    port: Port
+    backing_volume: LvmName
+
+
+class DrbdOptions(Model):
+    protocol: Literal["A", "B", "C"] = "C"
+    allow_two_primaries: bool = True
+    after_sb_0pri: Literal[
+        "disconnect",
+        "discard-younger-primary",
+        "discard-older-primary",
+        "discard-zero-changes",
+        "discard-least-changes",
+    ] = "discard-zero-changes"
+    after_sb_1pri: Literal[
+        "disconnect", "consensus", "violently-as0p", "discard-secondary", "call-pri-lost-after-sb"
+    ] = "discard-secondary"
+    after_sb_2pri: Literal["disconnect", "violently-as0p", "call-pri-lost-after-sb"] = "disconnect"
+    before_resync_target_handler: str = "/sbin/drbdsetup $DRBD_MINOR secondary"
+    split_brain_handler: str = "/usr/lib/drbd/notify-split-brain.sh root"
+    wfc_timeout: int = Field(default=120, ge=0)
+    degr_wfc_timeout: int = Field(default=120, ge=0)
+    # drbd.conf(5) 8.4: ping-int in seconds, ping-timeout in tenths of a second.
+    ping_int: int = Field(default=30, ge=1, le=120)
+    ping_timeout_tenths: int = Field(default=60, ge=1, le=300)
+    cram_hmac_alg: Literal["sha1", "sha256", "sha512"] = "sha256"
+    shared_secret: str = Field(min_length=8, max_length=64)
+
+
+class Ocfs2Cluster(Model):
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_]{1,16}$")] = "ocfs2"
+    port: Port = 7777
+    heartbeat_threshold: int = Field(default=61, ge=2)
+    idle_timeout_ms: int = Field(default=60000, ge=5000)
+    keepalive_delay_ms: int = Field(default=4000, ge=1000)
+    reconnect_delay_ms: int = Field(default=4000, ge=2000)
+
+
+class Ocfs2Volume(Model):
+    drbd_resource: str
+    mount_point: AbsolutePath
+    # mkfs.ocfs2 -T: tunes block and cluster sizes for the kind of file.
+    fs_type: Literal["mail", "datafiles", "vmstore"]
+    slots: int = Field(default=2, ge=2, le=255)
+    label: Annotated[str, Field(min_length=1, max_length=63)]
+
+
+class PublicLink(Model):
+    path: AbsolutePath
+    target: AbsolutePath
+
+
+class NfsExport(Model):
+    path: AbsolutePath
+    # Empty: the configured client network (all.py client_network) rather than "*".
+    clients: list[str] = []
+    options: list[str] = ["rw", "no_root_squash", "sync", "subtree_check"]
+
+
+class UnisonProfile(Model):
+    volume: LvmName
+    client: HostName
+    schedule: CronSchedule = "0 0 * * *"
+    profile_name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")] = "vol-rep-unison"
+    owner: bool = True
+    group: bool = True
+    perms: int = -1
+    times: bool = True
+    auto: bool = True
+    batch: bool = True
+    terse: bool = True
+    confirmbigdel: bool = True
+    fastcheck: bool = True
+    prefer: Literal["newer", "older"] = "newer"
+    log_file: AbsolutePath = "/var/log/unison.log"
+    log_retention_days: int = Field(default=28, ge=1)
+
+
+class Account(Model):
+    name: HostName
+    uid: int = Field(ge=1, le=65533)
+    gid: int = Field(ge=1, le=65533)
+
+
+class StorageConfig(Model):
+    """Everything one storage pair needs (group_data/storage.py and the pair's own group)."""
+
+    nodes: list[Node]
+    replication_link: ReplicationLink = ReplicationLink()
+    volume_group: VolumeGroup = VolumeGroup()
+    logical_volumes: dict[LvmName, LogicalVolume]
+    ext4_mount_options: list[str] = ["noatime", "nodiratime"]
+    drbd_resources: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+$")], DrbdResource]
+    drbd_options: DrbdOptions
+    ocfs2_cluster: Ocfs2Cluster = Ocfs2Cluster()
+    ocfs2_volumes: dict[str, Ocfs2Volume]
+    ocfs2_mount_options: list[str] = ["_netdev", "noatime", "data=writeback", "commit=60", "nodiratime"]
+    public_links: list[PublicLink]
+    nfs_exports: list[NfsExport]
+    unison: UnisonProfile
+    accounts: list[Account] = []
+    resolver_upstreams: list[IPv4Address] = []
+    extra_hosts: dict[HostName, IPv4Address] = {}
+    mail_relay: IPv4Address | None = None
+    # e.g. "http://192.168.1.2/debian": by IP address so apt does not need DNS.
+    apt_mirror: str | None = None
+    sysctls: dict[str, int | str] = {}
+    # Day-2 switch: set only with --data first_leg=NODE --limit NODE, never in files.
+    first_leg: HostName | None = None
+
+    def node(self, name: str) -> Node:
+        return next(node for node in self.nodes if node.name == name)
+
+    def peer_of(self, name: str) -> Node:
+        return next(node for node in self.nodes if node.name != name)
+
+
+# --- the rest of the network --------------------------------------------------------------
+
+
+class SiteConfig(Model):
+    """Values every host shares (group_data/all.py)."""
+
+    domain: Annotated[str, Field(pattern=r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")] = "pasta.net"
+    nis_domain: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]+$")] = "pasta.net"
+    nis_server: IPv4Address
+    client_network: IPv4Network
+
+
+class AutomountEntry(Model):
+    options: list[str] = ["-noquota", "noatime", "nodiratime", "nfsvers=3"]
+    servers: list[str]
+    path: AbsolutePath
+
+
+class NisServerConfig(Model):
+    """The NIS master's automount maps (group_data/nis_servers.py)."""
+
+    automount_maps: dict[Annotated[str, Field(pattern=r"^auto\.[a-z0-9_]+$")], dict[str, AutomountEntry]]
+
+
+class ClientLink(Model):
+    path: AbsolutePath
+    # Relative targets are allowed: the procedure's "ln -s staging/pub /pub".
+    target: str
+
+
+class NfsClientConfig(Model):
+    """What NFS clients mount (group_data/nfs_clients.py)."""
+
+    automount_points: dict[AbsolutePath, Annotated[str, Field(pattern=r"^auto\.[a-z0-9_]+$")]]
+    client_links: list[ClientLink] = []
+
+
+# Top-level group_data keys and the model that owns each; a key no model owns is a typo.
+STORAGE_KEYS = frozenset(StorageConfig.model_fields)
+SITE_KEYS = frozenset(SiteConfig.model_fields)
+NIS_SERVER_KEYS = frozenset(NisServerConfig.model_fields)
+NFS_CLIENT_KEYS = frozenset(NfsClientConfig.model_fields)

@@ -1,0 +1,644 @@
+"""Validate the whole configuration before any host is touched.
+
+Two entry points share one set of rules:
+
+* ``check_inventory_files`` runs from ``inventory.py`` while pyinfra loads the inventory,
+  before it connects to anything; it reads the group_data files itself so every problem
+  can name the file that set the bad value.
+* ``check_deploy_inventory`` runs at the top of ``deploy.py`` on pyinfra's own inventory,
+  which then also holds ``--data`` overrides (``first_leg=...``).
+
+Both print every problem in one message and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import runpy
+import sys
+import types
+from collections import defaultdict
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Network, ip_address, ip_network
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import urlparse
+
+from pydantic import BaseModel, ValidationError
+
+from twinstore.config import (
+    NFS_CLIENT_KEYS,
+    NIS_SERVER_KEYS,
+    SITE_KEYS,
+    STORAGE_KEYS,
+    NfsClientConfig,
+    NisServerConfig,
+    SiteConfig,
+    StorageConfig,
+)
+
+STORAGE_GROUP = "storage"
+NIS_SERVER_GROUP = "nis_servers"
+NFS_CLIENT_GROUP = "nfs_clients"
+KNOWN_KEYS = STORAGE_KEYS | SITE_KEYS | NIS_SERVER_KEYS | NFS_CLIENT_KEYS
+# Data pyinfra itself or its connectors read.
+CONNECTOR_KEY_PREFIXES = ("ssh_", "_", "pyinfra_")
+
+# (group, key) -> file that set it, recorded when inventory.py loads the group_data, so
+# the deploy-time check can still name the file.
+PROVENANCE: dict[tuple[str, str], str] = {}
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    source: str
+    field: str
+    value: str
+    rule: str
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.field} = {self.value}: {self.rule}"
+
+
+class ConfigurationError(Exception):
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(set(problems))
+        super().__init__(format_problems(self.problems))
+
+
+def format_problems(problems: list[Problem]) -> str:
+    lines = [f"twinstore: the configuration has {len(problems)} problem(s); nothing was touched:"]
+    lines += [f"  - {problem}" for problem in problems]
+    return "\n".join(lines)
+
+
+@dataclass
+class HostView:
+    """One host's merged data, and where each top-level key came from."""
+
+    name: str
+    groups: list[str]
+    data: dict[str, Any]
+    sources: dict[str, str] = field(default_factory=dict)
+
+    def source(self, key: str) -> str:
+        return self.sources.get(key, "group_data")
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+# --- loading ------------------------------------------------------------------------------
+
+
+def load_group_data(directory: Path, base: Path) -> dict[str, dict[str, Any]]:
+    """Each ``*.py`` in a group_data directory as {group: {key: value}}, like pyinfra does."""
+    groups: dict[str, dict[str, Any]] = {}
+    if not directory.is_dir():
+        return groups
+    for path in sorted(directory.glob("*.py")):
+        attributes = runpy.run_path(str(path))
+        values = {
+            key: value
+            for key, value in attributes.items()
+            if not key.startswith("__") and not isinstance(value, types.ModuleType | type | types.FunctionType)
+        }
+        groups[path.stem] = values
+        try:
+            shown = str(path.relative_to(base))
+        except ValueError:
+            shown = str(path)
+        for key in values:
+            PROVENANCE[(path.stem, key)] = shown
+    return groups
+
+
+def _host_names(members: Any) -> list[tuple[str, dict[str, Any]]]:
+    if isinstance(members, tuple):
+        members = members[0]
+    named = []
+    for member in members:
+        if isinstance(member, tuple):
+            named.append((member[0], dict(member[1])))
+        else:
+            named.append((member, {}))
+    return named
+
+
+def views_from_files(
+    inventory_file: str,
+    groups: dict[str, Any],
+    cwd: str | None = None,
+    override_data: dict[str, Any] | None = None,
+) -> list[HostView]:
+    """Merge groups and group_data as pyinfra's CLI does: --data, host, groups in order, all."""
+    inventory_dir = Path(inventory_file).resolve().parent
+    working_dir = Path(cwd or Path.cwd()).resolve()
+    group_data: dict[str, dict[str, Any]] = defaultdict(dict)
+    # Later folders override earlier ones per key, as in pyinfra_cli.inventory.
+    folders = [working_dir / "group_data"]
+    if inventory_dir != working_dir:
+        folders.append(inventory_dir / "group_data")
+    for folder in folders:
+        for group, values in load_group_data(folder, working_dir).items():
+            group_data[group].update(values)
+
+    inventory_groups = {name: members for name, members in groups.items() if name != "all"}
+    host_data: dict[str, dict[str, Any]] = defaultdict(dict)
+    host_groups: dict[str, list[str]] = defaultdict(list)
+    for group, members in inventory_groups.items():
+        for name, data in _host_names(members):
+            host_data[name].update(data)
+            host_groups[name].append(group)
+    file_group = Path(inventory_file).name.rsplit(".", 1)[0]
+    for name in host_groups:
+        if file_group not in inventory_groups:
+            host_groups[name].append(file_group)
+
+    views = []
+    for name, member_of in host_groups.items():
+        data: dict[str, Any] = {}
+        sources: dict[str, str] = {}
+        layers: list[tuple[dict[str, Any], str | None, str]] = [(group_data.get("all", {}), "all", "group_data/all.py")]
+        layers += [(group_data.get(group, {}), group, f"group_data/{group}.py") for group in member_of]
+        layers.append((host_data[name], None, f"{Path(inventory_file).name} (host {name})"))
+        layers.append((override_data or {}, None, "--data"))
+        for values, group, default_source in layers:
+            for key, value in values.items():
+                data[key] = value
+                sources[key] = PROVENANCE.get((group, key), default_source) if group else default_source
+        views.append(HostView(name=name, groups=member_of, data=data, sources=sources))
+    return views
+
+
+def host_view(inventory: Any, host: Any) -> HostView:
+    """One host's merged data and sources from pyinfra's live Inventory (--data included)."""
+    data: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    layers: list[tuple[dict[str, Any], str | None, str]] = [(inventory.get_data(), "all", "group_data/all.py")]
+    layers += [(inventory.get_group_data(group), group, f"group_data/{group}.py") for group in host.groups]
+    layers.append((inventory.get_host_data(host.name), None, f"inventory (host {host.name})"))
+    layers.append((inventory.get_override_data(), None, "--data"))
+    for values, group, default_source in layers:
+        for key, value in values.items():
+            data[key] = value
+            sources[key] = PROVENANCE.get((group, key), default_source) if group else default_source
+    return HostView(name=host.name, groups=list(host.groups), data=data, sources=sources)
+
+
+def host_source(host: Any, key: str) -> str:
+    """The file (or --data) that set a top-level key for this host."""
+    return host_view(host.inventory, host).source(key)
+
+
+def views_from_inventory(inventory: Any) -> list[HostView]:
+    return [host_view(inventory, host) for host in inventory]
+
+
+def stop(problems: list[Problem]) -> None:
+    """Print every problem and end the run before any operation executes."""
+    if problems:
+        print(format_problems(sorted(set(problems))), file=sys.stderr)
+        raise SystemExit(2)
+
+
+# --- model validation ---------------------------------------------------------------------
+
+
+def _model_problems(view: HostView, model: type[BaseModel], keys: frozenset[str]) -> tuple[Any | None, list[Problem]]:
+    subset = {key: value for key, value in view.data.items() if key in keys}
+    try:
+        return model.model_validate(subset), []
+    except ValidationError as error:
+        problems = []
+        for detail in error.errors():
+            location = [str(part) for part in detail["loc"]]
+            top = location[0] if location else "?"
+            value = "(missing)" if detail["type"] == "missing" else _short(detail.get("input"))
+            rule = detail["msg"].removeprefix("Value error, ")
+            if detail["type"] == "extra_forbidden":
+                rule = "unknown setting (a typo?)"
+            problems.append(Problem(view.source(top), ".".join(location), value, rule))
+        return None, problems
+
+
+def _unknown_keys(view: HostView) -> list[Problem]:
+    return [
+        Problem(view.source(key), key, _short(value), "unknown setting (a typo?)")
+        for key, value in view.data.items()
+        if key not in KNOWN_KEYS and not key.startswith(CONNECTOR_KEY_PREFIXES)
+    ]
+
+
+# --- cross-object rules -------------------------------------------------------------------
+
+
+def _is_under(path: str, parent: str) -> bool:
+    return PurePosixPath(path) == PurePosixPath(parent) or PurePosixPath(parent) in PurePosixPath(path).parents
+
+
+def resolve_public_path(config: StorageConfig, path: str) -> str:
+    """Follow the public symlinks under /vol to the server-side path (one level, as the procedure)."""
+    for link in config.public_links:
+        if _is_under(path, link.path):
+            return link.target + path[len(link.path) :]
+    return path
+
+
+def exported_volume_mounts(config: StorageConfig) -> list[str]:
+    """Mount points whose data is replicated and so may be exported: OCFS2 and unison volumes."""
+    mounts = [volume.mount_point for volume in config.ocfs2_volumes.values()]
+    mounts += [
+        volume.mount_point
+        for volume in config.logical_volumes.values()
+        if volume.role == "unison" and volume.mount_point
+    ]
+    return mounts
+
+
+def _duplicates(items: list[tuple[str, Any]]) -> dict[Any, list[str]]:
+    seen: dict[Any, list[str]] = defaultdict(list)
+    for name, value in items:
+        seen[value].append(name)
+    return {value: names for value, names in seen.items() if len(names) > 1}
+
+
+def pair_problems(config: StorageConfig, view: HostView, storage_hosts: dict[str, StorageConfig]) -> list[Problem]:
+    """Rules that relate several objects of one storage pair's configuration."""
+    problems: list[Problem] = []
+    src = view.source
+
+    def add(key: str, field_path: str, value: Any, rule: str) -> None:
+        problems.append(Problem(src(key), field_path, _short(value), rule))
+
+    if len(config.nodes) != 2:
+        add("nodes", "nodes", [node.name for node in config.nodes], "a storage pair has exactly two nodes")
+    for attribute, rule in (
+        ("name", "node names must be unique"),
+        ("lan_address", "node LAN addresses must be unique"),
+        ("o2cb_number", "o2cb node numbers must be unique"),
+    ):
+        for value, names in _duplicates(
+            [(f"nodes.{i}.{attribute}", getattr(node, attribute)) for i, node in enumerate(config.nodes)]
+        ).items():
+            add("nodes", names[-1], value, f"{rule} (also {names[0]})")
+    link_addresses = [
+        (f"nodes.{i}.link_address", node.link_address) for i, node in enumerate(config.nodes) if node.link_address
+    ]
+    for value, names in _duplicates(link_addresses).items():
+        add("nodes", names[-1], value, f"node link addresses must be unique (also {names[0]})")
+    for i, node in enumerate(config.nodes):
+        if node.name not in storage_hosts:
+            add("nodes", f"nodes.{i}.name", node.name, f"must be a host of the inventory's '{STORAGE_GROUP}' group")
+        elif [n.name for n in storage_hosts[node.name].nodes] != [n.name for n in config.nodes]:
+            add("nodes", f"nodes.{i}.name", node.name, "this host's own data names a different pair")
+        if node.link_address and node.link_address in [n.lan_address for n in config.nodes]:
+            add(
+                "nodes",
+                f"nodes.{i}.link_address",
+                node.link_address,
+                "the back-to-back address must differ from every LAN address",
+            )
+    if view.name not in [node.name for node in config.nodes]:
+        add(
+            "nodes",
+            "nodes",
+            [node.name for node in config.nodes],
+            f"host '{view.name}' is in group '{STORAGE_GROUP}' but not one of its pair's nodes",
+        )
+    if config.replication_link.mode == "backlink":
+        for i, node in enumerate(config.nodes):
+            if node.link_address is None:
+                add(
+                    "replication_link",
+                    f"nodes.{i}.link_address",
+                    None,
+                    "replication_link.mode 'backlink' needs a link_address on every node",
+                )
+        networks = {
+            IPv4Network(f"{node.link_address}/{config.replication_link.prefix_length}", strict=False)
+            for node in config.nodes
+            if node.link_address
+        }
+        if len(networks) > 1:
+            add(
+                "nodes",
+                "nodes.*.link_address",
+                [str(n.link_address) for n in config.nodes],
+                "back-to-back addresses must share one subnet",
+            )
+    if config.first_leg is not None and config.first_leg not in [node.name for node in config.nodes]:
+        add("first_leg", "first_leg", config.first_leg, "must name one of this pair's nodes")
+
+    volumes = config.logical_volumes
+    for name, volume in volumes.items():
+        if volume.role == "drbd" and volume.mount_point:
+            add(
+                "logical_volumes",
+                f"logical_volumes.{name}.mount_point",
+                volume.mount_point,
+                "a DRBD backing volume is not mounted directly; mount its OCFS2 volume",
+            )
+        if volume.role in ("ext4", "unison") and not volume.mount_point:
+            add(
+                "logical_volumes",
+                f"logical_volumes.{name}.mount_point",
+                None,
+                f"a volume with role '{volume.role}' needs a mount point",
+            )
+
+    resources = config.drbd_resources
+    for value, names in _duplicates(
+        [(f"drbd_resources.{name}.minor", res.minor) for name, res in resources.items()]
+    ).items():
+        add("drbd_resources", names[-1], value, f"DRBD minors must be unique (also {names[0]})")
+    for value, names in _duplicates(
+        [(f"drbd_resources.{name}.port", res.port) for name, res in resources.items()]
+        + [("ocfs2_cluster.port", config.ocfs2_cluster.port)]
+    ).items():
+        add("drbd_resources", names[-1], value, f"ports must be unique (also {names[0]})")
+    for value, names in _duplicates(
+        [(f"drbd_resources.{name}.backing_volume", res.backing_volume) for name, res in resources.items()]
+    ).items():
+        add("drbd_resources", names[-1], value, f"each DRBD resource needs its own backing volume (also {names[0]})")
+    for name, res in resources.items():
+        backing = volumes.get(res.backing_volume)
+        if backing is None:
+            add(
+                "drbd_resources",
+                f"drbd_resources.{name}.backing_volume",
+                res.backing_volume,
+                "must name a volume in logical_volumes",
+            )
+        elif backing.role != "drbd":
+            add(
+                "drbd_resources",
+                f"drbd_resources.{name}.backing_volume",
+                res.backing_volume,
+                f"the volume has role '{backing.role}'; a DRBD backing volume needs role 'drbd'",
+            )
+
+    for name, ocfs2 in config.ocfs2_volumes.items():
+        if ocfs2.drbd_resource not in resources:
+            add(
+                "ocfs2_volumes",
+                f"ocfs2_volumes.{name}.drbd_resource",
+                ocfs2.drbd_resource,
+                f"must name a DRBD resource ({', '.join(sorted(resources))})",
+            )
+        if ocfs2.slots < len(config.nodes):
+            add("ocfs2_volumes", f"ocfs2_volumes.{name}.slots", ocfs2.slots, "needs at least one slot per node")
+    for value, names in _duplicates(
+        [(f"ocfs2_volumes.{name}.drbd_resource", v.drbd_resource) for name, v in config.ocfs2_volumes.items()]
+    ).items():
+        add("ocfs2_volumes", names[-1], value, f"each DRBD resource carries one OCFS2 volume (also {names[0]})")
+    for value, names in _duplicates(
+        [(f"ocfs2_volumes.{name}.label", v.label) for name, v in config.ocfs2_volumes.items()]
+    ).items():
+        add("ocfs2_volumes", names[-1], value, f"labels must be unique (also {names[0]})")
+
+    mounts = [(f"logical_volumes.{name}.mount_point", v.mount_point) for name, v in volumes.items() if v.mount_point]
+    mounts += [(f"ocfs2_volumes.{name}.mount_point", v.mount_point) for name, v in config.ocfs2_volumes.items()]
+    for value, names in _duplicates(mounts).items():
+        key = names[-1].split(".")[0]
+        add(key, names[-1], value, f"mount points must be unique (also {names[0]})")
+
+    mount_points = [mount for _, mount in mounts]
+    for value, names in _duplicates(
+        [(f"public_links.{i}.path", link.path) for i, link in enumerate(config.public_links)]
+    ).items():
+        add("public_links", names[-1], value, f"public link paths must be unique (also {names[0]})")
+    for i, link in enumerate(config.public_links):
+        if not any(_is_under(link.target, mount) and link.target != mount for mount in mount_points):
+            add(
+                "public_links",
+                f"public_links.{i}.target",
+                link.target,
+                "must lie inside a configured volume's mount point",
+            )
+        if link.path in mount_points:
+            add("public_links", f"public_links.{i}.path", link.path, "is a volume's mount point")
+
+    exported = exported_volume_mounts(config)
+    for value, names in _duplicates(
+        [(f"nfs_exports.{i}.path", export.path) for i, export in enumerate(config.nfs_exports)]
+    ).items():
+        add("nfs_exports", names[-1], value, f"export paths must be unique (also {names[0]})")
+    for i, export in enumerate(config.nfs_exports):
+        real = resolve_public_path(config, export.path)
+        if not any(_is_under(real, mount) for mount in exported):
+            add(
+                "nfs_exports",
+                f"nfs_exports.{i}.path",
+                export.path,
+                f"resolves to {real}, which is not under a replicated volume "
+                f"({', '.join(sorted(exported))}); unreplicated data is not exported",
+            )
+        for j, client in enumerate(export.clients):
+            if not _is_client_spec(client):
+                add(
+                    "nfs_exports",
+                    f"nfs_exports.{i}.clients.{j}",
+                    client,
+                    "must be an address, a network (a.b.c.d/n), a host name or *",
+                )
+
+    unison = config.unison
+    unison_volume = volumes.get(unison.volume)
+    if unison_volume is None:
+        add("unison", "unison.volume", unison.volume, "must name a volume in logical_volumes")
+    elif unison_volume.role != "unison":
+        add(
+            "unison",
+            "unison.volume",
+            unison.volume,
+            f"the volume has role '{unison_volume.role}'; "
+            "unison keeps only a volume with role 'unison' (never a DRBD-backed one)",
+        )
+    if unison.client not in [node.name for node in config.nodes]:
+        add("unison", "unison.client", unison.client, "must name one of this pair's nodes")
+
+    for attribute in ("name", "uid", "gid"):
+        for value, names in _duplicates(
+            [(f"accounts.{i}.{attribute}", getattr(a, attribute)) for i, a in enumerate(config.accounts)]
+        ).items():
+            add("accounts", names[-1], value, f"account {attribute}s must be unique (also {names[0]})")
+    for key in config.sysctls:
+        if not all(part.replace("_", "").replace("-", "").isalnum() for part in key.split(".")):
+            add("sysctls", f"sysctls.{key}", key, "is not a sysctl name like vm.min_free_kbytes")
+    if config.apt_mirror is not None:
+        parsed = urlparse(config.apt_mirror)
+        if parsed.scheme not in ("http", "https") or not _is_ip(parsed.hostname or ""):
+            add(
+                "apt_mirror",
+                "apt_mirror",
+                config.apt_mirror,
+                "must be an http(s) URL with an IP address, so apt needs no DNS",
+            )
+    return problems
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_client_spec(text: str) -> bool:
+    if text == "*" or _is_ip(text):
+        return True
+    try:
+        ip_network(text, strict=False)
+        return "/" in text
+    except ValueError:
+        pass
+    labels = text.split(".")
+    return all(label and label.replace("-", "").isalnum() for label in labels)
+
+
+# --- the whole inventory ------------------------------------------------------------------
+
+
+def validate(views: list[HostView]) -> list[Problem]:
+    """Every problem of the configuration, for all hosts and pairs."""
+    problems: list[Problem] = []
+    storage: dict[str, StorageConfig] = {}
+    storage_views = [view for view in views if STORAGE_GROUP in view.groups]
+    site_configs: dict[str, SiteConfig] = {}
+
+    for view in views:
+        problems += _unknown_keys(view)
+        site, found = _model_problems(view, SiteConfig, SITE_KEYS)
+        problems += found
+        if site is not None:
+            site_configs[view.name] = site
+    for view in storage_views:
+        config, found = _model_problems(view, StorageConfig, STORAGE_KEYS)
+        problems += found
+        if config is not None:
+            storage[view.name] = config
+    for view in storage_views:
+        if view.name in storage:
+            problems += pair_problems(storage[view.name], view, storage)
+
+    pairs: dict[tuple[str, ...], list[str]] = defaultdict(list)
+    for name, config in storage.items():
+        pairs[tuple(node.name for node in config.nodes)].append(name)
+    for names in pairs.values():
+        first = storage[names[0]]
+        for other in names[1:]:
+            differing = [
+                key
+                for key in StorageConfig.model_fields
+                if key != "first_leg" and getattr(first, key) != getattr(storage[other], key)
+            ]
+            view = next(v for v in storage_views if v.name == other)
+            for key in differing:
+                problems.append(
+                    Problem(
+                        view.source(key),
+                        key,
+                        f"(on {other})",
+                        f"both nodes of a pair need the same {key} (differs from {names[0]})",
+                    )
+                )
+
+    exports = [
+        (config, resolve_public_path(config, export.path), export.path)
+        for config in storage.values()
+        for export in config.nfs_exports
+    ]
+    node_names = {node.name for config in storage.values() for node in config.nodes}
+    nis_maps: set[str] = set()
+    for view in views:
+        if NIS_SERVER_GROUP not in view.groups:
+            continue
+        nis, found = _model_problems(view, NisServerConfig, NIS_SERVER_KEYS)
+        problems += found
+        if nis is None:
+            continue
+        nis_maps |= set(nis.automount_maps)
+        domain = site_configs[view.name].domain if view.name in site_configs else ""
+        for map_name, entries in nis.automount_maps.items():
+            for key, entry in entries.items():
+                where = f"automount_maps.{map_name}.{key}"
+                if not any(_is_under(entry.path, public) for _, _, public in exports):
+                    problems.append(
+                        Problem(
+                            view.source("automount_maps"),
+                            f"{where}.path",
+                            _short(entry.path),
+                            "must lie under one of the storage pairs' NFS exports",
+                        )
+                    )
+                for i, server in enumerate(entry.servers):
+                    short_name = server.removesuffix(f".{domain}") if domain else server
+                    if short_name not in node_names:
+                        problems.append(
+                            Problem(
+                                view.source("automount_maps"),
+                                f"{where}.servers.{i}",
+                                _short(server),
+                                "must name a storage node (optionally with the domain)",
+                            )
+                        )
+    for view in views:
+        if NFS_CLIENT_GROUP not in view.groups:
+            continue
+        client, found = _model_problems(view, NfsClientConfig, NFS_CLIENT_KEYS)
+        problems += found
+        if client is None:
+            continue
+        for point, map_name in client.automount_points.items():
+            if nis_maps and map_name not in nis_maps:
+                problems.append(
+                    Problem(
+                        view.source("automount_points"),
+                        f"automount_points.{point}",
+                        _short(map_name),
+                        f"no NIS server serves this map ({', '.join(sorted(nis_maps))})",
+                    )
+                )
+    return sorted(set(problems))
+
+
+def check_inventory_files(inventory_file: str, groups: dict[str, Any]) -> None:
+    """Called by inventory.py: validate, or print every problem and stop before connecting."""
+    stop(validate(views_from_files(inventory_file, groups)))
+
+
+_checked_inventories: set[int] = set()
+
+
+def check_deploy_inventory(inventory: Any) -> None:
+    """Called by deploy.py (once per process): the same rules over pyinfra's inventory."""
+    if id(inventory) in _checked_inventories:
+        return
+    stop(validate(views_from_inventory(inventory)))
+    _checked_inventories.add(id(inventory))
+
+
+def storage_config(host: Any) -> StorageConfig:
+    """The validated StorageConfig of a storage host (deploy time)."""
+    return StorageConfig.model_validate(
+        {key: host.data.get(key) for key in STORAGE_KEYS if host.data.get(key) is not None}
+    )
+
+
+def site_config(host: Any) -> SiteConfig:
+    return SiteConfig.model_validate({key: host.data.get(key) for key in SITE_KEYS if host.data.get(key) is not None})
+
+
+__all__ = [
+    "ConfigurationError",
+    "HostView",
+    "IPv4Address",
+    "Problem",
+    "check_deploy_inventory",
+    "check_inventory_files",
+    "storage_config",
+    "validate",
+]
