@@ -15,6 +15,6 @@ check_deploy_inventory(inventory)
 
 if STORAGE_GROUP in host.groups:
     config = storage_config(host)
-    configure_tuning(config)
-    configure_lvm(config)
-    configure_ext4(config)
+    configure_tuning(config=config)
+    configure_lvm(config=config)
+    configure_ext4(config=config)

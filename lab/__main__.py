@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 
 from lab import machines
@@ -11,7 +12,9 @@ from lab.settings import GUESTS, lab_dir, ssh_config
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m lab", description="The twinstore lab: three Debian guests under qemu.")
+    parser = argparse.ArgumentParser(
+        prog="python -m lab", description="The twinstore lab: three Debian guests under qemu."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     for name, text in (
         ("up", "build the base image if needed, boot the guests, wait for SSH"),
@@ -24,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     ssh.add_argument("guest", choices=[g.name for g in GUESTS])
     ssh.add_argument("remote", nargs=argparse.REMAINDER)
     commands.add_parser("status", help="which guests run, and how to reach them")
+    commands.add_parser("state", help="the storage cluster's state: DRBD, volumes, mounts, exports")
     args = parser.parse_args(argv)
 
     names = getattr(args, "guests", None) or None
@@ -36,8 +40,10 @@ def main(argv: list[str] | None = None) -> int:
         machines.reset(names)
         print_access()
     elif args.command == "ssh":
-        command = machines.ssh_command(args.guest, *args.remote)
-        os.execvp(command[0], command)
+        argv_ssh = machines.ssh_command(args.guest, *args.remote)
+        os.execvp(argv_ssh[0], argv_ssh)
+    elif args.command == "state":
+        return print_cluster_state()
     elif args.command == "status":
         running = 0
         for guest, pid in machines.status():
@@ -46,6 +52,25 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{guest.name:8} {guest.lan_address:14} ssh 127.0.0.1:{guest.ssh_port}  {state}")
         return 0 if running else 3
     return 0
+
+
+CLUSTER_STATE_SCRIPT = """
+echo "== DRBD"; if [ -r /proc/drbd ]; then cat /proc/drbd; else echo "(DRBD not loaded)"; fi
+echo "== logical volumes"; lvs --noheadings -o lv_name,lv_size vg0 2>/dev/null || echo "(no vg0)"
+echo "== mounts"; findmnt -n -t ext4,ocfs2 -o TARGET,SOURCE,FSTYPE,OPTIONS | grep ' /vol' || echo "(none under /vol)"
+echo "== exports"; if command -v exportfs >/dev/null; then exportfs -v; else echo "(NFS server not installed)"; fi
+"""
+
+
+def print_cluster_state() -> int:
+    worst = 0
+    for guest in GUESTS:
+        if not guest.storage:
+            continue
+        print(f"##### {guest.name}", flush=True)
+        result = subprocess.run(machines.ssh_command(guest.name, CLUSTER_STATE_SCRIPT))
+        worst = max(worst, result.returncode)
+    return worst
 
 
 def print_access() -> None:

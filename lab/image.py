@@ -7,12 +7,15 @@ the deploy installs comes from /srv/lab-repo inside the image.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import os
 import re
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +92,13 @@ RemainAfterExit=yes
 WantedBy=multi-user.target
 """
 
+# The lab boots the kernel and initrd qemu passes from outside the image, so rebuilding
+# the initramfs inside a guest is useless, and under TCG it costs minutes per package.
+LAB_FILES = {
+    "etc/initramfs-tools/update-initramfs.conf": "update_initramfs=no\nbackup_initramfs=no\n",
+    "etc/fstab": "/dev/vda / ext4 errors=remount-ro 0 1\n",
+}
+
 # Background jobs that would make guests busy or change things between two deploy runs.
 MASKED_UNITS = [
     "apt-daily.timer",
@@ -102,7 +112,17 @@ MASKED_UNITS = [
 
 def recipe_hash() -> str:
     recipe = "\n".join(
-        [SUITE, *BASE_PACKAGES, "--", *REPO_PACKAGES, IMAGE_SIZE, IDENTITY_SCRIPT, IDENTITY_UNIT, *MASKED_UNITS]
+        [
+            SUITE,
+            *BASE_PACKAGES,
+            "--",
+            *REPO_PACKAGES,
+            IMAGE_SIZE,
+            IDENTITY_SCRIPT,
+            IDENTITY_UNIT,
+            *MASKED_UNITS,
+            repr(LAB_FILES),
+        ]
     )
     digest = hashlib.sha256(recipe.encode())
     digest.update(Path(f"{ssh_key()}.pub").read_bytes())
@@ -148,16 +168,48 @@ def _chroot(root: Path, *command: str) -> None:
     run(["chroot", str(root), *command], env=env, stdout=subprocess.DEVNULL)
 
 
+@contextlib.contextmanager
+def build_lock() -> Iterator[None]:
+    """One image build at a time: a second `lab up` waits for the first one's image."""
+    lock_file = lab_dir() / "images" / ".build.lock"
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with lock_file.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def unmount_under(path: Path) -> None:
+    """Unmount what an interrupted debootstrap left mounted (proc, sys) before deleting its tree."""
+    prefix = str(path.resolve())
+    with open("/proc/mounts") as mounts:
+        points = [line.split()[1] for line in mounts]
+    for point in sorted((p for p in points if p == prefix or p.startswith(prefix + "/")), reverse=True):
+        run(["umount", "--lazy", point])
+
+
+def remove_tree(path: Path) -> None:
+    if path.exists():
+        unmount_under(path)
+        shutil.rmtree(path)
+
+
 def build_image() -> Path:
     """Build the base image unless one for this recipe exists; return its directory."""
     ensure_ssh_key()
-    target = image_dir()
-    if (target / "base.img").exists():
-        return target
+    with build_lock():
+        target = image_dir()
+        if (target / "base.img").exists():
+            return target
+        return _build(target)
+
+
+def _build(target: Path) -> Path:
     started = time.monotonic()
     work = lab_dir() / "images" / f"build-{recipe_hash()}"
-    if work.exists():
-        shutil.rmtree(work)
+    remove_tree(work)
     root = work / "root"
     root.mkdir(parents=True)
     mirror = debian_mirror()
@@ -176,7 +228,12 @@ def build_image() -> Path:
     for deb in (root / "var" / "cache" / "apt" / "archives").glob("*.deb"):
         shutil.move(str(deb), repo / deb.name)
     with (repo / "Packages").open("w") as packages:
-        run(["dpkg-scanpackages", "--multiversion", ".", "/dev/null"], cwd=repo, stdout=packages, stderr=subprocess.DEVNULL)
+        run(
+            ["dpkg-scanpackages", "--multiversion", ".", "/dev/null"],
+            cwd=repo,
+            stdout=packages,
+            stderr=subprocess.DEVNULL,
+        )
     (root / "etc" / "apt" / "sources.list").write_text("deb [trusted=yes] file:/srv/lab-repo ./\n")
     for extra in (root / "etc" / "apt" / "sources.list.d").glob("*"):
         extra.unlink()
@@ -185,7 +242,9 @@ def build_image() -> Path:
     (root / "etc" / "resolv.conf").write_text("")
 
     print("lab: configuring first boot ...", flush=True)
-    (root / "etc" / "fstab").write_text("/dev/vda / ext4 errors=remount-ro 0 1\n")
+    for relative, content in LAB_FILES.items():
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative).write_text(content)
     script = root / "usr" / "local" / "sbin" / "twinstore-lab-identity"
     script.write_text(IDENTITY_SCRIPT)
     script.chmod(0o755)
@@ -217,9 +276,8 @@ def build_image() -> Path:
     run(["mkfs.ext4", "-q", "-F", "-L", "lab-root", "-d", str(root), str(image)])
     shutil.copy(kernel, work / "vmlinuz")
     shutil.copy(initrd, work / "initrd.img")
-    shutil.rmtree(root)
-    if target.exists():
-        shutil.rmtree(target)
+    remove_tree(root)
+    remove_tree(target)
     work.rename(target)
     print(f"lab: base image ready in {time.monotonic() - started:.0f} s: {target}", flush=True)
     return target

@@ -8,6 +8,7 @@ socket) carries the back-to-back link because it survives one guest being restar
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -68,11 +69,35 @@ def start_switch(name: str) -> None:
         time.sleep(0.1)
 
 
+def backing_file(disk: Path) -> str | None:
+    info = subprocess.run(
+        ["qemu-img", "info", "--output=json", "-U", str(disk)], capture_output=True, text=True, check=True
+    )
+    backing: str | None = json.loads(info.stdout).get("backing-filename")
+    return backing
+
+
 def make_disks(guest: Guest, image: Path) -> None:
     guest.root_disk.parent.mkdir(parents=True, exist_ok=True)
+    if guest.root_disk.exists() and backing_file(guest.root_disk) != str(image / "base.img"):
+        # A new base image means a new guest: its old disks belong to a machine that is gone.
+        print(f"lab: {guest.name}: base image changed, fresh disks")
+        guest.root_disk.unlink()
+        guest.data_disk.unlink(missing_ok=True)
     if not guest.root_disk.exists():
         run(
-            ["qemu-img", "create", "-q", "-f", "qcow2", "-b", str(image / "base.img"), "-F", "raw", str(guest.root_disk)]
+            [
+                "qemu-img",
+                "create",
+                "-q",
+                "-f",
+                "qcow2",
+                "-b",
+                str(image / "base.img"),
+                "-F",
+                "raw",
+                str(guest.root_disk),
+            ]
         )
     if guest.storage and not guest.data_disk.exists():
         run(["qemu-img", "create", "-q", "-f", "qcow2", str(guest.data_disk), DATA_DISK_SIZE])

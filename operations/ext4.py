@@ -6,6 +6,8 @@ when the plan is made, and by blkid on the host right before mkfs runs.
 
 from __future__ import annotations
 
+from collections.abc import Generator
+
 from pyinfra import host
 from pyinfra.api import OperationError, QuoteString, StringCommand, deploy, operation
 from pyinfra.operations import files, server
@@ -21,7 +23,7 @@ def mapper_path(group: str, volume: str) -> str:
 
 
 @operation()
-def filesystem(device: str, fs_type: str = "ext4", new_volume: bool = False):
+def filesystem(device: str, fs_type: str = "ext4", new_volume: bool = False) -> Generator[StringCommand, None, None]:
     """
     Make a filesystem on a device that carries nothing; leave one of the same type alone.
 

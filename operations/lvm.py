@@ -6,6 +6,8 @@ at all, and a logical volume is never shrunk or removed.
 
 from __future__ import annotations
 
+from collections.abc import Generator
+
 from pyinfra import host
 from pyinfra.api import OperationError, QuoteString, StringCommand, deploy, operation
 from pyinfra.operations import apt
@@ -105,7 +107,7 @@ def lvm_problems(
 
 
 @operation()
-def volume_group(group: str, devices: list[str]):
+def volume_group(group: str, devices: list[str]) -> Generator[StringCommand, None, None]:
     """
     Create a volume group on blank disks; an existing volume group is left as it is.
 
@@ -125,7 +127,7 @@ def volume_group(group: str, devices: list[str]):
 
 
 @operation()
-def logical_volume(group: str, volume: str, size: str):
+def logical_volume(group: str, volume: str, size: str) -> Generator[StringCommand, None, None]:
     """
     Create a logical volume, or grow it to its configured size; never shrink it.
 

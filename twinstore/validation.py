@@ -148,8 +148,8 @@ def views_from_files(
     host_data: dict[str, dict[str, Any]] = defaultdict(dict)
     host_groups: dict[str, list[str]] = defaultdict(list)
     for group, members in inventory_groups.items():
-        for name, data in _host_names(members):
-            host_data[name].update(data)
+        for name, values in _host_names(members):
+            host_data[name].update(values)
             host_groups[name].append(group)
     file_group = Path(inventory_file).name.rsplit(".", 1)[0]
     for name in host_groups:
@@ -158,33 +158,36 @@ def views_from_files(
 
     views = []
     for name, member_of in host_groups.items():
-        data: dict[str, Any] = {}
-        sources: dict[str, str] = {}
-        layers: list[tuple[dict[str, Any], str | None, str]] = [(group_data.get("all", {}), "all", "group_data/all.py")]
+        layers: list[Layer] = [(group_data.get("all", {}), "all", "group_data/all.py")]
         layers += [(group_data.get(group, {}), group, f"group_data/{group}.py") for group in member_of]
         layers.append((host_data[name], None, f"{Path(inventory_file).name} (host {name})"))
         layers.append((override_data or {}, None, "--data"))
-        for values, group, default_source in layers:
-            for key, value in values.items():
-                data[key] = value
-                sources[key] = PROVENANCE.get((group, key), default_source) if group else default_source
-        views.append(HostView(name=name, groups=member_of, data=data, sources=sources))
+        views.append(_merge_layers(name, member_of, layers))
     return views
 
 
-def host_view(inventory: Any, host: Any) -> HostView:
-    """One host's merged data and sources from pyinfra's live Inventory (--data included)."""
+# (values, group they belong to or None, where they came from when not recorded in PROVENANCE)
+Layer = tuple[dict[str, Any], str | None, str]
+
+
+def _merge_layers(name: str, groups: list[str], layers: list[Layer]) -> HostView:
+    """Later layers win, as in pyinfra's HostData; remember which layer set each key."""
     data: dict[str, Any] = {}
     sources: dict[str, str] = {}
-    layers: list[tuple[dict[str, Any], str | None, str]] = [(inventory.get_data(), "all", "group_data/all.py")]
-    layers += [(inventory.get_group_data(group), group, f"group_data/{group}.py") for group in host.groups]
-    layers.append((inventory.get_host_data(host.name), None, f"inventory (host {host.name})"))
-    layers.append((inventory.get_override_data(), None, "--data"))
     for values, group, default_source in layers:
         for key, value in values.items():
             data[key] = value
             sources[key] = PROVENANCE.get((group, key), default_source) if group else default_source
-    return HostView(name=host.name, groups=list(host.groups), data=data, sources=sources)
+    return HostView(name=name, groups=groups, data=data, sources=sources)
+
+
+def host_view(inventory: Any, host: Any) -> HostView:
+    """One host's merged data and sources from pyinfra's live Inventory (--data included)."""
+    layers: list[Layer] = [(inventory.get_data(), "all", "group_data/all.py")]
+    layers += [(inventory.get_group_data(group), group, f"group_data/{group}.py") for group in host.groups]
+    layers.append((inventory.get_host_data(host.name), None, f"inventory (host {host.name})"))
+    layers.append((inventory.get_override_data(), None, "--data"))
+    return _merge_layers(host.name, list(host.groups), layers)
 
 
 def host_source(host: Any, key: str) -> str:

@@ -1,0 +1,102 @@
+"""The lab fixture: a fresh lab, the deploy run exactly as a user runs it, testinfra hosts.
+
+Under CI=true the lab must run; elsewhere these tests skip only when qemu is absent.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import testinfra
+
+from lab.settings import ssh_config
+
+ROOT = Path(__file__).resolve().parents[2]
+LAB_INVENTORY = "lab/inventory.py"
+DEPLOY_TIMEOUT_S = 1800
+
+
+@dataclass
+class Run:
+    returncode: int
+    output: str
+
+    def grand_total(self) -> dict[str, str]:
+        """The counts of pyinfra's results table: hosts, success (changed), error, no change."""
+        match = re.search(r"Grand total\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)", self.output)
+        assert match, self.output[-3000:]
+        return dict(zip(("operations", "changed", "error", "no_change"), match.groups(), strict=True))
+
+
+def run_pyinfra(*args: str) -> Run:
+    result = subprocess.run(
+        [sys.executable, "-m", "pyinfra", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=DEPLOY_TIMEOUT_S,
+    )
+    output = result.stdout + result.stderr
+    log = ROOT / ".pytest_cache" / "e2e-pyinfra.log"
+    log.parent.mkdir(exist_ok=True)
+    with log.open("a") as handle:
+        handle.write(f"\n===== pyinfra {' '.join(args)} (rc {result.returncode})\n{output}")
+    return Run(result.returncode, output)
+
+
+def run_lab(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "lab", *args], cwd=ROOT, check=True, timeout=DEPLOY_TIMEOUT_S)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # `lab down` must be the very last lab test, whatever file it is in.
+    items.sort(key=lambda item: item.get_closest_marker("lab_down") is not None)
+
+
+@pytest.fixture(scope="session")
+def lab() -> Iterator[None]:
+    if shutil.which("qemu-system-x86_64") is None or shutil.which("debootstrap") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true: the lab tests must run, but qemu-system-x86_64 or debootstrap is missing")
+        pytest.skip("qemu-system-x86_64 or debootstrap is not installed, so the lab cannot run on this machine")
+    run_lab("reset")
+    yield
+
+
+@pytest.fixture(scope="session")
+def dry_run_on_fresh_lab(lab: None) -> Run:
+    return run_pyinfra("--dry", LAB_INVENTORY, "deploy.py")
+
+
+@pytest.fixture(scope="session")
+def converge(dry_run_on_fresh_lab: Run) -> Run:
+    run = run_pyinfra("-y", LAB_INVENTORY, "deploy.py")
+    assert run.returncode == 0, run.output[-5000:]
+    return run
+
+
+def guest(name: str) -> testinfra.host.Host:
+    return testinfra.get_host(f"ssh://{name}", ssh_config=str(ssh_config()))
+
+
+@pytest.fixture(scope="session")
+def fiori(lab: None) -> testinfra.host.Host:
+    return guest("fiori")
+
+
+@pytest.fixture(scope="session")
+def torchio(lab: None) -> testinfra.host.Host:
+    return guest("torchio")
+
+
+@pytest.fixture(scope="session")
+def client(lab: None) -> testinfra.host.Host:
+    return guest("client")

@@ -1,0 +1,83 @@
+"""The lab itself and the deploy through the real CLI: dry run, converge, idempotent re-run, down."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+import testinfra
+
+from lab.machines import lab_qemu_pids
+from tests.e2e.conftest import LAB_INVENTORY, Run, run_lab, run_pyinfra
+
+
+def test_the_three_guests_are_up_and_reachable(
+    fiori: testinfra.host.Host, torchio: testinfra.host.Host, client: testinfra.host.Host
+) -> None:
+    assert fiori.check_output("hostname") == "fiori"
+    assert torchio.check_output("hostname") == "torchio"
+    assert client.check_output("hostname") == "client"
+    # The LAN carries the real inventory's addresses.
+    assert fiori.run("ping -c1 -W5 192.168.1.7").rc == 0
+    assert client.run("ping -c1 -W5 192.168.1.6").rc == 0
+    # Each storage guest has its data disk for vg0, at least 12 GiB.
+    assert int(fiori.check_output("blockdev --getsize64 /dev/vdb")) >= 12 * 1024**3
+
+
+def test_guests_install_only_from_the_local_repository(fiori: testinfra.host.Host) -> None:
+    sources = fiori.check_output("cat /etc/apt/sources.list; ls /etc/apt/sources.list.d")
+    assert sources.strip() == "deb [trusted=yes] file:/srv/lab-repo ./"
+
+
+def test_facts_are_gathered_from_all_three_guests(lab: None) -> None:
+    run = run_pyinfra(LAB_INVENTORY, "fact", "server.Hostname", "server.LinuxDistribution")
+    assert run.returncode == 0, run.output[-3000:]
+    facts = json.loads(run.output[run.output.index("{") : run.output.rindex("}") + 1])
+    assert {name: facts[name]["server.Hostname"] for name in ("fiori", "torchio", "client")} == {
+        "fiori": "fiori",
+        "torchio": "torchio",
+        "client": "client",
+    }
+    assert facts["fiori"]["server.LinuxDistribution"]["major"] == 12
+
+
+def test_dry_run_on_a_fresh_lab_plans_changes_and_makes_none(
+    dry_run_on_fresh_lab: Run, fiori: testinfra.host.Host
+) -> None:
+    run = dry_run_on_fresh_lab
+    assert run.returncode == 0, run.output[-3000:]
+    assert "Volume group vg0" in run.output
+    assert re.search(r"Grand total\s+\d+\s+\d+", run.output), "the dry run planned no change"
+    # Nothing happened: no lvm2, no volume group, no sysctl file. (These are read before the
+    # converge fixture runs, because this test asks only for the dry run.)
+    assert not fiori.package("lvm2").is_installed
+    assert fiori.run("test -e /etc/sysctl.d/60-twinstore.conf").rc == 1
+    assert fiori.run("blkid -p /dev/vdb").rc == 2
+
+
+def test_second_converge_reports_no_changes_and_keeps_data(
+    converge: Run, fiori: testinfra.host.Host, torchio: testinfra.host.Host
+) -> None:
+    for node in (fiori, torchio):
+        node.check_output("dd if=/dev/urandom of=/vol/rep-no/canary bs=1M count=8 status=none && sync")
+    before = {node: node.check_output("sha256sum /vol/rep-no/canary") for node in (fiori, torchio)}
+    second = run_pyinfra("-y", LAB_INVENTORY, "deploy.py")
+    assert second.returncode == 0, second.output[-3000:]
+    totals = second.grand_total()
+    assert totals["changed"] == "-" and totals["error"] == "-", second.output[-4000:]
+    for node, checksum in before.items():
+        assert node.check_output("sha256sum /vol/rep-no/canary") == checksum
+
+
+def test_dry_run_on_a_converged_lab_plans_nothing(converge: Run) -> None:
+    run = run_pyinfra("--dry", LAB_INVENTORY, "deploy.py")
+    assert run.returncode == 0, run.output[-3000:]
+    assert run.grand_total()["changed"] == "-", run.output[-4000:]
+
+
+@pytest.mark.lab_down
+def test_lab_down_leaves_no_qemu_process(lab: None) -> None:
+    assert lab_qemu_pids(), "the lab was not running before `lab down`"
+    run_lab("down")
+    assert lab_qemu_pids() == []

@@ -1,0 +1,49 @@
+"""Shared helpers for unit tests: the real configuration as host views, and a fake pyinfra host."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+from twinstore.validation import HostView, Problem, validate, views_from_files
+
+ROOT = Path(__file__).resolve().parent.parent
+GROUPS: dict[str, Any] = {
+    "storage": ["fiori", "torchio"],
+    "nis_servers": ["rotini"],
+    "nfs_clients": ["chifferi"],
+}
+
+
+def real_views(inventory: Path = ROOT / "inventory.py", groups: dict[str, Any] | None = None) -> list[HostView]:
+    return views_from_files(str(inventory), groups or GROUPS, cwd=str(ROOT))
+
+
+def with_storage(key: str, value: Any, hosts: tuple[str, ...] = ("fiori", "torchio")) -> list[Problem]:
+    """Problems of the real configuration with one storage key replaced on the given hosts."""
+    views = real_views()
+    for view in views:
+        if view.name in hosts:
+            view.data[key] = copy.deepcopy(value)
+    return validate(views)
+
+
+def storage_value(key: str) -> Any:
+    view = next(v for v in real_views() if v.name == "fiori")
+    return copy.deepcopy(view.data[key])
+
+
+class FakeHost:
+    """Just enough of pyinfra's Host for an operation's generator: facts by class, noops recorded."""
+
+    def __init__(self, facts: dict[type, Any], name: str = "fiori") -> None:
+        self.facts = facts
+        self.name = name
+        self.noops: list[str] = []
+
+    def get_fact(self, fact: type, *args: Any, **kwargs: Any) -> Any:
+        return self.facts[fact]
+
+    def noop(self, message: str) -> None:
+        self.noops.append(message)

@@ -1,0 +1,52 @@
+"""mkfs only on a volume that carries nothing; a filesystem already there is left alone."""
+
+from __future__ import annotations
+
+import pytest
+from pyinfra.api import OperationError
+from pyinfra.context import ctx_host
+
+from facts.lvm import BlockDevices, BlockDeviceState
+from operations.ext4 import filesystem, mapper_path
+from tests.helpers import FakeHost
+
+DEVICE = "/dev/mapper/vg0-rep--no"
+
+
+def commands_for(state: BlockDeviceState | None, new_volume: bool = False) -> tuple[list[str], FakeHost]:
+    host = FakeHost({BlockDevices: {DEVICE: state} if state else {}})
+    with ctx_host.use(host):
+        commands = [c.get_raw_value() for c in filesystem._inner(device=DEVICE, new_volume=new_volume)]
+    return commands, host
+
+
+def test_mapper_path_doubles_dashes_like_device_mapper() -> None:
+    assert mapper_path("vg0", "rep-unison") == "/dev/mapper/vg0-rep--unison"
+
+
+def test_existing_ext4_is_left_alone() -> None:
+    commands, host = commands_for(BlockDeviceState(DEVICE, True, 1024, "ext4", {"TYPE": "ext4"}))
+    assert commands == []
+    assert host.noops == [f"{DEVICE} holds ext4"]
+
+
+@pytest.mark.parametrize("signature", ["ocfs2", "xfs", "drbd", "LVM2_member"])
+def test_any_other_signature_is_refused(signature: str) -> None:
+    with pytest.raises(OperationError, match=f"already holds {signature}; refusing to make ext4"):
+        commands_for(BlockDeviceState(DEVICE, True, 1024, signature, {"TYPE": signature}))
+
+
+def test_a_blank_volume_gets_ext4_behind_a_last_moment_check() -> None:
+    commands, _ = commands_for(BlockDeviceState(DEVICE, True, 1024))
+    assert "blkid -p" in commands[0] and "refusing" in commands[0]
+    assert commands[1] == f"mkfs.ext4 -q {DEVICE}"
+
+
+def test_a_volume_created_in_this_run_gets_ext4() -> None:
+    commands, _ = commands_for(None, new_volume=True)
+    assert commands[-1] == f"mkfs.ext4 -q {DEVICE}"
+
+
+def test_a_missing_volume_not_created_by_this_run_is_an_error() -> None:
+    with pytest.raises(OperationError, match="does not exist"):
+        commands_for(BlockDeviceState(DEVICE, False))

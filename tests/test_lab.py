@@ -1,0 +1,68 @@
+"""The lab's qemu command lines and SSH plumbing (the lab itself runs in tests/e2e)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lab import image, machines
+from lab.settings import GUESTS, guest
+
+
+@pytest.fixture(autouse=True)
+def lab_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("TWINSTORE_LAB_DIR", str(tmp_path))
+    return tmp_path
+
+
+def test_guests_fit_the_memory_budget() -> None:
+    assert sum(g.memory_mib for g in GUESTS) <= 4096
+
+
+def test_management_network_is_restricted_and_local() -> None:
+    command = " ".join(machines.qemu_command(guest("fiori"), Path("/images")))
+    assert "user,id=mgmt,restrict=on,hostfwd=tcp:127.0.0.1:" in command
+    assert "-accel tcg" in command
+    # Storage guests: data disk and back-to-back link; the client has neither.
+    assert "fiori-data.qcow2" in command and "id=link" in command
+    client = " ".join(machines.qemu_command(guest("client"), Path("/images")))
+    assert "data.qcow2" not in client and "id=link" not in client
+
+
+def test_guest_identity_comes_from_the_kernel_command_line() -> None:
+    command = machines.qemu_command(guest("torchio"), Path("/images"))
+    append = command[command.index("-append") + 1]
+    assert "twinstore.hostname=torchio" in append
+    assert "twinstore.lan=192.168.1.7/24" in append
+
+
+def test_host_key_is_read_from_the_console_and_pinned(lab_dir: Path) -> None:
+    fiori = guest("fiori")
+    fiori.console_log.parent.mkdir(parents=True)
+    fiori.console_log.write_text(
+        "noise\nTWINSTORE-HOSTKEY ssh-ed25519 AAAAold\nTWINSTORE-HOSTKEY ssh-ed25519 AAAAnew\n"
+    )
+    key = machines.host_key_from_console(fiori)
+    assert key == "ssh-ed25519 AAAAnew"
+    machines.write_ssh_files({"fiori": key})
+    assert (lab_dir / "known_hosts").read_text() == f"[127.0.0.1]:{fiori.ssh_port} ssh-ed25519 AAAAnew\n"
+    config = (lab_dir / "ssh_config").read_text()
+    assert "StrictHostKeyChecking yes" in config
+    assert "StrictHostKeyChecking no" not in config
+
+
+def test_down_never_signals_a_process_that_is_not_the_labs(lab_dir: Path) -> None:
+    pid_file = lab_dir / "run" / "fiori.pid"
+    pid_file.parent.mkdir(parents=True)
+    pid_file.write_text("1\n")  # init: alive, but not ours
+    assert machines.guest_pid(guest("fiori")) is None
+    machines.down(["fiori"])
+    assert not pid_file.exists()
+
+
+def test_recipe_hash_changes_with_the_recipe(lab_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (lab_dir / "id_ed25519.pub").write_text("ssh-ed25519 AAAA lab\n")
+    before = image.recipe_hash()
+    monkeypatch.setattr(image, "REPO_PACKAGES", [*image.REPO_PACKAGES, "htop"])
+    assert image.recipe_hash() != before

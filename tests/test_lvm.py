@@ -1,0 +1,154 @@
+"""LVM facts from real command output, and the LVM plan's refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pyinfra.api import OperationError
+from pyinfra.context import ctx_host
+
+from facts.lvm import BlockDevices, BlockDeviceState, LogicalVolumeState, LvmReport, LvmState, VolumeGroupState
+from operations.lvm import logical_volume, lvm_problems, volume_group
+from tests.helpers import FakeHost
+from twinstore.config import StorageConfig
+from twinstore.validation import storage_config
+
+FIXTURES = Path(__file__).parent / "fixtures"
+GIB = 1024**3
+EXTENT = 4 * 1024**2
+
+
+class _Data:
+    def __init__(self, values: dict) -> None:
+        self.values = values
+
+    def get(self, key: str, default: object = None) -> object:
+        return self.values.get(key, default)
+
+
+class _ConfigHost:
+    def __init__(self, values: dict) -> None:
+        self.data = _Data(values)
+
+
+def lab_config() -> StorageConfig:
+    from tests.helpers import ROOT, real_views
+
+    views = real_views(
+        ROOT / "lab" / "inventory.py",
+        {"storage": ["fiori", "torchio"], "nis_servers": ["client"], "nfs_clients": ["client"]},
+    )
+    fiori = next(v for v in views if v.name == "fiori")
+    return storage_config(_ConfigHost(fiori.data))
+
+
+def converged_state(sizes: dict[str, int] | None = None) -> LvmState:
+    sizes = sizes or {"rep-no": GIB, "rep-drbd0": GIB, "rep-drbd1": 2 * GIB, "rep-unison": 2 * GIB}
+    return LvmState(
+        available=True,
+        volume_groups={"vg0": VolumeGroupState("vg0", 16 * GIB - EXTENT, 10 * GIB - EXTENT, EXTENT, ("/dev/vdb",))},
+        logical_volumes={("vg0", n): LogicalVolumeState("vg0", n, s, f"/dev/vg0/{n}", True) for n, s in sizes.items()},
+        physical_volumes={"/dev/vdb": "vg0"},
+    )
+
+
+def test_lvm_report_parses_real_output() -> None:
+    output = (FIXTURES / "lvm-report-converged.txt").read_text().splitlines()
+    state = LvmReport().process(output)
+    assert state.available
+    assert state.volume_groups["vg0"].extent_size == EXTENT
+    assert state.volume_groups["vg0"].devices == ("/dev/vdb",)
+    assert state.logical_volumes[("vg0", "rep-no")].size == GIB
+    assert state.logical_volumes[("vg0", "rep-drbd1")].size == 2 * GIB
+    assert state.logical_volumes[("vg0", "rep-unison")].path == "/dev/vg0/rep-unison"
+    assert set(state.logical_volumes) == {("vg0", n) for n in ("rep-no", "rep-drbd0", "rep-drbd1", "rep-unison")}
+
+
+def test_lvm_report_on_a_disk_with_no_volume_group() -> None:
+    output = (FIXTURES / "lvm-report-empty.txt").read_text().splitlines()
+    state = LvmReport().process(output)
+    assert state.available
+    assert state.volume_groups == {}
+    assert state.logical_volumes == {}
+
+
+def test_lvm_report_without_lvm2_installed() -> None:
+    assert LvmReport().process([]) == LvmState(available=False)
+
+
+def test_block_devices_parse_blank_signed_and_missing() -> None:
+    output = (FIXTURES / "block-devices.txt").read_text().splitlines()
+    devices = BlockDevices().process(output)
+    assert devices["/dev/vdb"].signature == "LVM2_member"
+    assert devices["/dev/vdb"].size == 16 * GIB
+    assert devices["/dev/mapper/vg0-rep--drbd0"].is_blank
+    assert devices["/dev/mapper/vg0-rep--no"].signature == "ext4"
+    assert not devices["/dev/mapper/vg0-rep--no"].is_blank
+    assert not devices["/dev/vdz"].exists
+
+
+def test_converged_host_has_no_lvm_problems() -> None:
+    assert lvm_problems(lab_config(), converged_state(), {}) == []
+
+
+def test_shrinking_a_volume_is_refused() -> None:
+    state = converged_state({"rep-no": 3 * GIB, "rep-drbd0": GIB, "rep-drbd1": 2 * GIB, "rep-unison": 2 * GIB})
+    problems = lvm_problems(lab_config(), state, {}, "lab/group_data/storage.py", "fiori")
+    assert [str(p) for p in problems] == [
+        f"lab/group_data/storage.py: logical_volumes.rep-no.size = '1G': vg0/rep-no is already {3 * GIB} bytes "
+        "on fiori; volumes are grown, never shrunk"
+    ]
+
+
+def test_volumes_that_do_not_fit_are_refused_before_any_change() -> None:
+    state = converged_state()
+    full = LvmState(
+        available=True,
+        volume_groups={"vg0": VolumeGroupState("vg0", 16 * GIB, 0, EXTENT, ("/dev/vdb",))},
+        logical_volumes={k: v for k, v in state.logical_volumes.items() if k[1] != "rep-unison"},
+        physical_volumes=state.physical_volumes,
+    )
+    problems = lvm_problems(lab_config(), full, {}, "group_data/storage.py", "fiori")
+    assert any("the logical volumes do not fit: vg0 has 0 MiB free on fiori" in str(p) for p in problems)
+
+
+def test_a_disk_with_a_signature_is_refused_for_the_volume_group() -> None:
+    devices = {"/dev/vdb": BlockDeviceState("/dev/vdb", True, 16 * GIB, "ext4", {"TYPE": "ext4"})}
+    problems = lvm_problems(lab_config(), LvmState(available=True), devices, "lab/group_data/storage.py", "fiori")
+    assert any("volume_group.devices = '/dev/vdb': the disk carries a ext4" in str(p) for p in problems)
+
+
+def test_a_missing_disk_is_refused() -> None:
+    devices = {"/dev/vdb": BlockDeviceState("/dev/vdb", False)}
+    problems = lvm_problems(lab_config(), LvmState(available=True), devices)
+    assert any("no such block device" in str(p) for p in problems)
+
+
+def test_volume_group_created_only_behind_a_blank_check() -> None:
+    host = FakeHost({LvmReport: LvmState(available=True)})
+    with ctx_host.use(host):
+        commands = [
+            str(c.get_raw_value() if hasattr(c, "get_raw_value") else c)
+            for c in volume_group._inner(group="vg0", devices=["/dev/vdb"])
+        ]
+    assert "blkid -p" in commands[0]
+    assert commands[1:] == ["lvm pvcreate /dev/vdb", "lvm vgcreate vg0 /dev/vdb"]
+
+
+def test_existing_volume_group_is_a_noop() -> None:
+    host = FakeHost({LvmReport: converged_state()})
+    with ctx_host.use(host):
+        assert list(volume_group._inner(group="vg0", devices=["/dev/vdb"])) == []
+    assert host.noops == ["volume group vg0 exists"]
+
+
+def test_logical_volume_grows_but_never_shrinks() -> None:
+    host = FakeHost({LvmReport: converged_state()})
+    with ctx_host.use(host):
+        grow = [str(c) for c in logical_volume._inner(group="vg0", volume="rep-no", size="2G")]
+        same = list(logical_volume._inner(group="vg0", volume="rep-no", size="1G"))
+        with pytest.raises(OperationError, match="refusing to shrink"):
+            list(logical_volume._inner(group="vg0", volume="rep-unison", size="1G"))
+    assert grow == [f"lvm lvextend --size {2 * GIB}b vg0/rep-no"]
+    assert same == []

@@ -1,0 +1,286 @@
+"""Every configuration rule, each broken once; the message must name the file, field and rule."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import ROOT, real_views, storage_value, with_storage
+from twinstore.config import parse_size
+from twinstore.validation import format_problems, validate
+
+
+def messages(problems: list) -> str:
+    return format_problems(problems)
+
+
+def test_the_procedures_values_validate() -> None:
+    assert validate(real_views()) == []
+
+
+def test_the_lab_configuration_validates() -> None:
+    views = real_views(
+        ROOT / "lab" / "inventory.py",
+        {"storage": ["fiori", "torchio"], "nis_servers": ["client"], "nfs_clients": ["client"]},
+    )
+    assert validate(views) == []
+    fiori = next(v for v in views if v.name == "fiori")
+    assert fiori.data["logical_volumes"]["rep-no"]["size"] == "1G"
+    assert fiori.sources["logical_volumes"] == "lab/group_data/storage.py"
+    # Everything the lab does not override is the real file's.
+    assert fiori.sources["drbd_resources"] == "group_data/storage.py"
+
+
+def test_bad_ip_address() -> None:
+    nodes = storage_value("nodes")
+    nodes[0]["lan_address"] = "192.168.1.300"
+    text = messages(with_storage("nodes", nodes))
+    assert "group_data/storage.py: nodes.0.lan_address = '192.168.1.300'" in text
+    assert "IPv4" in text
+
+
+def test_duplicate_node_names() -> None:
+    nodes = storage_value("nodes")
+    nodes[1]["name"] = "fiori"
+    assert "nodes.1.name = 'fiori': node names must be unique" in messages(with_storage("nodes", nodes))
+
+
+def test_node_name_not_in_inventory() -> None:
+    nodes = storage_value("nodes")
+    nodes[1]["name"] = "penne"
+    text = messages(with_storage("nodes", nodes))
+    assert "nodes.1.name = 'penne': must be a host of the inventory's 'storage' group" in text
+    # torchio is in the storage group but no longer one of the pair's nodes.
+    assert "host 'torchio' is in group 'storage' but not one of its pair's nodes" in text
+
+
+def test_exactly_two_nodes_per_pair() -> None:
+    nodes = storage_value("nodes")
+    nodes.append({"name": "rigatoni", "lan_address": "192.168.1.8", "o2cb_number": 3})
+    assert "a storage pair has exactly two nodes" in messages(with_storage("nodes", nodes))
+
+
+def test_duplicate_drbd_minor() -> None:
+    resources = storage_value("drbd_resources")
+    resources["drbd1"]["minor"] = 0
+    assert "drbd_resources.drbd1.minor = 0: DRBD minors must be unique" in messages(
+        with_storage("drbd_resources", resources)
+    )
+
+
+def test_duplicate_drbd_port() -> None:
+    resources = storage_value("drbd_resources")
+    resources["drbd1"]["port"] = 7790
+    assert "drbd_resources.drbd1.port = 7790: ports must be unique" in messages(
+        with_storage("drbd_resources", resources)
+    )
+
+
+def test_drbd_port_clashing_with_o2cb() -> None:
+    resources = storage_value("drbd_resources")
+    resources["drbd1"]["port"] = 7777
+    assert "ports must be unique (also drbd_resources.drbd1.port)" in messages(
+        with_storage("drbd_resources", resources)
+    )
+
+
+def test_duplicate_drbd_backing_device() -> None:
+    resources = storage_value("drbd_resources")
+    resources["drbd1"]["backing_volume"] = "rep-drbd0"
+    assert (
+        "drbd_resources.drbd1.backing_volume = 'rep-drbd0': each DRBD resource needs its own backing volume"
+        in messages(with_storage("drbd_resources", resources))
+    )
+
+
+def test_drbd_backing_volume_must_have_role_drbd() -> None:
+    resources = storage_value("drbd_resources")
+    resources["drbd1"]["backing_volume"] = "rep-no"
+    assert "a DRBD backing volume needs role 'drbd'" in messages(with_storage("drbd_resources", resources))
+
+
+def test_ocfs2_volume_on_unknown_drbd_resource() -> None:
+    volumes = storage_value("ocfs2_volumes")
+    volumes["ocfs2-large"]["drbd_resource"] = "drbd7"
+    assert "ocfs2_volumes.ocfs2-large.drbd_resource = 'drbd7': must name a DRBD resource" in messages(
+        with_storage("ocfs2_volumes", volumes)
+    )
+
+
+@pytest.mark.parametrize("size", ["100X", "G", "-5G", "0G", "1.5"])
+def test_bad_sizes(size: str) -> None:
+    volumes = storage_value("logical_volumes")
+    volumes["rep-no"]["size"] = size
+    text = messages(with_storage("logical_volumes", volumes))
+    assert f"logical_volumes.rep-no.size = {size!r}" in text
+
+
+def test_sizes_parse_in_binary_units() -> None:
+    assert parse_size("100G") == 100 * 1024**3
+    assert parse_size("2T") == 2 * 1024**4
+    assert parse_size("1.5G") == 3 * 1024**3 // 2
+
+
+def test_relative_mount_point() -> None:
+    volumes = storage_value("logical_volumes")
+    volumes["rep-no"]["mount_point"] = "vol/rep-no"
+    assert "logical_volumes.rep-no.mount_point = 'vol/rep-no'" in messages(with_storage("logical_volumes", volumes))
+
+
+def test_duplicate_mount_points() -> None:
+    volumes = storage_value("ocfs2_volumes")
+    volumes["ocfs2-large"]["mount_point"] = "/vol/rep-no"
+    assert "ocfs2_volumes.ocfs2-large.mount_point = '/vol/rep-no': mount points must be unique" in messages(
+        with_storage("ocfs2_volumes", volumes)
+    )
+
+
+def test_export_of_an_unreplicated_volume() -> None:
+    exports = [*storage_value("nfs_exports"), {"path": "/vol/scratch"}]
+    text = messages(with_storage("nfs_exports", exports))
+    assert "nfs_exports.5.path = '/vol/scratch': resolves to /vol/rep-no/scratch" in text
+    assert "unreplicated data is not exported" in text
+
+
+def test_unison_volume_must_not_be_drbd_backed() -> None:
+    unison = storage_value("unison")
+    unison["volume"] = "rep-drbd0"
+    assert "unison.volume = 'rep-drbd0'" in messages(with_storage("unison", unison))
+    assert "never a DRBD-backed one" in messages(with_storage("unison", unison))
+
+
+@pytest.mark.parametrize("schedule", ["61 * * * *", "0 0 * *", "0 0 32 * *", "every night"])
+def test_bad_cron_schedule(schedule: str) -> None:
+    unison = storage_value("unison")
+    unison["schedule"] = schedule
+    assert f"unison.schedule = {schedule!r}" in messages(with_storage("unison", unison))
+
+
+def test_duplicate_o2cb_numbers() -> None:
+    nodes = storage_value("nodes")
+    nodes[1]["o2cb_number"] = 1
+    assert "nodes.1.o2cb_number = 1: o2cb node numbers must be unique" in messages(with_storage("nodes", nodes))
+
+
+def test_unknown_setting_is_a_typo() -> None:
+    views = real_views()
+    for view in views:
+        if view.name == "fiori":
+            view.data["drbd_resource"] = {}
+            view.sources["drbd_resource"] = "group_data/storage.py"
+    assert "group_data/storage.py: drbd_resource = {}: unknown setting (a typo?)" in messages(validate(views))
+
+
+def test_unknown_nested_setting() -> None:
+    options = storage_value("drbd_options")
+    options["ping_timeout"] = 60
+    assert "drbd_options.ping_timeout = 60: unknown setting (a typo?)" in messages(
+        with_storage("drbd_options", options)
+    )
+
+
+def test_backlink_needs_link_addresses() -> None:
+    nodes = storage_value("nodes")
+    del nodes[1]["link_address"]
+    views = real_views()
+    for view in views:
+        if view.name in ("fiori", "torchio"):
+            view.data["nodes"] = nodes
+            view.data["replication_link"] = {"mode": "backlink"}
+    assert (
+        "nodes.1.link_address = None: replication_link.mode 'backlink' needs a link_address on every node"
+        in messages(validate(views))
+    )
+
+
+def test_both_nodes_must_agree() -> None:
+    resources = storage_value("drbd_resources")
+    resources["drbd0"]["port"] = 7800
+    text = messages(with_storage("drbd_resources", resources, hosts=("torchio",)))
+    assert "drbd_resources = (on torchio): both nodes of a pair need the same drbd_resources" in text
+
+
+def test_nis_map_outside_the_exports() -> None:
+    views = real_views()
+    rotini = next(v for v in views if v.name == "rotini")
+    rotini.data["automount_maps"] = {
+        "auto.home": {"alexis": {"servers": ["fiori.pasta.net"], "path": "/vol/scratch/alexis"}}
+    }
+    text = messages(validate(views))
+    assert "group_data/nis_servers.py: automount_maps.auto.home.alexis.path = '/vol/scratch/alexis'" in text
+
+
+def test_nfs_client_map_nobody_serves() -> None:
+    views = real_views()
+    chifferi = next(v for v in views if v.name == "chifferi")
+    chifferi.data["automount_points"] = {"/staging": "auto.stagign"}
+    assert "automount_points./staging = 'auto.stagign': no NIS server serves this map" in messages(validate(views))
+
+
+def test_first_leg_must_name_a_node() -> None:
+    views = real_views()
+    for view in views:
+        if view.name == "fiori":
+            view.data["first_leg"] = "torchi"
+            view.sources["first_leg"] = "--data"
+    assert "--data: first_leg = 'torchi': must name one of this pair's nodes" in messages(validate(views))
+
+
+def test_every_problem_is_listed_in_one_message() -> None:
+    resources = storage_value("drbd_resources")
+    resources["drbd1"]["minor"] = 0
+    resources["drbd1"]["port"] = 7790
+    problems = with_storage("drbd_resources", resources)
+    text = messages(problems)
+    assert len(problems) >= 2
+    assert text.startswith(f"twinstore: the configuration has {len(problems)} problem(s); nothing was touched:")
+
+
+def test_a_second_pair_is_a_second_group(tmp_path: Path) -> None:
+    (tmp_path / "group_data").mkdir()
+    (tmp_path / "group_data" / "pair_b.py").write_text(
+        "nodes = [\n"
+        "    {'name': 'rigatoni', 'lan_address': '192.168.1.16', 'o2cb_number': 1},\n"
+        "    {'name': 'penne', 'lan_address': '192.168.1.17', 'o2cb_number': 2},\n"
+        "]\n"
+        "unison = {'volume': 'rep-unison', 'client': 'rigatoni'}\n"
+    )
+    groups = {
+        "storage": ["fiori", "torchio", "rigatoni", "penne"],
+        "pair_b": ["rigatoni", "penne"],
+        "nis_servers": ["rotini"],
+        "nfs_clients": ["chifferi"],
+    }
+    views = real_views(tmp_path / "inventory.py", groups)
+    assert validate(views) == []
+    penne = next(v for v in views if v.name == "penne")
+    assert [n["name"] for n in penne.data["nodes"]] == ["rigatoni", "penne"]
+    # The rest (DRBD resources, OCFS2 volumes, exports) comes from group_data/storage.py.
+    assert penne.sources["drbd_resources"] == "group_data/storage.py"
+
+
+def test_the_cli_stops_before_connecting(tmp_path: Path) -> None:
+    """A bad value stops `pyinfra inventory.py deploy.py` before it connects to any host."""
+    (tmp_path / "group_data").mkdir()
+    (tmp_path / "group_data" / "storage.py").write_text(
+        "drbd_resources = {\n"
+        "    'drbd0': {'minor': 0, 'port': 7790, 'backing_volume': 'rep-drbd0'},\n"
+        "    'drbd1': {'minor': 1, 'port': 7790, 'backing_volume': 'rep-drbd1'},\n"
+        "}\n"
+    )
+    inventory = tmp_path / "inventory.py"
+    inventory.write_text((ROOT / "inventory.py").read_text())
+    result = subprocess.run(
+        [sys.executable, "-m", "pyinfra", "-y", str(inventory), "deploy.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    assert "group_data/storage.py: drbd_resources.drbd1.port = 7790: ports must be unique" in output
+    assert "Connecting to hosts" not in output
