@@ -284,3 +284,10 @@ def test_the_cli_stops_before_connecting(tmp_path: Path) -> None:
     assert result.returncode == 2, output
     assert "group_data/storage.py: drbd_resources.drbd1.port = 7790: ports must be unique" in output
     assert "Connecting to hosts" not in output
+
+
+@pytest.mark.parametrize("client", ["192.168.1.0/33", "host_name", "a..b"])
+def test_bad_export_client(client: str) -> None:
+    exports = storage_value("nfs_exports")
+    exports[0]["clients"] = [client]
+    assert f"nfs_exports.0.clients.0 = {client!r}: must be an address" in messages(with_storage("nfs_exports", exports))

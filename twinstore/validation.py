@@ -490,14 +490,18 @@ def _is_ip(text: str) -> bool:
     return True
 
 
-def _is_client_spec(text: str) -> bool:
-    if text == "*" or _is_ip(text):
-        return True
+def _is_network(text: str) -> bool:
     try:
         ip_network(text, strict=False)
-        return "/" in text
     except ValueError:
-        pass
+        return False
+    return "/" in text
+
+
+def _is_client_spec(text: str) -> bool:
+    """An exports(5) client: *, an address, a network or a host name."""
+    if text == "*" or _is_ip(text) or _is_network(text):
+        return True
     labels = text.split(".")
     return all(label and label.replace("-", "").isalnum() for label in labels)
 

@@ -29,6 +29,13 @@ class Run:
     returncode: int
     output: str
 
+    def planned_changes(self) -> dict[str, str]:
+        """A --dry run's "Detected changes" table: operation -> hosts it would change."""
+        assert "--> Detected changes:" in self.output, self.output[-3000:]
+        table = self.output.split("--> Detected changes:", 1)[1].split("\n\n", 1)[0]
+        rows = [re.split(r"\s{2,}", line.strip()) for line in table.strip().splitlines()[1:]]
+        return {row[0]: row[1] for row in rows if len(row) >= 2 and row[1] != "-"}
+
     def grand_total(self) -> dict[str, str]:
         """The counts of pyinfra's results table: hosts, success (changed), error, no change."""
         match = re.search(r"Grand total\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)", self.output)
