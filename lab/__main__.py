@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
 CLUSTER_STATE_SCRIPT = """
 echo "== DRBD"; if [ -r /proc/drbd ]; then cat /proc/drbd; else echo "(DRBD not loaded)"; fi
 echo "== logical volumes"; lvs --noheadings -o lv_name,lv_size vg0 2>/dev/null || echo "(no vg0)"
-echo "== mounts"; findmnt -n -t ext4,ocfs2 -o TARGET,SOURCE,FSTYPE,OPTIONS | grep ' /vol' || echo "(none under /vol)"
+echo "== mounts"; findmnt -n -l -t ext4,ocfs2 -o TARGET,SOURCE,FSTYPE,OPTIONS | grep '^/vol' || echo "(none under /vol)"
 echo "== exports"; if command -v exportfs >/dev/null; then exportfs -v; else echo "(NFS server not installed)"; fi
 """
 
