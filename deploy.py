@@ -5,6 +5,7 @@ One deploy per subsystem, in the order the machines need them at boot.
 
 from pyinfra import host, inventory
 
+from operations.drbd import configure_drbd
 from operations.ext4 import configure_ext4
 from operations.lvm import configure_lvm
 from operations.tuning import configure_tuning
@@ -18,3 +19,4 @@ if STORAGE_GROUP in host.groups:
     configure_tuning(config=config)
     configure_lvm(config=config)
     configure_ext4(config=config)
+    configure_drbd(config=config)

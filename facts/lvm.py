@@ -121,10 +121,22 @@ class BlockDeviceState:
     # blkid -p probe: TYPE (ext4, ocfs2, LVM2_member, drbd, ...) or None when nothing was found.
     signature: str | None = None
     probe: dict[str, str] = field(default_factory=dict)
+    # blkid's exit status: 0 found, 2 nothing found, 8 ambivalent (several signatures, as
+    # OCFS2 on DRBD internal metadata shows on the backing LV), anything else an error.
+    blkid_status: int = 2
 
     @property
     def is_blank(self) -> bool:
-        return self.exists and self.signature is None and not self.probe
+        """Nothing at all was found: only then may anything write to this device."""
+        return self.exists and self.blkid_status == 2 and self.signature is None and not self.probe
+
+    @property
+    def description(self) -> str:
+        if self.blkid_status == 8:
+            return "several signatures (blkid: ambivalent result)"
+        if self.blkid_status not in (0, 2):
+            return f"an unreadable probe (blkid exit {self.blkid_status})"
+        return self.signature or "a signature"
 
 
 class BlockDevices(FactBase[dict[str, BlockDeviceState]]):
@@ -146,7 +158,7 @@ class BlockDevices(FactBase[dict[str, BlockDeviceState]]):
         script = (
             'for d in "$@"; do echo "' + SECTION + '$d"; '
             'if [ -b "$d" ]; then echo "SIZE=$(blockdev --getsize64 "$d")"; '
-            'blkid -p -o export "$d" 2>/dev/null; else echo "MISSING=1"; fi; done; true'
+            'blkid -p -o export "$d" 2>/dev/null; echo "BLKID_RC=$?"; else echo "MISSING=1"; fi; done; true'
         )
         return StringCommand("sh", "-c", QuoteString(script), "sh", *quoted)
 
@@ -167,6 +179,7 @@ class BlockDevices(FactBase[dict[str, BlockDeviceState]]):
                 devices[path] = BlockDeviceState(path=path, exists=False)
                 continue
             size = int(probe.pop("SIZE", "0") or 0)
+            status = int(probe.pop("BLKID_RC", "2") or 2)
             probe.pop("DEVNAME", None)
             devices[path] = BlockDeviceState(
                 path=path,
@@ -174,5 +187,6 @@ class BlockDevices(FactBase[dict[str, BlockDeviceState]]):
                 size=size,
                 signature=probe.get("TYPE") or probe.get("PTTYPE"),
                 probe=probe,
+                blkid_status=status,
             )
         return devices

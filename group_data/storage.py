@@ -34,7 +34,9 @@ drbd_options = {
     "after_sb_0pri": "discard-zero-changes",
     "after_sb_1pri": "discard-secondary",
     "after_sb_2pri": "disconnect",
-    "before_resync_target_handler": "/sbin/drbdsetup $DRBD_MINOR secondary",
+    # The procedure's "/sbin/drbdsetup $DRBD_MINOR secondary" is 8.3 argument order;
+    # drbdadm takes the resource in every version.
+    "before_resync_target_handler": "/sbin/drbdadm secondary $DRBD_RESOURCE",
     "split_brain_handler": "/usr/lib/drbd/notify-split-brain.sh root",
     # The Powerline workaround: wait 120 s for the peer at boot, ping every 30 s and
     # allow 6 s (60 tenths) for the answer.

@@ -38,7 +38,7 @@ def filesystem(device: str, fs_type: str = "ext4", new_volume: bool = False) -> 
             return
         if not state.is_blank:
             raise OperationError(
-                f"{device} already holds {state.signature or 'a signature'}; refusing to make {fs_type} on it. "
+                f"{device} already holds {state.description}; refusing to make {fs_type} on it. "
                 "If its data is not needed, wipe it by hand (wipefs -a) and run again."
             )
     elif not new_volume:

@@ -68,7 +68,7 @@ def lvm_problems(
                         source,
                         "volume_group.devices",
                         repr(device),
-                        f"the disk carries a {state.signature or 'partition table or signature'}{on}; "
+                        f"the disk carries {state.description}{on}; "
                         "twinstore only creates a volume group on a blank disk "
                         "(wipe it yourself if its data is not needed)",
                     )
@@ -154,7 +154,7 @@ def logical_volume(group: str, volume: str, size: str) -> Generator[StringComman
 
 @deploy("LVM volume group and logical volumes")
 def configure_lvm(config: StorageConfig) -> None:
-    apt.packages(name="LVM tools", packages=["lvm2"])
+    apt.packages(name="LVM tools", packages=["lvm2"], no_recommends=True)
     lvm = host.get_fact(LvmReport)
     devices = host.get_fact(BlockDevices, paths=config.volume_group.devices) if config.volume_group.devices else {}
     stop(lvm_problems(config, lvm, devices, host_source(host, "logical_volumes"), host.name))

@@ -141,13 +141,16 @@ class DrbdOptions(Model):
         "disconnect", "consensus", "violently-as0p", "discard-secondary", "call-pri-lost-after-sb"
     ] = "discard-secondary"
     after_sb_2pri: Literal["disconnect", "violently-as0p", "call-pri-lost-after-sb"] = "disconnect"
-    before_resync_target_handler: str = "/sbin/drbdsetup $DRBD_MINOR secondary"
+    before_resync_target_handler: str = "/sbin/drbdadm secondary $DRBD_RESOURCE"
     split_brain_handler: str = "/usr/lib/drbd/notify-split-brain.sh root"
     wfc_timeout: int = Field(default=120, ge=0)
     degr_wfc_timeout: int = Field(default=120, ge=0)
     # drbd.conf(5) 8.4: ping-int in seconds, ping-timeout in tenths of a second.
     ping_int: int = Field(default=30, ge=1, le=120)
     ping_timeout_tenths: int = Field(default=60, ge=1, le=300)
+    # A fixed resync rate ("20M") instead of DRBD's dynamic controller: keeps a full sync
+    # from filling a shared link. None: DRBD's default.
+    resync_rate: Annotated[str, Field(pattern=r"^[0-9]+[KMG]$")] | None = None
     cram_hmac_alg: Literal["sha1", "sha256", "sha512"] = "sha256"
     shared_secret: str = Field(min_length=8, max_length=64)
 

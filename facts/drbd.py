@@ -1,0 +1,199 @@
+"""DRBD 8.4: the state of every configured resource, read in one command.
+
+Reads /proc/drbd (connection, roles, disk states, out-of-sync), the kernel log for
+split-brain reports, and for each resource's backing device the blkid probe and, when the
+resource is not up, its metadata's generation identifiers (drbdmeta get-gi).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pyinfra.api import FactBase, QuoteString, StringCommand
+from typing_extensions import override
+
+from facts.lvm import SECTION
+
+# drbd's UUID_JUST_CREATED: metadata written by create-md and never used since.
+JUST_CREATED_UUID = "0000000000000004"
+PROC_LINE = re.compile(
+    r"^\s*(?P<minor>\d+): cs:(?P<cs>\S+)"
+    r"(?: ro:(?P<role>[^/\s]+)/(?P<peer_role>\S+) ds:(?P<disk>[^/\s]+)/(?P<peer_disk>\S+))?"
+)
+SYNC_LINE = re.compile(r"sync'ed:\s*([0-9.]+)%")
+OOS = re.compile(r"\boos:(\d+)")
+
+SCRIPT = r"""
+echo "{section}proc"
+if [ -r /proc/drbd ]; then cat /proc/drbd; else echo "NO_MODULE=1"; fi
+echo "{section}splitbrain"
+dmesg 2>/dev/null | grep -i 'split-brain' | tail -n 50
+while [ "$#" -ge 3 ]; do
+    name=$1; minor=$2; disk=$3; shift 3
+    echo "{section}resource $name $minor $disk"
+    if [ -r /etc/drbd.d/$name.res ]; then echo "CONFIG_FILE=1"; fi
+    if [ ! -b "$disk" ]; then echo "MISSING=1"; continue; fi
+    probe=$(blkid -p -o export "$disk" 2>/dev/null); echo "BLKID_RC=$?"
+    echo "$probe" | grep -E '^(TYPE|VERSION)='
+    if echo "$probe" | grep -qx 'TYPE=drbd' && ! grep -Eq "^ *$minor: cs:[^U]" /proc/drbd 2>/dev/null; then
+        gi=$(drbdmeta "$minor" v08 "$disk" internal get-gi 2>/dev/null) && echo "GI=$gi"
+    fi
+done
+true
+"""
+
+
+@dataclass(frozen=True)
+class DrbdResourceState:
+    """One resource as this node sees it. Disk and connection states use DRBD 8.4's names."""
+
+    name: str
+    minor: int
+    module_loaded: bool
+    # The kernel knows the minor (anything but Unconfigured in /proc/drbd).
+    configured: bool = False
+    config_file: bool = False
+    connection: str | None = None
+    role: str | None = None
+    peer_role: str | None = None
+    disk: str | None = None
+    peer_disk: str | None = None
+    out_of_sync_kib: int = 0
+    sync_percent: float | None = None
+    backing_exists: bool = False
+    # blkid on the backing device: "drbd" for internal metadata, a filesystem type, or None.
+    backing_signature: str | None = None
+    backing_blkid_status: int = 2
+    # drbdmeta get-gi, read only while the resource is down.
+    generation: str | None = None
+    split_brain_reported: bool = False
+
+    @property
+    def attached(self) -> bool:
+        return self.configured and self.disk not in (None, "Diskless")
+
+    @property
+    def has_metadata(self) -> bool:
+        return self.attached or self.backing_signature == "drbd"
+
+    @property
+    def backing_blank(self) -> bool:
+        return self.backing_exists and self.backing_blkid_status == 2 and self.backing_signature is None
+
+    @property
+    def never_used(self) -> bool:
+        """Metadata exists but was only just created: no data was ever written through it."""
+        return self.generation is not None and self.generation.split(":")[0] in (JUST_CREATED_UUID, "0000000000000005")
+
+    @property
+    def healthy(self) -> bool:
+        return (
+            self.connection == "Connected"
+            and self.role == "Primary"
+            and self.peer_role == "Primary"
+            and self.disk == "UpToDate"
+            and self.peer_disk == "UpToDate"
+        )
+
+    def summary(self) -> str:
+        if not self.module_loaded:
+            return "DRBD module not loaded"
+        if not self.configured:
+            md = "metadata present" if self.has_metadata else "no metadata"
+            return f"down ({md})"
+        progress = f", {self.sync_percent}% synced" if self.sync_percent is not None else ""
+        return (
+            f"{self.connection} {self.role}/{self.peer_role} {self.disk}/{self.peer_disk}"
+            f", out of sync {self.out_of_sync_kib} KiB{progress}"
+        )
+
+
+def parse_proc_drbd(lines: list[str]) -> dict[int, dict[str, object]]:
+    """Per minor: cs, ro, ds, oos and sync progress from /proc/drbd (8.4 format)."""
+    minors: dict[int, dict[str, object]] = {}
+    current: dict[str, object] | None = None
+    for line in lines:
+        match = PROC_LINE.match(line)
+        if match:
+            current = {key: value for key, value in match.groupdict().items() if value is not None}
+            minors[int(match["minor"])] = current
+            continue
+        if current is None:
+            continue
+        if oos := OOS.search(line):
+            current["oos"] = int(oos.group(1))
+        if synced := SYNC_LINE.search(line):
+            current["sync"] = float(synced.group(1))
+    return minors
+
+
+class DrbdResources(FactBase[dict[str, DrbdResourceState]]):
+    """
+    Returns the state of each given DRBD resource, keyed by name.
+
+    + resources: (name, minor, backing device) for each resource
+
+    .. code:: python
+
+        {"drbd0": DrbdResourceState(name="drbd0", minor=0, module_loaded=True, configured=True,
+                                    connection="Connected", role="Primary", peer_role="Primary",
+                                    disk="UpToDate", peer_disk="UpToDate", ...)}
+    """
+
+    default = dict
+
+    @override
+    def command(self, resources: list[tuple[str, int, str]]) -> StringCommand:
+        arguments = [QuoteString(str(part)) for resource in resources for part in resource]
+        return StringCommand("sh", "-c", QuoteString(SCRIPT.format(section=SECTION)), "sh", *arguments)
+
+    @override
+    def process(self, output: list[str]) -> dict[str, DrbdResourceState]:
+        sections: dict[str, list[str]] = {}
+        current: list[str] = []
+        for line in output:
+            if line.startswith(SECTION):
+                current = sections.setdefault(line[len(SECTION) :].strip(), [])
+            else:
+                current.append(line)
+        proc = sections.get("proc", [])
+        module_loaded = bool(proc) and "NO_MODULE=1" not in proc
+        minors = parse_proc_drbd(proc) if module_loaded else {}
+        split_brain_lines = sections.get("splitbrain", [])
+
+        resources: dict[str, DrbdResourceState] = {}
+        for header, lines in sections.items():
+            if not header.startswith("resource "):
+                continue
+            _, name, minor_text, _disk = header.split(" ", 3)
+            minor = int(minor_text)
+            values = dict(line.split("=", 1) for line in lines if "=" in line)
+            kernel = minors.get(minor, {})
+            configured = bool(kernel) and kernel.get("cs") != "Unconfigured"
+            resources[name] = DrbdResourceState(
+                name=name,
+                minor=minor,
+                module_loaded=module_loaded,
+                configured=configured,
+                config_file="CONFIG_FILE" in values,
+                connection=str(kernel["cs"]) if configured else None,
+                role=_optional(kernel.get("role")),
+                peer_role=_optional(kernel.get("peer_role")),
+                disk=_optional(kernel.get("disk")),
+                peer_disk=_optional(kernel.get("peer_disk")),
+                out_of_sync_kib=int(str(kernel.get("oos", 0))),
+                sync_percent=float(str(kernel["sync"])) if "sync" in kernel else None,
+                backing_exists="MISSING" not in values,
+                backing_signature=values.get("TYPE"),
+                backing_blkid_status=int(values.get("BLKID_RC", "2")),
+                generation=values.get("GI"),
+                split_brain_reported=any(
+                    re.search(rf"\b(drbd{minor}|{re.escape(name)})\b", line) for line in split_brain_lines
+                ),
+            )
+        return resources
+
+
+def _optional(value: object) -> str | None:
+    return None if value is None else str(value)

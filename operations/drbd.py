@@ -1,0 +1,366 @@
+"""DRBD 8.4 dual-primary resources: configuration, and the way each resource comes to life.
+
+Every destructive step is decided from facts of both nodes, before anything runs:
+
+* new pair: both backing volumes blank and both nodes in this run -> create-md on both,
+  up, wait for the connection, ``new-current-uuid --clear-bitmap`` on the first node (no
+  initial sync), primary on both;
+* one-legged start: only on the node the user names (``--data first_leg=NODE``);
+* second-leg join: this node is blank and the peer is up with UpToDate data -> create-md,
+  up, and the full sync runs; the first run after the sync promotes.
+
+Anything else that would need a destructive step (a filesystem on the backing volume, a
+peer that cannot be reached, StandAlone or split brain) stops the run with a message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pyinfra import host, inventory, state
+from pyinfra.api import QuoteString, StringCommand, deploy, operation
+from pyinfra.api.exceptions import PyinfraError
+from pyinfra.operations import apt, files, server, systemd
+from pyinfra.operations.util import any_changed
+
+from facts.drbd import DrbdResources, DrbdResourceState
+from operations.ext4 import mapper_path
+from operations.lvm import refuse_unless_blank
+from twinstore.config import Node, StorageConfig
+from twinstore.validation import Problem, host_source, stop
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "drbd"
+CONNECT_TIMEOUT_S = 120
+PROMOTE_TIMEOUT_S = 120
+
+
+@dataclass
+class ResourcePlan:
+    """What one node does for one resource in this run."""
+
+    name: str
+    create_metadata: bool = False
+    bring_up: bool = False
+    wait_connected: bool = False
+    clear_bitmap: bool = False
+    force_primary: bool = False
+    promote: bool = False
+    # Shown as a no-op: why nothing (more) happens, e.g. sync progress.
+    note: str | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _is_fresh(resource: DrbdResourceState | None) -> bool:
+    """Holds no data at all: no device yet, a blank device, metadata never used, or both sides Inconsistent."""
+    if resource is None:
+        return False
+    if not resource.configured:
+        if not resource.backing_exists or resource.backing_blank:
+            return True
+        return resource.has_metadata and resource.never_used
+    return (
+        resource.disk == "Inconsistent"
+        and resource.role == "Secondary"
+        and resource.connection in ("Connected", "WFConnection")
+        and resource.peer_disk in ("Inconsistent", "DUnknown")
+    )
+
+
+def plan_resource(
+    name: str,
+    host_name: str,
+    first_node: str,
+    peer_name: str,
+    local: DrbdResourceState,
+    peer: DrbdResourceState | None,
+    peer_targeted: bool,
+    first_leg: str | None,
+    source: str = "group_data/storage.py",
+) -> ResourcePlan:
+    """Decide, from both nodes' facts, what this node does for one resource."""
+    plan = ResourcePlan(name)
+    peer_text = peer.summary() if peer is not None else "unreachable"
+    where = f"{name} on {host_name}"
+
+    def refuse(rule: str, field_name: str = f"drbd_resources.{name}") -> ResourcePlan:
+        plan.problems.append(
+            Problem(source, field_name, f"({host_name}: {local.summary()}; {peer_name}: {peer_text})", rule)
+        )
+        return plan
+
+    if local.configured and local.connection == "StandAlone":
+        split = " and the kernel reported a split brain" if local.split_brain_reported else ""
+        return refuse(
+            f"{where} is StandAlone{split}. twinstore never discards data by itself: compare both nodes, "
+            "decide which node's changes to throw away, and resolve it explicitly"
+        )
+    if local.configured and local.disk == "Diskless":
+        return refuse(f"{where} is up without its backing disk; attach it (drbdadm attach {name}) or investigate")
+
+    if _is_fresh(local):
+        if not local.configured and local.backing_exists and not local.backing_blank and not local.has_metadata:
+            return refuse(f"{where}: the backing volume holds {local.backing_signature}")
+        if peer is not None and _is_fresh(peer) and peer_targeted:
+            plan.create_metadata = not local.configured and not local.has_metadata
+            plan.bring_up = not local.configured
+            plan.wait_connected = True
+            plan.clear_bitmap = host_name == first_node
+            plan.promote = True
+            return plan
+        if first_leg == host_name and (peer is None or _is_fresh(peer)):
+            plan.create_metadata = not local.configured and not local.has_metadata
+            plan.bring_up = not local.configured
+            plan.force_primary = True
+            return plan
+        if peer is not None and peer.configured and peer.disk == "UpToDate" and peer.connection != "StandAlone":
+            plan.create_metadata = not local.configured and not local.has_metadata
+            plan.bring_up = not local.configured
+            plan.note = (
+                f"{where} joins {peer_name}: the full sync starts now; the first run after it promotes {host_name}"
+            )
+            return plan
+        if peer is None:
+            return refuse(
+                f"{peer_name} cannot be reached, so twinstore cannot know whether it holds data for {name}. "
+                f"To start on {host_name} alone, run with --limit {host_name} --data first_leg={host_name}",
+                "first_leg",
+            )
+        if _is_fresh(peer):
+            return refuse(
+                f"both nodes are new. Run without --limit to create the pair with no initial sync, "
+                f"or start on one node with --limit {host_name} --data first_leg={host_name}",
+                "first_leg",
+            )
+        if first_leg == host_name:
+            return refuse(f"first_leg={host_name}, but {peer_name} already holds DRBD metadata for {name}", "first_leg")
+        return refuse(
+            f"{peer_name} holds DRBD metadata for {name} but is not up with UpToDate data; deploy {peer_name} first"
+        )
+
+    if not local.configured:
+        if local.has_metadata:
+            plan.bring_up = True
+            plan.promote = True
+            return plan
+        return refuse(
+            f"{where}: the backing volume holds {local.backing_signature or 'a signature blkid cannot name'}; "
+            "create-md would overwrite it. Wipe it by hand if its data is not needed"
+        )
+
+    if local.role != "Primary":
+        if local.disk == "UpToDate":
+            plan.promote = True
+        else:
+            plan.note = f"{where}: {local.summary()}; it is promoted by the first run after the sync"
+        return plan
+    if not local.healthy:
+        plan.note = f"{where}: {local.summary()}"
+    return plan
+
+
+def resource_commands(name: str) -> dict[str, StringCommand]:
+    quoted = QuoteString(name)
+    wait_connected = (
+        f'for i in $(seq {CONNECT_TIMEOUT_S}); do [ "$(drbdadm cstate "$1")" = Connected ] && exit 0; sleep 1; done; '
+        'echo "twinstore: $1 did not connect to its peer" >&2; exit 1'
+    )
+    wait_up_to_date = (
+        f'for i in $(seq {PROMOTE_TIMEOUT_S}); do drbdadm dstate "$1" | grep -q "^UpToDate/" && exit 0; sleep 1; done; '
+        'echo "twinstore: $1 is not UpToDate, not promoting" >&2; exit 1'
+    )
+    # Guards run on the host right before the step: they re-check what the facts promised.
+    clear_bitmap_guard = (
+        '[ "$(drbdadm dstate "$1")" = Inconsistent/Inconsistent ] || '
+        '{ echo "twinstore: $1 is not Inconsistent on both nodes; no clear-bitmap" >&2; exit 1; }'
+    )
+    force_guard = (
+        'case "$(drbdadm dstate "$1")" in Inconsistent/DUnknown|Inconsistent/Inconsistent) ;; '
+        '*) echo "twinstore: $1 is not a new one-legged resource; no forced primary" >&2; exit 1;; esac'
+    )
+    return {
+        "wait_connected": StringCommand("sh", "-c", QuoteString(wait_connected), "sh", quoted),
+        "wait_up_to_date": StringCommand("sh", "-c", QuoteString(wait_up_to_date), "sh", quoted),
+        "clear_bitmap_guard": StringCommand("sh", "-c", QuoteString(clear_bitmap_guard), "sh", quoted),
+        "force_guard": StringCommand("sh", "-c", QuoteString(force_guard), "sh", quoted),
+    }
+
+
+@operation(is_idempotent=False)
+def metadata(resource: str, device: str) -> Generator[StringCommand, None, None]:
+    """
+    Create DRBD metadata on a blank backing device (checked again by blkid right before).
+
+    + resource: the DRBD resource
+    + device: its backing device
+    """
+    yield refuse_unless_blank(device)
+    yield StringCommand("drbdadm", "create-md", QuoteString(resource))
+
+
+@operation(is_idempotent=False)
+def up(resource: str) -> Generator[StringCommand, None, None]:
+    """
+    Attach and connect a resource.
+
+    + resource: the DRBD resource
+    """
+    yield StringCommand("drbdadm", "up", QuoteString(resource))
+
+
+@operation(is_idempotent=False)
+def connected(resource: str) -> Generator[StringCommand, None, None]:
+    """
+    Wait until the resource is connected to its peer.
+
+    + resource: the DRBD resource
+    """
+    yield resource_commands(resource)["wait_connected"]
+
+
+@operation(is_idempotent=False)
+def initial_generation(resource: str) -> Generator[StringCommand, None, None]:
+    """
+    Declare two blank, connected halves in step: a new current UUID with a clear bitmap, so nothing is resynced.
+
+    + resource: the DRBD resource
+    """
+    yield resource_commands(resource)["clear_bitmap_guard"]
+    yield StringCommand("drbdadm", "new-current-uuid", "--clear-bitmap", QuoteString(resource))
+
+
+@operation(is_idempotent=False)
+def first_leg_primary(resource: str) -> Generator[StringCommand, None, None]:
+    """
+    Make a new one-legged resource primary with its data declared good (drbdadm primary --force).
+
+    + resource: the DRBD resource
+    """
+    yield resource_commands(resource)["force_guard"]
+    yield StringCommand("drbdadm", "primary", "--force", QuoteString(resource))
+
+
+@operation(is_idempotent=False)
+def primary(resource: str) -> Generator[StringCommand, None, None]:
+    """
+    Promote a resource once its disk is UpToDate.
+
+    + resource: the DRBD resource
+    """
+    yield resource_commands(resource)["wait_up_to_date"]
+    yield StringCommand("drbdadm", "primary", QuoteString(resource))
+
+
+@operation()
+def progress(message: str) -> Generator[StringCommand, None, None]:
+    """
+    Report why a resource needs nothing (more) in this run, e.g. a sync in progress.
+
+    + message: what to report
+    """
+    host.noop(message)
+    yield from ()
+
+
+def resource_args(config: StorageConfig) -> list[tuple[str, int, str]]:
+    group = config.volume_group.name
+    return [
+        (name, resource.minor, mapper_path(group, resource.backing_volume))
+        for name, resource in config.drbd_resources.items()
+    ]
+
+
+def replication_address(config: StorageConfig, node: Node) -> str:
+    if config.replication_link.mode == "backlink" and node.link_address is not None:
+        return str(node.link_address)
+    return str(node.lan_address)
+
+
+def read_peer(config: StorageConfig) -> tuple[dict[str, DrbdResourceState] | None, bool]:
+    """The peer's DRBD facts, read even when --limit leaves it out; None when it cannot be reached."""
+    peer_host = inventory.get_host(config.peer_of(host.name).name)
+    targeted = state.is_host_in_limit(peer_host)
+    try:
+        return peer_host.get_fact(DrbdResources, resources=resource_args(config)), targeted
+    except PyinfraError:
+        return None, targeted
+
+
+@deploy("DRBD resources")
+def configure_drbd(config: StorageConfig) -> None:
+    options = config.drbd_options
+    apt.packages(name="DRBD tools (drbd-utils drives the 8.4 kernel module)", packages=["drbd-utils"], no_recommends=True)
+    files.line(name="Load drbd at boot", path="/etc/modules-load.d/drbd.conf", line="drbd")
+    server.modprobe(name="Load the drbd module", module="drbd")
+    global_file = files.template(
+        name="DRBD common settings",
+        src=str(TEMPLATES / "global_common.conf.j2"),
+        dest="/etc/drbd.d/global_common.conf",
+        options=options,
+    )
+    nodes = [{"name": node.name, "address": replication_address(config, node)} for node in config.nodes]
+    resource_files = {}
+    for name, resource in config.drbd_resources.items():
+        resource_files[name] = files.template(
+            name=f"DRBD resource {name}",
+            src=str(TEMPLATES / "resource.res.j2"),
+            dest=f"/etc/drbd.d/{name}.res",
+            resource_name=name,
+            resource=resource,
+            disk=mapper_path(config.volume_group.name, resource.backing_volume),
+            options=options,
+            nodes=nodes,
+        )
+    # At boot drbd.service brings the resources up, waits for the peer and promotes both.
+    systemd.service(name="Start DRBD at boot", service="drbd.service", running=None, enabled=True)
+
+    local = host.get_fact(DrbdResources, resources=resource_args(config))
+    peer, peer_targeted = read_peer(config)
+    peer_name = config.peer_of(host.name).name
+    source = host_source(host, "drbd_resources")
+    plans = [
+        plan_resource(
+            name,
+            host.name,
+            config.nodes[0].name,
+            peer_name,
+            local[name],
+            peer.get(name) if peer is not None else None,
+            peer_targeted,
+            config.first_leg,
+            source,
+        )
+        for name in config.drbd_resources
+    ]
+    stop([problem for plan in plans for problem in plan.problems])
+
+    for plan in plans:
+        resource = config.drbd_resources[plan.name]
+        if local[plan.name].configured:
+            server.shell(
+                name=f"Apply changed configuration to {plan.name}",
+                commands=[f"drbdadm adjust {plan.name}"],
+                _if=any_changed(resource_files[plan.name], global_file),
+            )
+        if plan.create_metadata:
+            metadata(
+                name=f"Create metadata for {plan.name}",
+                resource=plan.name,
+                device=mapper_path(config.volume_group.name, resource.backing_volume),
+            )
+        if plan.bring_up:
+            up(name=f"Bring {plan.name} up", resource=plan.name)
+    for plan in plans:
+        if plan.wait_connected:
+            connected(name=f"Wait for {plan.name} to connect", resource=plan.name)
+    for plan in plans:
+        if plan.clear_bitmap:
+            initial_generation(name=f"New pair {plan.name}: no initial sync", resource=plan.name)
+        if plan.force_primary:
+            first_leg_primary(name=f"One-legged start of {plan.name} on {host.name}", resource=plan.name)
+    for plan in plans:
+        if plan.promote:
+            primary(name=f"Promote {plan.name}", resource=plan.name)
+        if plan.note:
+            progress(name=f"State of {plan.name}", message=plan.note)
