@@ -290,7 +290,9 @@ def read_peer(config: StorageConfig) -> tuple[dict[str, DrbdResourceState] | Non
 @deploy("DRBD resources")
 def configure_drbd(config: StorageConfig) -> None:
     options = config.drbd_options
-    apt.packages(name="DRBD tools (drbd-utils drives the 8.4 kernel module)", packages=["drbd-utils"], no_recommends=True)
+    apt.packages(
+        name="DRBD tools (drbd-utils drives the 8.4 kernel module)", packages=["drbd-utils"], no_recommends=True
+    )
     files.line(name="Load drbd at boot", path="/etc/modules-load.d/drbd.conf", line="drbd")
     server.modprobe(name="Load the drbd module", module="drbd")
     global_file = files.template(

@@ -25,7 +25,7 @@ def test_mapper_path_doubles_dashes_like_device_mapper() -> None:
 
 
 def test_existing_ext4_is_left_alone() -> None:
-    commands, host = commands_for(BlockDeviceState(DEVICE, True, 1024, "ext4", {"TYPE": "ext4"}))
+    commands, host = commands_for(BlockDeviceState(DEVICE, True, 1024, "ext4", {"TYPE": "ext4"}, blkid_status=0))
     assert commands == []
     assert host.noops == [f"{DEVICE} holds ext4"]
 
@@ -33,7 +33,7 @@ def test_existing_ext4_is_left_alone() -> None:
 @pytest.mark.parametrize("signature", ["ocfs2", "xfs", "drbd", "LVM2_member"])
 def test_any_other_signature_is_refused(signature: str) -> None:
     with pytest.raises(OperationError, match=f"already holds {signature}; refusing to make ext4"):
-        commands_for(BlockDeviceState(DEVICE, True, 1024, signature, {"TYPE": signature}))
+        commands_for(BlockDeviceState(DEVICE, True, 1024, signature, {"TYPE": signature}, blkid_status=0))
 
 
 def test_a_blank_volume_gets_ext4_behind_a_last_moment_check() -> None:

@@ -82,7 +82,7 @@ def test_block_devices_parse_blank_signed_and_missing() -> None:
     devices = BlockDevices().process(output)
     assert devices["/dev/vdb"].signature == "LVM2_member"
     assert devices["/dev/vdb"].size == 16 * GIB
-    assert devices["/dev/mapper/vg0-rep--drbd0"].is_blank
+    assert devices["/dev/mapper/vg0-rep--drbd1"].is_blank
     assert devices["/dev/mapper/vg0-rep--no"].signature == "ext4"
     assert not devices["/dev/mapper/vg0-rep--no"].is_blank
     assert not devices["/dev/vdz"].exists
@@ -114,9 +114,23 @@ def test_volumes_that_do_not_fit_are_refused_before_any_change() -> None:
 
 
 def test_a_disk_with_a_signature_is_refused_for_the_volume_group() -> None:
-    devices = {"/dev/vdb": BlockDeviceState("/dev/vdb", True, 16 * GIB, "ext4", {"TYPE": "ext4"})}
+    devices = {"/dev/vdb": BlockDeviceState("/dev/vdb", True, 16 * GIB, "ext4", {"TYPE": "ext4"}, blkid_status=0)}
     problems = lvm_problems(lab_config(), LvmState(available=True), devices, "lab/group_data/storage.py", "fiori")
-    assert any("volume_group.devices = '/dev/vdb': the disk carries a ext4" in str(p) for p in problems)
+    assert any("volume_group.devices = '/dev/vdb': the disk carries ext4 on fiori" in str(p) for p in problems)
+
+
+def test_a_disk_blkid_cannot_decide_about_is_not_blank() -> None:
+    ambivalent = BlockDeviceState("/dev/vdb", True, 16 * GIB, None, {}, blkid_status=8)
+    assert not ambivalent.is_blank
+    problems = lvm_problems(lab_config(), LvmState(available=True), {"/dev/vdb": ambivalent})
+    assert any("several signatures (blkid: ambivalent result)" in str(p) for p in problems)
+
+
+def test_drbd_metadata_under_a_filesystem_reads_as_drbd() -> None:
+    output = (FIXTURES / "block-devices-drbd-metadata-under-ext4.txt").read_text().splitlines()
+    device = BlockDevices().process(output)["/dev/mapper/vg0-rep--drbd0"]
+    assert device.signature == "drbd"
+    assert not device.is_blank
 
 
 def test_a_missing_disk_is_refused() -> None:

@@ -1,0 +1,226 @@
+"""The DRBD fact on every 8.4 state, and the plan each pair of states leads to."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from facts.drbd import DrbdResources, DrbdResourceState
+from operations.drbd import ResourcePlan, plan_resource
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def states(fixture: str) -> dict[str, DrbdResourceState]:
+    return DrbdResources().process((FIXTURES / fixture).read_text().splitlines())
+
+
+def blank(name: str = "drbd0") -> DrbdResourceState:
+    return states("drbd-no-module.txt")[name]
+
+
+def test_connected_primary_primary() -> None:
+    drbd0 = states("drbd-connected-primary-primary.txt")["drbd0"]
+    assert drbd0.configured and drbd0.attached and drbd0.has_metadata and drbd0.healthy
+    assert (drbd0.connection, drbd0.role, drbd0.peer_role, drbd0.disk, drbd0.peer_disk) == (
+        "Connected", "Primary", "Primary", "UpToDate", "UpToDate",
+    )  # fmt: skip
+    assert drbd0.out_of_sync_kib == 0
+    assert not drbd0.split_brain_reported
+
+
+def test_wfconnection_one_leg() -> None:
+    drbd1 = states("drbd-wfconnection-one-leg.txt")["drbd1"]
+    assert (drbd1.connection, drbd1.role, drbd1.peer_role, drbd1.disk, drbd1.peer_disk) == (
+        "WFConnection", "Primary", "Unknown", "UpToDate", "DUnknown",
+    )  # fmt: skip
+    assert drbd1.out_of_sync_kib == 2097052
+    assert not drbd1.healthy
+
+
+def test_sync_target_and_source_with_progress() -> None:
+    target = states("drbd-synctarget.txt")["drbd1"]
+    assert (target.connection, target.role, target.disk, target.peer_disk) == (
+        "SyncTarget",
+        "Secondary",
+        "Inconsistent",
+        "UpToDate",
+    )
+    assert target.sync_percent == 18.6
+    assert target.out_of_sync_kib == 1707932
+    source = states("drbd-syncsource.txt")["drbd0"]
+    assert (source.connection, source.disk, source.peer_disk, source.sync_percent) == (
+        "SyncSource",
+        "UpToDate",
+        "Inconsistent",
+        37.2,
+    )
+
+
+def test_standalone_after_split_brain() -> None:
+    found = states("drbd-standalone-split-brain.txt")
+    assert found["drbd0"].connection == "StandAlone"
+    assert found["drbd0"].split_brain_reported
+    assert not found["drbd1"].split_brain_reported
+
+
+def test_inconsistent_before_the_new_current_uuid() -> None:
+    drbd0 = states("drbd-inconsistent-connected.txt")["drbd0"]
+    assert (drbd0.disk, drbd0.peer_disk, drbd0.role) == ("Inconsistent", "Inconsistent", "Secondary")
+
+
+def test_diskless_and_unconfigured() -> None:
+    found = states("drbd-diskless-and-unconfigured.txt")
+    assert found["drbd0"].configured and not found["drbd0"].attached
+    assert found["drbd0"].disk == "Diskless"
+    assert not found["drbd1"].configured
+    assert found["drbd1"].has_metadata
+    assert not found["drbd1"].never_used
+    assert found["drbd1"].generation is not None
+
+
+def test_no_module_blank_and_missing_devices() -> None:
+    found = states("drbd-no-module.txt")
+    assert not found["drbd0"].module_loaded
+    assert found["drbd0"].backing_blank and not found["drbd0"].has_metadata
+    assert not found["drbd1"].backing_exists
+
+
+def test_real_just_created_metadata_is_never_used() -> None:
+    generation = ":".join(["0000000000000004", *["0" * 16] * 3, *["0"] * 7])
+    created = DrbdResourceState(
+        name="drbd0", minor=0, module_loaded=True, backing_exists=True, backing_signature="drbd",
+        backing_blkid_status=0, generation=generation,
+    )  # fmt: skip
+    assert created.has_metadata and created.never_used
+
+
+def plan(
+    local: DrbdResourceState,
+    peer: DrbdResourceState | None,
+    host: str = "fiori",
+    targeted: bool = True,
+    first_leg: str | None = None,
+) -> ResourcePlan:
+    peer_name = "torchio" if host == "fiori" else "fiori"
+    return plan_resource(local.name, host, "fiori", peer_name, local, peer, targeted, first_leg)
+
+
+def test_new_pair_clears_the_bitmap_on_the_first_node_only() -> None:
+    first = plan(blank(), blank())
+    second = plan(blank(), blank(), host="torchio")
+    assert (first.create_metadata, first.bring_up, first.wait_connected, first.clear_bitmap, first.promote) == (
+        True,
+        True,
+        True,
+        True,
+        True,
+    )
+    assert (second.create_metadata, second.clear_bitmap, second.promote) == (True, False, True)
+    assert not first.force_primary and not first.problems
+
+
+def test_new_pair_resumes_after_an_interrupted_creation() -> None:
+    halfway = states("drbd-inconsistent-connected.txt")["drbd0"]
+    resumed = plan(halfway, halfway)
+    assert not resumed.create_metadata and not resumed.bring_up
+    assert resumed.clear_bitmap and resumed.promote
+
+
+def test_both_new_but_peer_left_out_by_limit_is_refused() -> None:
+    refused = plan(blank(), blank(), targeted=False)
+    assert refused.problems and "both nodes are new" in refused.problems[0].rule
+    assert "--data first_leg=fiori" in refused.problems[0].rule
+    assert not refused.create_metadata
+
+
+def test_unreachable_peer_without_a_named_first_leg_is_refused() -> None:
+    refused = plan(blank(), None, targeted=False)
+    assert "torchio cannot be reached" in refused.problems[0].rule
+    assert refused.problems[0].field == "first_leg"
+
+
+def test_one_legged_start_only_on_the_named_node() -> None:
+    started = plan(blank(), None, targeted=False, first_leg="fiori")
+    assert started.create_metadata and started.bring_up and started.force_primary and not started.problems
+    other = plan(blank(), None, host="torchio", targeted=False, first_leg="fiori")
+    assert other.problems and not other.force_primary
+
+
+def test_one_legged_start_refused_when_the_peer_has_data() -> None:
+    peer = states("drbd-wfconnection-one-leg.txt")["drbd0"]
+    refused = plan(
+        blank(), DrbdResourceState(**{**peer.__dict__, "connection": "StandAlone"}), host="torchio", first_leg="torchio"
+    )
+    assert refused.problems and not refused.force_primary
+
+
+def test_second_leg_joins_an_up_to_date_peer() -> None:
+    peer = states("drbd-wfconnection-one-leg.txt")["drbd0"]
+    joining = plan(blank(), peer, host="torchio", targeted=True)
+    assert joining.create_metadata and joining.bring_up
+    assert not joining.force_primary and not joining.clear_bitmap and not joining.promote
+    assert joining.note and "full sync" in joining.note
+
+
+def test_rerun_during_the_sync_changes_nothing_and_reports_progress() -> None:
+    syncing = states("drbd-synctarget.txt")["drbd1"]
+    source = states("drbd-syncsource.txt")["drbd1"]
+    waiting = plan(syncing, source, host="torchio")
+    assert not any((waiting.create_metadata, waiting.bring_up, waiting.promote, waiting.force_primary))
+    assert waiting.note and "18.6% synced" in waiting.note
+
+
+def test_up_to_date_secondary_is_promoted() -> None:
+    synced = DrbdResourceState(
+        **{
+            **states("drbd-synctarget.txt")["drbd0"].__dict__,
+            "connection": "Connected",
+            "disk": "UpToDate",
+            "sync_percent": None,
+        }
+    )
+    assert plan(synced, states("drbd-connected-primary-primary.txt")["drbd0"], host="torchio").promote
+
+
+def test_healthy_pair_does_nothing() -> None:
+    healthy = states("drbd-connected-primary-primary.txt")["drbd0"]
+    result = plan(healthy, healthy)
+    assert not any((result.create_metadata, result.bring_up, result.promote, result.clear_bitmap, result.force_primary))
+    assert result.note is None and not result.problems
+
+
+@pytest.mark.parametrize("signature", ["ext4", "ocfs2", "xfs"])
+def test_create_md_over_a_filesystem_is_refused(signature: str) -> None:
+    formatted = DrbdResourceState(
+        name="drbd0",
+        minor=0,
+        module_loaded=True,
+        backing_exists=True,
+        backing_signature=signature,
+        backing_blkid_status=0,
+    )
+    refused = plan(formatted, blank())
+    assert refused.problems and f"the backing volume holds {signature}" in refused.problems[0].rule
+    assert not refused.create_metadata
+
+
+def test_standalone_is_refused_with_both_nodes_states() -> None:
+    split = states("drbd-standalone-split-brain.txt")["drbd0"]
+    refused = plan(split, split)
+    problem = refused.problems[0]
+    assert "StandAlone and the kernel reported a split brain" in problem.rule
+    assert "never discards data" in problem.rule
+    assert "fiori: StandAlone Primary/Unknown" in problem.value and "torchio: StandAlone" in problem.value
+
+
+def test_diskless_is_refused() -> None:
+    diskless = states("drbd-diskless-and-unconfigured.txt")["drbd0"]
+    assert "without its backing disk" in plan(diskless, blank()).problems[0].rule
+
+
+def test_used_metadata_on_a_down_resource_is_brought_up_not_recreated() -> None:
+    down = states("drbd-diskless-and-unconfigured.txt")["drbd1"]
+    result = plan(down, None, targeted=False)
+    assert result.bring_up and result.promote and not result.create_metadata and not result.problems
