@@ -64,8 +64,13 @@ def run_lab(*args: str) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # `lab down` must be the very last lab test, whatever file it is in.
-    items.sort(key=lambda item: item.get_closest_marker("lab_down") is not None)
+    # Tests of the converged lab first, then scenarios that reset guests, then `lab down`.
+    def phase(item: pytest.Item) -> int:
+        if item.get_closest_marker("lab_down"):
+            return 2
+        return 1 if item.get_closest_marker("lab_scenario") else 0
+
+    items.sort(key=phase)
 
 
 @pytest.fixture(scope="session")
@@ -78,13 +83,29 @@ def lab() -> Iterator[None]:
     yield
 
 
-@pytest.fixture(scope="session")
-def dry_run_on_fresh_lab(lab: None) -> Run:
-    return run_pyinfra("--dry", LAB_INVENTORY, "deploy.py")
+@dataclass
+class DryRun:
+    run: Run
+    # Read on fiori right after the dry run, before anything else can change it.
+    lvm2_installed: bool
+    sysctl_file_exists: bool
+    data_disk_blkid_status: int
 
 
 @pytest.fixture(scope="session")
-def converge(dry_run_on_fresh_lab: Run) -> Run:
+def dry_run_on_fresh_lab(lab: None) -> DryRun:
+    run = run_pyinfra("--dry", LAB_INVENTORY, "deploy.py")
+    fiori = guest("fiori")
+    return DryRun(
+        run=run,
+        lvm2_installed=fiori.package("lvm2").is_installed,
+        sysctl_file_exists=fiori.run("test -e /etc/sysctl.d/60-twinstore.conf").rc == 0,
+        data_disk_blkid_status=fiori.run("blkid -p /dev/vdb").rc,
+    )
+
+
+@pytest.fixture(scope="session")
+def converge(dry_run_on_fresh_lab: DryRun) -> Run:
     run = run_pyinfra("-y", LAB_INVENTORY, "deploy.py")
     assert run.returncode == 0, run.output[-5000:]
     return run

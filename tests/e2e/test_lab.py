@@ -9,7 +9,7 @@ import pytest
 import testinfra
 
 from lab.machines import lab_qemu_pids
-from tests.e2e.conftest import LAB_INVENTORY, Run, run_lab, run_pyinfra
+from tests.e2e.conftest import LAB_INVENTORY, DryRun, Run, run_lab, run_pyinfra
 
 
 def test_the_three_guests_are_up_and_reachable(
@@ -47,18 +47,17 @@ def test_facts_are_gathered_from_all_three_guests(lab: None) -> None:
 
 
 def test_dry_run_on_a_fresh_lab_plans_changes_and_makes_none(
-    dry_run_on_fresh_lab: Run, fiori: testinfra.host.Host
+    dry_run_on_fresh_lab: DryRun,
 ) -> None:
-    run = dry_run_on_fresh_lab
+    run = dry_run_on_fresh_lab.run
     assert run.returncode == 0, run.output[-3000:]
     planned = run.planned_changes()
     assert planned["LVM volume group and logical volumes | Volume group vg0"] == "2 (fiori, torchio)"
     assert planned["ext4 volumes | ext4 on vg0/rep-no"] == "2 (fiori, torchio)"
-    # Nothing happened: no lvm2, no volume group, no sysctl file. (These are read before the
-    # converge fixture runs, because this test asks only for the dry run.)
-    assert not fiori.package("lvm2").is_installed
-    assert fiori.run("test -e /etc/sysctl.d/60-twinstore.conf").rc == 1
-    assert fiori.run("blkid -p /dev/vdb").rc == 2
+    # Nothing happened: no lvm2, no sysctl file, nothing on the data disk.
+    assert not dry_run_on_fresh_lab.lvm2_installed
+    assert not dry_run_on_fresh_lab.sysctl_file_exists
+    assert dry_run_on_fresh_lab.data_disk_blkid_status == 2
 
 
 def test_second_converge_reports_no_changes_and_keeps_data(

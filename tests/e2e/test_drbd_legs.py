@@ -1,0 +1,95 @@
+"""One-legged start, the refusals around it, and the second leg joining through --limit.
+
+Resets both storage guests, so it runs after the tests of the converged lab.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+import testinfra
+
+from tests.e2e.conftest import LAB_INVENTORY, run_lab, run_pyinfra
+
+pytestmark = pytest.mark.lab_scenario
+
+SYNC_TIMEOUT_S = 600
+READ = "dd if=/dev/{} bs=1M count=16 skip=8 iflag=direct status=none | sha256sum"
+
+
+def wait_until_synced(node: testinfra.host.Host) -> None:
+    deadline = time.monotonic() + SYNC_TIMEOUT_S
+    while time.monotonic() < deadline:
+        states = node.check_output("drbdadm dstate all").split()
+        if states == ["UpToDate/UpToDate", "UpToDate/UpToDate"]:
+            return
+        time.sleep(5)
+    raise AssertionError(f"no sync within {SYNC_TIMEOUT_S} s: {node.check_output('cat /proc/drbd')}")
+
+
+def test_one_legged_start_then_second_leg_join(
+    lab: None, fiori: testinfra.host.Host, torchio: testinfra.host.Host
+) -> None:
+    run_lab("reset", "fiori", "torchio")
+
+    # 1. Only fiori targeted, both nodes new, no node named: refused, nothing touched.
+    refused = run_pyinfra("-y", "--limit", "fiori", LAB_INVENTORY, "deploy.py")
+    assert refused.returncode == 2, refused.output[-3000:]
+    assert "both nodes are new" in refused.output
+    assert "--limit fiori --data first_leg=fiori" in refused.output
+    assert fiori.run("blkid -p /dev/vdb").rc == 2, "the refused run changed the data disk"
+
+    # 2. The user names the first leg: fiori starts alone, Primary and UpToDate.
+    first = run_pyinfra("-y", "--limit", "fiori", "--data", "first_leg=fiori", LAB_INVENTORY, "deploy.py")
+    assert first.returncode == 0, first.output[-4000:]
+    state = fiori.check_output("cat /proc/drbd")
+    for minor in (0, 1):
+        assert re.search(rf"^ {minor}: cs:WFConnection ro:Primary/Unknown ds:UpToDate/DUnknown", state, re.MULTILINE), (
+            state
+        )
+    for device in ("drbd0", "drbd1"):
+        fiori.check_output(f"dd if=/dev/urandom of=/dev/{device} bs=1M count=16 seek=8 oflag=direct status=none")
+    written = {device: fiori.check_output(READ.format(device)) for device in ("drbd0", "drbd1")}
+
+    # 3. torchio's drbd1 backing volume holds a filesystem with a file in it: create-md is refused.
+    torchio.check_output(
+        "apt-get install -q -y --no-install-recommends lvm2 >/dev/null"
+        " && pvcreate -q /dev/vdb && vgcreate -q vg0 /dev/vdb"
+        " && lvcreate -q -y -n rep-drbd1 -L 2G vg0 && mkfs.ext4 -q /dev/vg0/rep-drbd1"
+        " && mount /dev/vg0/rep-drbd1 /mnt && echo precious > /mnt/keep && umount /mnt"
+    )
+    blocked = run_pyinfra("-y", "--limit", "torchio", LAB_INVENTORY, "deploy.py")
+    assert blocked.returncode == 2, blocked.output[-3000:]
+    assert "drbd1 on torchio: the backing volume holds ext4" in blocked.output
+    assert torchio.check_output("mount -o ro /dev/vg0/rep-drbd1 /mnt && cat /mnt/keep; umount /mnt") == "precious"
+
+    # 4. The administrator decides that data is not needed; the join starts a full sync.
+    torchio.check_output("wipefs -q -a /dev/vg0/rep-drbd1")
+    join = run_pyinfra("-y", "--limit", "torchio", LAB_INVENTORY, "deploy.py")
+    assert join.returncode == 0, join.output[-4000:]
+    assert "Create metadata for drbd0" in join.output and "Promote" not in join.output
+
+    # 5. A re-run during the sync changes nothing and says how far the sync is.
+    during = run_pyinfra("-y", "--limit", "torchio", LAB_INVENTORY, "deploy.py")
+    assert during.returncode == 0, during.output[-4000:]
+    assert during.grand_total()["changed"] == "-", during.output[-4000:]
+    assert re.search(r"SyncTarget Secondary/Primary Inconsistent/UpToDate.*% synced", during.output), during.output[
+        -4000:
+    ]
+
+    # 6. After the sync the next run promotes torchio; both hold fiori's data.
+    wait_until_synced(torchio)
+    promote = run_pyinfra("-y", "--limit", "torchio", LAB_INVENTORY, "deploy.py")
+    assert promote.returncode == 0, promote.output[-4000:]
+    for node in (fiori, torchio):
+        state = node.check_output("cat /proc/drbd")
+        assert state.count("cs:Connected ro:Primary/Primary ds:UpToDate/UpToDate") == 2, state
+    for device, checksum in written.items():
+        assert torchio.check_output(READ.format(device)) == checksum
+
+    # 7. The whole pair is converged: a full run changes nothing.
+    full = run_pyinfra("-y", LAB_INVENTORY, "deploy.py")
+    assert full.returncode == 0, full.output[-4000:]
+    assert full.grand_total()["changed"] == "-", full.output[-4000:]
