@@ -15,6 +15,9 @@ from typing_extensions import override
 
 from facts.lvm import SECTION
 
+# drbdmeta create-md asks for confirmation when any of the first 68 KiB of the backing device
+# is not zero, signature or not; blkid alone cannot prove the device holds nothing.
+DRBDMETA_CHECKED_BYTES = 68 * 1024
 # drbd's UUID_JUST_CREATED: metadata written by create-md and never used since.
 JUST_CREATED_UUID = "0000000000000004"
 PROC_LINE = re.compile(
@@ -35,6 +38,7 @@ while [ "$#" -ge 3 ]; do
     if [ -r /etc/drbd.d/$name.res ]; then echo "CONFIG_FILE=1"; fi
     if [ ! -b "$disk" ]; then echo "MISSING=1"; continue; fi
     probe=$(blkid -p -o export "$disk" 2>/dev/null); echo "BLKID_RC=$?"
+    if cmp -s -n {head_bytes} "$disk" /dev/zero; then echo "HEAD_ZERO=1"; fi
     echo "$probe" | grep -E '^(TYPE|VERSION)='
     if echo "$probe" | grep -qx 'TYPE=drbd' && ! grep -Eq "^ *$minor: cs:[^U]" /proc/drbd 2>/dev/null; then
         gi=$(drbdmeta "$minor" v08 "$disk" internal get-gi 2>/dev/null) && echo "GI=$gi"
@@ -61,10 +65,13 @@ class DrbdResourceState:
     peer_disk: str | None = None
     out_of_sync_kib: int = 0
     sync_percent: float | None = None
+    backing_device: str = ""
     backing_exists: bool = False
     # blkid on the backing device: "drbd" for internal metadata, a filesystem type, or None.
     backing_signature: str | None = None
     backing_blkid_status: int = 2
+    # The bytes drbdmeta inspects before create-md are all zero.
+    backing_head_zero: bool = False
     # drbdmeta get-gi, read only while the resource is down.
     generation: str | None = None
     split_brain_reported: bool = False
@@ -79,7 +86,12 @@ class DrbdResourceState:
 
     @property
     def backing_blank(self) -> bool:
-        return self.backing_exists and self.backing_blkid_status == 2 and self.backing_signature is None
+        return (
+            self.backing_exists
+            and self.backing_blkid_status == 2
+            and self.backing_signature is None
+            and self.backing_head_zero
+        )
 
     @property
     def never_used(self) -> bool:
@@ -146,7 +158,8 @@ class DrbdResources(FactBase[dict[str, DrbdResourceState]]):
     @override
     def command(self, resources: list[tuple[str, int, str]]) -> StringCommand:
         arguments = [QuoteString(str(part)) for resource in resources for part in resource]
-        return StringCommand("sh", "-c", QuoteString(SCRIPT.format(section=SECTION)), "sh", *arguments)
+        script = SCRIPT.format(section=SECTION, head_bytes=DRBDMETA_CHECKED_BYTES)
+        return StringCommand("sh", "-c", QuoteString(script), "sh", *arguments)
 
     @override
     def process(self, output: list[str]) -> dict[str, DrbdResourceState]:
@@ -166,7 +179,7 @@ class DrbdResources(FactBase[dict[str, DrbdResourceState]]):
         for header, lines in sections.items():
             if not header.startswith("resource "):
                 continue
-            _, name, minor_text, _disk = header.split(" ", 3)
+            _, name, minor_text, disk = header.split(" ", 3)
             minor = int(minor_text)
             values = dict(line.split("=", 1) for line in lines if "=" in line)
             kernel = minors.get(minor, {})
@@ -184,9 +197,11 @@ class DrbdResources(FactBase[dict[str, DrbdResourceState]]):
                 peer_disk=_optional(kernel.get("peer_disk")),
                 out_of_sync_kib=int(str(kernel.get("oos", 0))),
                 sync_percent=float(str(kernel["sync"])) if "sync" in kernel else None,
+                backing_device=disk,
                 backing_exists="MISSING" not in values,
                 backing_signature=values.get("TYPE"),
                 backing_blkid_status=int(values.get("BLKID_RC", "2")),
+                backing_head_zero="HEAD_ZERO" in values,
                 generation=values.get("GI"),
                 split_brain_reported=any(
                     re.search(rf"\b(drbd{minor}|{re.escape(name)})\b", line) for line in split_brain_lines

@@ -19,13 +19,13 @@ from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pyinfra import host, inventory, state
+from pyinfra import host, inventory, logger, state
 from pyinfra.api import QuoteString, StringCommand, deploy, operation
 from pyinfra.api.exceptions import PyinfraError
 from pyinfra.operations import apt, files, server, systemd
 from pyinfra.operations.util import any_changed
 
-from facts.drbd import DrbdResources, DrbdResourceState
+from facts.drbd import DRBDMETA_CHECKED_BYTES, DrbdResources, DrbdResourceState
 from operations.ext4 import mapper_path
 from operations.lvm import refuse_unless_blank
 from twinstore.config import Node, StorageConfig
@@ -144,10 +144,7 @@ def plan_resource(
             plan.bring_up = True
             plan.promote = True
             return plan
-        return refuse(
-            f"{where}: the backing volume holds {local.backing_signature or 'a signature blkid cannot name'}; "
-            "create-md would overwrite it. Wipe it by hand if its data is not needed"
-        )
+        return refuse(backing_not_blank(where, local))
 
     if local.role != "Primary":
         if local.disk == "UpToDate":
@@ -158,6 +155,23 @@ def plan_resource(
     if not local.healthy:
         plan.note = f"{where}: {local.summary()}"
     return plan
+
+
+def backing_not_blank(where: str, local: DrbdResourceState) -> str:
+    """Why create-md may not run on this backing volume, and what the administrator can do."""
+    if local.backing_signature is None and local.backing_blkid_status == 2:
+        kib = DRBDMETA_CHECKED_BYTES // 1024
+        return (
+            f"{where}: the backing volume has no signature blkid knows, but its first "
+            f"{kib} KiB are not zero, so it may hold data; create-md would overwrite it. "
+            "If its data is not needed, zero its start by hand "
+            f"(dd if=/dev/zero of={local.backing_device} bs=1K count={kib} oflag=direct) and run again"
+        )
+    found = local.backing_signature or "a signature blkid cannot name"
+    return (
+        f"{where}: the backing volume holds {found}; create-md would overwrite it. "
+        "If its data is not needed, wipe it by hand (wipefs -a, then zero its start) and run again"
+    )
 
 
 def resource_commands(name: str) -> dict[str, StringCommand]:
@@ -259,7 +273,9 @@ def progress(message: str) -> Generator[StringCommand, None, None]:
 
     + message: what to report
     """
-    host.noop(message)
+    # A warning, not host.noop: pyinfra hides noop reasons unless run with -v, and an
+    # administrator must see that a resource is still syncing or waiting for its peer.
+    host.log(message, logger.warning)
     yield from ()
 
 

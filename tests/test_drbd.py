@@ -224,3 +224,17 @@ def test_used_metadata_on_a_down_resource_is_brought_up_not_recreated() -> None:
     down = states("drbd-diskless-and-unconfigured.txt")["drbd1"]
     result = plan(down, None, targeted=False)
     assert result.bring_up and result.promote and not result.create_metadata and not result.problems
+
+
+def test_wiped_but_not_zeroed_backing_volume_is_refused() -> None:
+    # wipefs removes the signature but leaves the filesystem's other blocks; drbdmeta would
+    # stop at them, so the plan refuses first and says how to clear them.
+    found = states("drbd-wiped-not-zero.txt")
+    wiped, zeroed = found["drbd0"], found["drbd1"]
+    assert wiped.backing_signature is None and not wiped.backing_blank
+    assert zeroed.backing_blank
+    refused = plan(wiped, zeroed)
+    assert not refused.create_metadata
+    rule = refused.problems[0].rule
+    assert "no signature blkid knows, but its first 68 KiB are not zero" in rule
+    assert "dd if=/dev/zero of=/dev/mapper/vg0-rep--drbd0 bs=1K count=68" in rule

@@ -65,13 +65,22 @@ def test_one_legged_start_then_second_leg_join(
     assert "drbd1 on torchio: the backing volume holds ext4" in blocked.output
     assert torchio.check_output("mount -o ro /dev/vg0/rep-drbd1 /mnt && cat /mnt/keep; umount /mnt") == "precious"
 
-    # 4. The administrator decides that data is not needed; the join starts a full sync.
+    # 4. The administrator decides that data is not needed. wipefs alone leaves the rest of
+    # the filesystem behind: still refused, with the command that clears what drbdmeta checks.
     torchio.check_output("wipefs -q -a /dev/vg0/rep-drbd1")
+    wiped = run_pyinfra("-y", "--limit", "torchio", LAB_INVENTORY, "deploy.py")
+    assert wiped.returncode == 2, wiped.output[-3000:]
+    assert "first 68 KiB are not zero" in wiped.output, wiped.output[-3000:]
+    zero = re.search(r"\((dd if=/dev/zero of=/dev/mapper/vg0-rep--drbd1 [^)]*)\)", wiped.output)
+    assert zero, wiped.output[-3000:]
+    torchio.check_output(zero.group(1))
+
+    # 5. Now the join creates metadata and starts the full sync from fiori.
     join = run_pyinfra("-y", "--limit", "torchio", LAB_INVENTORY, "deploy.py")
     assert join.returncode == 0, join.output[-4000:]
     assert "Create metadata for drbd0" in join.output and "Promote" not in join.output
 
-    # 5. A re-run during the sync changes nothing and says how far the sync is.
+    # 6. A re-run during the sync changes nothing and says how far the sync is.
     during = run_pyinfra("-y", "--limit", "torchio", LAB_INVENTORY, "deploy.py")
     assert during.returncode == 0, during.output[-4000:]
     assert during.grand_total()["changed"] == "-", during.output[-4000:]
@@ -79,7 +88,7 @@ def test_one_legged_start_then_second_leg_join(
         -4000:
     ]
 
-    # 6. After the sync the next run promotes torchio; both hold fiori's data.
+    # 7. After the sync the next run promotes torchio; both hold fiori's data.
     wait_until_synced(torchio)
     promote = run_pyinfra("-y", "--limit", "torchio", LAB_INVENTORY, "deploy.py")
     assert promote.returncode == 0, promote.output[-4000:]
@@ -89,7 +98,7 @@ def test_one_legged_start_then_second_leg_join(
     for device, checksum in written.items():
         assert torchio.check_output(READ.format(device)) == checksum
 
-    # 7. The whole pair is converged: a full run changes nothing.
+    # 8. The whole pair is converged: a full run changes nothing.
     full = run_pyinfra("-y", LAB_INVENTORY, "deploy.py")
     assert full.returncode == 0, full.output[-4000:]
     assert full.grand_total()["changed"] == "-", full.output[-4000:]

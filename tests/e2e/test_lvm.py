@@ -32,10 +32,10 @@ def test_ext4_volumes_mounted_with_the_procedures_options(node: testinfra.host.H
     assert f"{device} {mount_point} ext4 noatime,nodiratime 0 2" in node.file("/etc/fstab").content_string
 
 
-def test_drbd_backing_volumes_stay_blank(node: testinfra.host.Host) -> None:
-    # The ext4 deploy must never touch the volumes DRBD will own.
+def test_drbd_backing_volumes_hold_only_drbd_metadata(node: testinfra.host.Host) -> None:
+    # The ext4 deploy never touches the volumes DRBD owns.
     for volume in ("rep--drbd0", "rep--drbd1"):
-        assert node.run(f"blkid -p /dev/mapper/vg0-{volume}").rc == 2
+        assert node.check_output(f"blkid -p -o value -s TYPE /dev/mapper/vg0-{volume}") == "drbd"
 
 
 def test_sysctls_live_and_persisted(node: testinfra.host.Host) -> None:
