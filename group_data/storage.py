@@ -34,9 +34,12 @@ drbd_options = {
     "after_sb_0pri": "discard-zero-changes",
     "after_sb_1pri": "discard-secondary",
     "after_sb_2pri": "disconnect",
-    # The procedure's "/sbin/drbdsetup $DRBD_MINOR secondary" is 8.3 argument order;
-    # drbdadm takes the resource in every version.
-    "before_resync_target_handler": "/sbin/drbdadm secondary $DRBD_RESOURCE",
+    # The procedure's "/sbin/drbdsetup $DRBD_MINOR secondary", applied to a Primary only:
+    # demoting a node that is already Secondary races the boot-time promotion and drops the
+    # connection (see DEMOTE_PRIMARY_RESYNC_TARGET in twinstore/config.py).
+    "before_resync_target_handler": (
+        "case $(/sbin/drbdadm role $DRBD_RESOURCE) in Primary/*) exec /sbin/drbdadm secondary $DRBD_RESOURCE;; esac"
+    ),
     "split_brain_handler": "/usr/lib/drbd/notify-split-brain.sh root",
     # The Powerline workaround: wait 120 s for the peer at boot, ping every 30 s and
     # allow 6 s (60 tenths) for the answer.

@@ -71,6 +71,14 @@ def test_duplicate_drbd_minor() -> None:
     )
 
 
+def test_drbd_handler_with_double_quotes() -> None:
+    options = storage_value("drbd_options")
+    options["split_brain_handler"] = 'mail -s "split brain" root'
+    text = messages(with_storage("drbd_options", options))
+    assert "drbd_options.split_brain_handler = 'mail -s \"split brain\" root'" in text, text
+    assert "without double quotes" in text
+
+
 def test_duplicate_drbd_port() -> None:
     resources = storage_value("drbd_resources")
     resources["drbd1"]["port"] = 7790

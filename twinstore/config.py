@@ -72,12 +72,28 @@ def check_cron_schedule(value: str) -> str:
     return value
 
 
+def _drbd_handler(value: str) -> str:
+    # drbd.conf quotes a handler with double quotes and has no escape for them.
+    if not value.strip() or '"' in value or "\n" in value:
+        raise ValueError(f"{value!r} must be a non-empty single-line command without double quotes")
+    return value
+
+
 Size = Annotated[str, AfterValidator(_size)]
 AbsolutePath = Annotated[str, AfterValidator(_absolute_path)]
 LvmName = Annotated[str, AfterValidator(_lvm_name)]
 HostName = Annotated[str, AfterValidator(_hostname)]
 CronSchedule = Annotated[str, AfterValidator(check_cron_schedule)]
 Port = Annotated[int, Field(ge=1, le=65535)]
+DrbdHandler = Annotated[str, AfterValidator(_drbd_handler)]
+
+# The procedure's "/sbin/drbdsetup $DRBD_MINOR secondary" demoted every resync target. At boot
+# the node is already Secondary, and a demotion racing the boot script's promotion fails, which
+# makes DRBD drop the connection (StandAlone). Demote only a Primary, which still refuses to
+# become a resync target while its device is in use.
+DEMOTE_PRIMARY_RESYNC_TARGET = (
+    "case $(/sbin/drbdadm role $DRBD_RESOURCE) in Primary/*) exec /sbin/drbdadm secondary $DRBD_RESOURCE;; esac"
+)
 
 
 class Model(BaseModel):
@@ -141,8 +157,8 @@ class DrbdOptions(Model):
         "disconnect", "consensus", "violently-as0p", "discard-secondary", "call-pri-lost-after-sb"
     ] = "discard-secondary"
     after_sb_2pri: Literal["disconnect", "violently-as0p", "call-pri-lost-after-sb"] = "disconnect"
-    before_resync_target_handler: str = "/sbin/drbdadm secondary $DRBD_RESOURCE"
-    split_brain_handler: str = "/usr/lib/drbd/notify-split-brain.sh root"
+    before_resync_target_handler: DrbdHandler = DEMOTE_PRIMARY_RESYNC_TARGET
+    split_brain_handler: DrbdHandler = "/usr/lib/drbd/notify-split-brain.sh root"
     wfc_timeout: int = Field(default=120, ge=0)
     degr_wfc_timeout: int = Field(default=120, ge=0)
     # drbd.conf(5) 8.4: ping-int in seconds, ping-timeout in tenths of a second.

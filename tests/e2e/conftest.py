@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 import testinfra
 
+from lab.machines import ssh_command
 from lab.settings import ssh_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -128,3 +130,18 @@ def torchio(lab: None) -> testinfra.host.Host:
 @pytest.fixture(scope="session")
 def client(lab: None) -> testinfra.host.Host:
     return guest("client")
+
+
+def reboot(name: str, timeout: float = 300) -> None:
+    """Reboot a lab guest the way an administrator would and wait until it accepts SSH again."""
+    before = float(guest(name).check_output("cut -d' ' -f1 /proc/uptime"))
+    subprocess.run(ssh_command(name, "systemctl reboot"), capture_output=True, timeout=60)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(3)
+        result = subprocess.run(
+            ssh_command(name, "cut -d' ' -f1 /proc/uptime"), capture_output=True, text=True, timeout=30
+        )
+        if result.returncode == 0 and float(result.stdout.strip()) < before:
+            return
+    raise AssertionError(f"{name} did not come back within {timeout:.0f} s")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+import time
 
 import testinfra
 
-from tests.e2e.conftest import LAB_INVENTORY, Run, run_pyinfra
+from tests.e2e.conftest import LAB_INVENTORY, Run, reboot, run_pyinfra
 
 RESOURCES = ("drbd0", "drbd1")
 
@@ -63,3 +64,18 @@ def test_data_on_drbd_survives_a_rerun_and_is_replicated(
     assert rerun.grand_total()["changed"] == "-", rerun.output[-4000:]
     for node in (fiori, torchio):
         assert node.check_output(read.format("drbd0")) == written
+
+
+def test_a_rebooted_node_comes_back_connected_and_primary(converge: Run, torchio: testinfra.host.Host) -> None:
+    reboot("torchio")
+    # drbd.service waits for the peer (wfc-timeout) and promotes (become-primary-on both).
+    deadline = time.monotonic() + 180
+    state = ""
+    while time.monotonic() < deadline:
+        state = proc_drbd(torchio) if torchio.run("test -r /proc/drbd").rc == 0 else ""
+        if state.count("cs:Connected ro:Primary/Primary ds:UpToDate/UpToDate") == 2:
+            break
+        time.sleep(3)
+    assert state.count("cs:Connected ro:Primary/Primary ds:UpToDate/UpToDate") == 2, state
+    # The local ext4 volumes are back too.
+    assert torchio.mount_point("/vol/rep-no").exists
