@@ -47,7 +47,7 @@ class ResourcePlan:
     clear_bitmap: bool = False
     force_primary: bool = False
     promote: bool = False
-    # Shown as a no-op: why nothing (more) happens, e.g. sync progress.
+    # Logged as a warning: why nothing (more) happens, e.g. sync progress.
     note: str | None = None
     problems: list[Problem] = field(default_factory=list)
 
@@ -100,8 +100,6 @@ def plan_resource(
         return refuse(f"{where} is up without its backing disk; attach it (drbdadm attach {name}) or investigate")
 
     if _is_fresh(local):
-        if not local.configured and local.backing_exists and not local.backing_blank and not local.has_metadata:
-            return refuse(f"{where}: the backing volume holds {local.backing_signature}")
         if peer is not None and _is_fresh(peer) and peer_targeted:
             plan.create_metadata = not local.configured and not local.has_metadata
             plan.bring_up = not local.configured

@@ -1,4 +1,4 @@
-"""DRBD on the converged lab: a new pair with zero resync, and data kept across re-runs."""
+"""DRBD on the converged lab: zero resync, data across re-runs, a reboot, a split brain refused."""
 
 from __future__ import annotations
 
@@ -79,3 +79,56 @@ def test_a_rebooted_node_comes_back_connected_and_primary(converge: Run, torchio
     assert state.count("cs:Connected ro:Primary/Primary ds:UpToDate/UpToDate") == 2, state
     # The local ext4 volumes are back too.
     assert torchio.mount_point("/vol/rep-no").exists
+
+
+def wait_for(node: testinfra.host.Host, command: str, expected: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if node.run(command).stdout.strip() == expected:
+            return
+        time.sleep(2)
+    raise AssertionError(f"{command!r} did not print {expected!r} within {timeout:.0f} s: {proc_drbd(node)}")
+
+
+def test_split_brain_is_refused_until_the_administrator_resolves_it(
+    converge: Run, fiori: testinfra.host.Host, torchio: testinfra.host.Host
+) -> None:
+    read = "dd if=/dev/drbd1 bs=1M count=4 skip=40 iflag=direct status=none | sha256sum"
+    # Cut drbd1's link while both nodes are Primary and write on both sides: each now holds
+    # changes the other lacks, and reconnecting detects the split brain (after-sb-2pri disconnect).
+    torchio.check_output("drbdadm disconnect drbd1")
+    for node in (fiori, torchio):
+        node.check_output("dd if=/dev/urandom of=/dev/drbd1 bs=1M count=4 seek=40 oflag=direct status=none")
+    before = {node.backend.hostname: node.check_output(read) for node in (fiori, torchio)}
+    assert before["fiori"] != before["torchio"]
+    torchio.check_output("drbdadm connect drbd1")
+    # Both sides run the handshake, detect the split brain and drop the connection.
+    for node in (torchio, fiori):
+        wait_for(node, "drbdadm cstate drbd1", "StandAlone")
+    assert torchio.run("dmesg | grep -q 'drbd1: Split-Brain detected'").rc == 0
+
+    refused = run_pyinfra("-y", LAB_INVENTORY, "deploy.py")
+    assert refused.returncode == 2, refused.output[-3000:]
+    # One problem that names what each node has.
+    assert re.search(r"drbd1 on (fiori|torchio) is StandAlone and the kernel reported a split brain", refused.output), (
+        refused.output[-3000:]
+    )
+    assert re.search(r"fiori: StandAlone Primary/\S+ UpToDate/DUnknown, out of sync [1-9]", refused.output)
+    assert re.search(r"torchio: StandAlone Primary/\S+ UpToDate/DUnknown, out of sync [1-9]", refused.output)
+    assert "twinstore never discards data by itself" in refused.output
+    # Nothing was touched: both sides keep their own changes, and drbd0 is still healthy.
+    assert {node.backend.hostname: node.check_output(read) for node in (fiori, torchio)} == before
+    assert torchio.check_output("drbdadm cstate drbd1") == "StandAlone"
+    assert "cs:Connected ro:Primary/Primary ds:UpToDate/UpToDate" in proc_drbd(torchio).splitlines()[2]
+
+    # The administrator decides torchio's changes go, and says so to DRBD by hand.
+    torchio.check_output("drbdadm secondary drbd1 && drbdadm connect --discard-my-data drbd1")
+    if fiori.check_output("drbdadm cstate drbd1") == "StandAlone":
+        fiori.check_output("drbdadm connect drbd1")
+    wait_for(torchio, "drbdadm dstate drbd1", "UpToDate/UpToDate")
+    resumed = run_pyinfra("-y", LAB_INVENTORY, "deploy.py")
+    assert resumed.returncode == 0, resumed.output[-3000:]
+    assert "Promote drbd1" in resumed.output
+    for node in (fiori, torchio):
+        assert proc_drbd(node).count("cs:Connected ro:Primary/Primary ds:UpToDate/UpToDate") == 2
+        assert node.check_output(read) == before["fiori"]
