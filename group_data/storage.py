@@ -4,6 +4,8 @@ A second pair is another inventory group (say ``pair_b``) whose group_data file 
 least ``nodes`` (and ``drbd_options.shared_secret``); everything else is inherited from here.
 """
 
+from twinstore.config import DEMOTE_PRIMARY_RESYNC_TARGET as _DEMOTE_PRIMARY_RESYNC_TARGET
+
 nodes = [
     {"name": "fiori", "lan_address": "192.168.1.6", "link_address": "10.99.0.6", "o2cb_number": 1},
     {"name": "torchio", "lan_address": "192.168.1.7", "link_address": "10.99.0.7", "o2cb_number": 2},
@@ -36,10 +38,8 @@ drbd_options = {
     "after_sb_2pri": "disconnect",
     # The procedure's "/sbin/drbdsetup $DRBD_MINOR secondary", applied to a Primary only:
     # demoting a node that is already Secondary races the boot-time promotion and drops the
-    # connection (see DEMOTE_PRIMARY_RESYNC_TARGET in twinstore/config.py).
-    "before_resync_target_handler": (
-        "case $(/sbin/drbdadm role $DRBD_RESOURCE) in Primary/*) exec /sbin/drbdadm secondary $DRBD_RESOURCE;; esac"
-    ),
+    # connection (see twinstore/config.py).
+    "before_resync_target_handler": _DEMOTE_PRIMARY_RESYNC_TARGET,
     "split_brain_handler": "/usr/lib/drbd/notify-split-brain.sh root",
     # The Powerline workaround: wait 120 s for the peer at boot, ping every 30 s and
     # allow 6 s (60 tenths) for the answer.

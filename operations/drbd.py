@@ -202,12 +202,12 @@ def resource_commands(name: str) -> dict[str, StringCommand]:
 @operation(is_idempotent=False)
 def metadata(resource: str, device: str) -> Generator[StringCommand, None, None]:
     """
-    Create DRBD metadata on a blank backing device (checked again by blkid right before).
+    Create DRBD metadata on a blank backing device (checked again by blkid and cmp right before).
 
     + resource: the DRBD resource
     + device: its backing device
     """
-    yield refuse_unless_blank(device)
+    yield refuse_unless_blank(device, zero_head_bytes=DRBDMETA_CHECKED_BYTES)
     yield StringCommand("drbdadm", "create-md", QuoteString(resource))
 
 

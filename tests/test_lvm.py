@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ from pyinfra.api import OperationError
 from pyinfra.context import ctx_host
 
 from facts.lvm import BlockDevices, BlockDeviceState, LogicalVolumeState, LvmReport, LvmState, VolumeGroupState
-from operations.lvm import logical_volume, lvm_problems, volume_group
+from operations.lvm import logical_volume, lvm_problems, refuse_unless_blank, volume_group
 from tests.helpers import FakeHost
 from twinstore.config import StorageConfig
 from twinstore.validation import storage_config
@@ -166,3 +167,22 @@ def test_logical_volume_grows_but_never_shrinks() -> None:
             list(logical_volume._inner(group="vg0", volume="rep-unison", size="1G"))
     assert grow == [f"lvm lvextend --size {2 * GIB}b vg0/rep-no"]
     assert same == []
+
+
+def run_guard(device: Path, zero_head_bytes: int = 0) -> subprocess.CompletedProcess[str]:
+    command = refuse_unless_blank(str(device), zero_head_bytes=zero_head_bytes).get_raw_value()
+    return subprocess.run(command, shell=True, capture_output=True, text=True)
+
+
+def test_the_on_host_guard_checks_the_head_only_when_asked(tmp_path: Path) -> None:
+    # A regular file stands in for the device: blkid -p and cmp treat it the same way.
+    device = tmp_path / "backing"
+    device.write_bytes(bytes(128 * 1024))
+    assert run_guard(device, zero_head_bytes=68 * 1024).returncode == 0
+    with device.open("r+b") as handle:
+        handle.seek(4096)
+        handle.write(b"left behind by wipefs")
+    assert run_guard(device).returncode == 0
+    refused = run_guard(device, zero_head_bytes=68 * 1024)
+    assert refused.returncode == 1
+    assert "its first 69632 bytes are not zero" in refused.stderr
