@@ -145,3 +145,14 @@ def reboot(name: str, timeout: float = 300) -> None:
         if result.returncode == 0 and float(result.stdout.strip()) < before:
             return
     raise AssertionError(f"{name} did not come back within {timeout:.0f} s")
+
+
+def wait_for(node: testinfra.host.Host, command: str, expected: str, timeout: float = 120, every: float = 2) -> None:
+    """Poll a command on a guest until it prints what is expected; fail with /proc/drbd otherwise."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if node.run(command).stdout.strip() == expected:
+            return
+        time.sleep(every)
+    state = node.run("cat /proc/drbd").stdout
+    raise AssertionError(f"{command!r} did not print {expected!r} within {timeout:.0f} s: {state}")

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import re
-import time
 
 import testinfra
 
-from tests.e2e.conftest import LAB_INVENTORY, Run, reboot, run_pyinfra
+from tests.e2e.conftest import LAB_INVENTORY, Run, reboot, run_pyinfra, wait_for
 
 RESOURCES = ("drbd0", "drbd1")
 
@@ -69,25 +68,10 @@ def test_data_on_drbd_survives_a_rerun_and_is_replicated(
 def test_a_rebooted_node_comes_back_connected_and_primary(converge: Run, torchio: testinfra.host.Host) -> None:
     reboot("torchio")
     # drbd.service waits for the peer (wfc-timeout) and promotes (become-primary-on both).
-    deadline = time.monotonic() + 180
-    state = ""
-    while time.monotonic() < deadline:
-        state = proc_drbd(torchio) if torchio.run("test -r /proc/drbd").rc == 0 else ""
-        if state.count("cs:Connected ro:Primary/Primary ds:UpToDate/UpToDate") == 2:
-            break
-        time.sleep(3)
-    assert state.count("cs:Connected ro:Primary/Primary ds:UpToDate/UpToDate") == 2, state
+    healthy = "grep -c 'cs:Connected ro:Primary/Primary ds:UpToDate/UpToDate' /proc/drbd"
+    wait_for(torchio, healthy, "2", timeout=180, every=3)
     # The local ext4 volumes are back too.
     assert torchio.mount_point("/vol/rep-no").exists
-
-
-def wait_for(node: testinfra.host.Host, command: str, expected: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if node.run(command).stdout.strip() == expected:
-            return
-        time.sleep(2)
-    raise AssertionError(f"{command!r} did not print {expected!r} within {timeout:.0f} s: {proc_drbd(node)}")
 
 
 def test_split_brain_is_refused_until_the_administrator_resolves_it(

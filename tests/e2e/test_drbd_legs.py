@@ -6,27 +6,16 @@ Resets both storage guests, so it runs after the tests of the converged lab.
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 import testinfra
 
-from tests.e2e.conftest import LAB_INVENTORY, run_lab, run_pyinfra
+from tests.e2e.conftest import LAB_INVENTORY, run_lab, run_pyinfra, wait_for
 
 pytestmark = pytest.mark.lab_scenario
 
 SYNC_TIMEOUT_S = 600
 READ = "dd if=/dev/{} bs=1M count=16 skip=8 iflag=direct status=none | sha256sum"
-
-
-def wait_until_synced(node: testinfra.host.Host) -> None:
-    deadline = time.monotonic() + SYNC_TIMEOUT_S
-    while time.monotonic() < deadline:
-        states = node.check_output("drbdadm dstate all").split()
-        if states == ["UpToDate/UpToDate", "UpToDate/UpToDate"]:
-            return
-        time.sleep(5)
-    raise AssertionError(f"no sync within {SYNC_TIMEOUT_S} s: {node.check_output('cat /proc/drbd')}")
 
 
 def test_one_legged_start_then_second_leg_join(
@@ -89,7 +78,7 @@ def test_one_legged_start_then_second_leg_join(
     ]
 
     # 7. After the sync the next run promotes torchio; both hold fiori's data.
-    wait_until_synced(torchio)
+    wait_for(torchio, "drbdadm dstate all", "UpToDate/UpToDate\nUpToDate/UpToDate", timeout=SYNC_TIMEOUT_S, every=5)
     promote = run_pyinfra("-y", "--limit", "torchio", LAB_INVENTORY, "deploy.py")
     assert promote.returncode == 0, promote.output[-4000:]
     for node in (fiori, torchio):
