@@ -5,11 +5,15 @@ One deploy per subsystem, in the order the machines need them at boot.
 
 from pyinfra import host, inventory
 
+from operations.boot import configure_boot
 from operations.drbd import configure_drbd
 from operations.ext4 import configure_ext4
+from operations.links import configure_links
 from operations.lvm import configure_lvm
+from operations.nfs import configure_nfs
+from operations.ocfs2 import configure_ocfs2
 from operations.tuning import configure_tuning
-from twinstore.validation import STORAGE_GROUP, check_deploy_inventory, storage_config
+from twinstore.validation import STORAGE_GROUP, check_deploy_inventory, site_config, storage_config
 
 # Same rules as inventory.py, now including --data overrides; stops before any change.
 check_deploy_inventory(inventory)
@@ -20,3 +24,7 @@ if STORAGE_GROUP in host.groups:
     configure_lvm(config=config)
     configure_ext4(config=config)
     configure_drbd(config=config)
+    configure_ocfs2(config=config)
+    configure_links(config=config)
+    configure_nfs(config=config, site=site_config(host))
+    configure_boot(config=config)

@@ -1,14 +1,15 @@
-"""OCFS2 on the o2cb stack: whether the cluster is online, and what each DRBD device holds.
+"""OCFS2 on the o2cb stack: the cluster's state, and each DRBD device's role, contents and mounts.
 
-One command: configfs shows a registered cluster and its heartbeat threshold; blkid -p
-probes each device the configuration puts OCFS2 on.
+One command: configfs shows a registered cluster and its heartbeat threshold; for each
+device the configuration puts OCFS2 on, /proc/drbd gives its DRBD state, blkid -p its
+signature, cmp whether its first MiB is zero, and /proc/mounts where it is mounted.
 
-Seen on the lab (Debian 12, ocfs2-tools 1.8.7, by hand, before the deploy does it): o2cb is an
-LSB script run by o2cb.service, which reads /etc/default/o2cb and registers the cluster
-from /etc/ocfs2/cluster.conf; mkfs.ocfs2 -T mail -N 2 on a 1 GiB drbd0 takes 9 s; the
-kernel lists every configured mount option, _netdev included, so server.mount with the
-configured options is idempotent; blkid -p on the backing LV still reports TYPE=drbd (the
-internal metadata wins), so the DRBD fact keeps seeing metadata under OCFS2.
+Seen on the lab (Debian 12, ocfs2-tools 1.8.7): o2cb is an LSB script run by o2cb.service,
+which reads /etc/default/o2cb and registers the cluster from /etc/ocfs2/cluster.conf; the
+service stays "active" with the cluster offline, so bringing it online is a restart;
+mkfs.ocfs2 -T mail -N 2 on a 1 GiB drbd0 takes 9 s; the kernel lists every configured mount
+option, _netdev included; blkid -p on the backing LV still reports TYPE=drbd (the internal
+metadata wins), so the DRBD fact keeps seeing metadata under OCFS2.
 """
 
 from __future__ import annotations
@@ -18,7 +19,12 @@ from dataclasses import dataclass, field
 from pyinfra.api import FactBase, QuoteString, StringCommand
 from typing_extensions import override
 
+from facts.drbd import parse_proc_drbd
 from facts.lvm import SECTION
+
+# A device is "blank" for mkfs.ocfs2 only when blkid finds nothing and this much of its
+# start is zero: partition tables, LVM labels and most superblocks live there.
+ZERO_HEAD_BYTES = 1024 * 1024
 
 SCRIPT = r"""
 cluster=$1; shift
@@ -27,12 +33,18 @@ config=/sys/kernel/config/cluster/$cluster
 if [ -d "$config" ]; then
     echo "ONLINE=1"
     echo "DEAD_THRESHOLD=$(cat "$config/heartbeat/dead_threshold" 2>/dev/null)"
-    echo "NODES=$(ls "$config/node" 2>/dev/null | tr '\n' ' ')"
+    for node in "$config"/node/*; do
+        [ -d "$node" ] && echo "NODE=${{node##*/}} $(cat "$node/ipv4_address"):$(cat "$node/ipv4_port")"
+    done
 fi
-for device in "$@"; do
+while [ "$#" -ge 2 ]; do
+    device=$1; minor=$2; shift 2
     echo "{section}device $device"
+    grep -E "^ *$minor: cs:" /proc/drbd 2>/dev/null | sed 's/^/DRBD=/'
+    awk -v d="$device" '$1 == d {{ print "MOUNTED=" $2 }}' /proc/mounts
     if [ ! -b "$device" ]; then echo "MISSING=1"; continue; fi
     probe=$(blkid -p -o export "$device" 2>/dev/null); echo "BLKID_RC=$?"
+    if cmp -s -n {head_bytes} "$device" /dev/zero; then echo "HEAD_ZERO=1"; fi
     echo "$probe" | grep -E '^(TYPE|LABEL|UUID)='
 done
 true
@@ -41,40 +53,87 @@ true
 
 @dataclass(frozen=True)
 class Ocfs2Device:
-    """What blkid finds on one device."""
+    """One DRBD device: its DRBD state, what blkid finds on it, and where it is mounted."""
 
     path: str
     exists: bool = False
     blkid_status: int = 2
     signature: str | None = None
     label: str | None = None
+    head_zero: bool = False
+    mount_points: tuple[str, ...] = ()
+    connection: str | None = None
+    role: str | None = None
+    peer_role: str | None = None
+    disk: str | None = None
+    peer_disk: str | None = None
 
     @property
     def blank(self) -> bool:
-        """blkid found no signature (exit status 2), so mkfs.ocfs2 would overwrite nothing it knows of."""
-        return self.exists and self.blkid_status == 2 and self.signature is None
+        """blkid found no signature (exit status 2) and the first MiB is zero: mkfs overwrites nothing."""
+        return self.exists and self.blkid_status == 2 and self.signature is None and self.head_zero
 
     @property
     def has_ocfs2(self) -> bool:
         return self.signature == "ocfs2"
+
+    @property
+    def primary_up_to_date(self) -> bool:
+        return self.role == "Primary" and self.disk == "UpToDate"
+
+    @property
+    def both_primary_up_to_date(self) -> bool:
+        return (
+            self.connection == "Connected"
+            and self.primary_up_to_date
+            and self.peer_role == "Primary"
+            and self.peer_disk == "UpToDate"
+        )
+
+    @property
+    def alone_primary(self) -> bool:
+        """Primary and UpToDate with no peer connected: a one-legged start."""
+        return (
+            self.primary_up_to_date
+            and self.connection in ("WFConnection", "StandAlone")
+            and self.peer_disk
+            in (
+                "DUnknown",
+                None,
+            )
+        )
+
+    def summary(self) -> str:
+        if self.connection is None:
+            return "DRBD resource down"
+        return f"{self.connection} {self.role}/{self.peer_role} {self.disk}/{self.peer_disk}"
 
 
 @dataclass(frozen=True)
 class Ocfs2State:
     online: bool = False
     dead_threshold: int | None = None
-    cluster_nodes: tuple[str, ...] = ()
+    # node name -> address:port, as registered in configfs
+    cluster_members: dict[str, str] = field(default_factory=dict)
     devices: dict[str, Ocfs2Device] = field(default_factory=dict)
+
+    def mounted_at(self, mount_point: str) -> Ocfs2Device | None:
+        return next((device for device in self.devices.values() if mount_point in device.mount_points), None)
 
 
 class Ocfs2(FactBase[Ocfs2State]):
     """
-    The o2cb cluster's state and the signature on each given device.
+    The o2cb cluster's state and, for each given DRBD device, its state, signature and mounts.
+
+    + cluster: the o2cb cluster name
+    + devices: (device path, DRBD minor) for each OCFS2 volume
 
     .. code:: python
 
-        Ocfs2State(online=True, dead_threshold=61, cluster_nodes=("fiori", "torchio"),
-                   devices={"/dev/drbd0": Ocfs2Device(path="/dev/drbd0", exists=True, signature="ocfs2", ...)})
+        Ocfs2State(online=True, dead_threshold=61,
+                   cluster_members={"fiori": "192.168.1.6:7777", "torchio": "192.168.1.7:7777"},
+                   devices={"/dev/drbd0": Ocfs2Device(path="/dev/drbd0", exists=True, signature="ocfs2",
+                                                      mount_points=("/vol/ocfs2-small",), role="Primary", ...)})
     """
 
     @override
@@ -83,37 +142,53 @@ class Ocfs2(FactBase[Ocfs2State]):
         return Ocfs2State()
 
     @override
-    def command(self, cluster: str, devices: list[str]) -> StringCommand:
-        script = SCRIPT.format(section=SECTION)
-        return StringCommand("sh", "-c", QuoteString(script), "sh", QuoteString(cluster), *map(QuoteString, devices))
+    def command(self, cluster: str, devices: list[tuple[str, int]]) -> StringCommand:
+        script = SCRIPT.format(section=SECTION, head_bytes=ZERO_HEAD_BYTES)
+        arguments = [QuoteString(str(part)) for device in devices for part in device]
+        return StringCommand("sh", "-c", QuoteString(script), "sh", QuoteString(cluster), *arguments)
 
     @override
     def process(self, output: list[str]) -> Ocfs2State:
-        sections: dict[str, dict[str, str]] = {}
-        current: dict[str, str] = {}
+        sections: dict[str, list[tuple[str, str]]] = {}
+        current: list[tuple[str, str]] = []
         for line in output:
             if line.startswith(SECTION):
-                current = sections.setdefault(line[len(SECTION) :].strip(), {})
+                current = sections.setdefault(line[len(SECTION) :].strip(), [])
             elif "=" in line:
                 key, value = line.split("=", 1)
-                current[key] = value
-        cluster = sections.get("cluster", {})
+                current.append((key, value))
+        cluster_pairs = sections.get("cluster", [])
+        cluster = dict(cluster_pairs)
+        members = dict(value.split(" ", 1) for key, value in cluster_pairs if key == "NODE" and " " in value)
         devices = {}
-        for header, values in sections.items():
+        for header, pairs in sections.items():
             if not header.startswith("device "):
                 continue
             path = header.split(" ", 1)[1]
+            values = dict(pairs)
+            drbd = next(iter(parse_proc_drbd([values["DRBD"]]).values()), {}) if "DRBD" in values else {}
             devices[path] = Ocfs2Device(
                 path=path,
                 exists="MISSING" not in values,
                 blkid_status=int(values.get("BLKID_RC", "2")),
                 signature=values.get("TYPE"),
                 label=values.get("LABEL"),
+                head_zero="HEAD_ZERO" in values,
+                mount_points=tuple(value for key, value in pairs if key == "MOUNTED"),
+                connection=_text(drbd.get("cs")),
+                role=_text(drbd.get("role")),
+                peer_role=_text(drbd.get("peer_role")),
+                disk=_text(drbd.get("disk")),
+                peer_disk=_text(drbd.get("peer_disk")),
             )
         threshold = cluster.get("DEAD_THRESHOLD", "")
         return Ocfs2State(
             online="ONLINE" in cluster,
             dead_threshold=int(threshold) if threshold.isdigit() else None,
-            cluster_nodes=tuple(sorted(cluster.get("NODES", "").split())),
+            cluster_members=members,
             devices=devices,
         )
+
+
+def _text(value: object) -> str | None:
+    return None if value is None or value == "Unconfigured" else str(value)

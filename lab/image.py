@@ -29,6 +29,8 @@ BASE_PACKAGES = [
     "ifupdown",
     "iproute2",
     "iputils-ping",
+    # /etc/protocols and /etc/services, as on every installed Debian: mount.nfs needs them.
+    "netbase",
     "udev",
     "kmod",
     "procps",

@@ -328,8 +328,9 @@ def configure_drbd(config: StorageConfig) -> None:
             options=options,
             nodes=nodes,
         )
-    # At boot drbd.service brings the resources up, waits for the peer and promotes both.
-    systemd.service(name="Start DRBD at boot", service="drbd.service", running=None, enabled=True)
+    # twinstore-storage.service (operations/boot.py) brings the resources up at boot, in
+    # order with o2cb and the mounts; drbd.service would promote on its own.
+    systemd.service(name="drbd.service left to the boot unit", service="drbd.service", running=None, enabled=False)
 
     local = host.get_fact(DrbdResources, resources=resource_args(config))
     peer, peer_targeted = read_peer(config)

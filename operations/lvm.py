@@ -102,6 +102,18 @@ def lvm_problems(
                     f"{vg_name}/{name} is already {existing.size} bytes{on}; volumes are grown, never shrunk",
                 )
             )
+        elif existing.size < wanted and volume.role == "drbd":
+            # DRBD keeps its metadata at the end of the backing volume: growing it is a
+            # two-node procedure (lvextend on both, then drbdadm resize), not automated yet.
+            problems.append(
+                Problem(
+                    source,
+                    f"logical_volumes.{name}.size",
+                    repr(volume.size),
+                    f"{vg_name}/{name} is {existing.size} bytes{on} and backs a DRBD resource; twinstore does not "
+                    "grow DRBD backing volumes (lvextend on both nodes, then drbdadm resize, by hand)",
+                )
+            )
         else:
             needed += wanted - existing.size
     if needed > free and (group is not None or config.volume_group.devices):

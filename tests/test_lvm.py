@@ -45,7 +45,7 @@ def lab_config() -> StorageConfig:
 
 
 def converged_state(sizes: dict[str, int] | None = None) -> LvmState:
-    sizes = sizes or {"rep-no": GIB, "rep-drbd0": GIB, "rep-drbd1": 2 * GIB, "rep-unison": 2 * GIB}
+    sizes = sizes or {"rep-no": GIB, "rep-drbd0": GIB, "rep-drbd1": 3 * GIB, "rep-unison": 2 * GIB}
     return LvmState(
         available=True,
         volume_groups={"vg0": VolumeGroupState("vg0", 16 * GIB - EXTENT, 10 * GIB - EXTENT, EXTENT, ("/dev/vdb",))},
@@ -94,12 +94,21 @@ def test_converged_host_has_no_lvm_problems() -> None:
 
 
 def test_shrinking_a_volume_is_refused() -> None:
-    state = converged_state({"rep-no": 3 * GIB, "rep-drbd0": GIB, "rep-drbd1": 2 * GIB, "rep-unison": 2 * GIB})
+    state = converged_state({"rep-no": 3 * GIB, "rep-drbd0": GIB, "rep-drbd1": 3 * GIB, "rep-unison": 2 * GIB})
     problems = lvm_problems(lab_config(), state, {}, "lab/group_data/storage.py", "fiori")
     assert [str(p) for p in problems] == [
         f"lab/group_data/storage.py: logical_volumes.rep-no.size = '1G': vg0/rep-no is already {3 * GIB} bytes "
         "on fiori; volumes are grown, never shrunk"
     ]
+
+
+def test_growing_a_drbd_backing_volume_is_refused() -> None:
+    # DRBD's internal metadata sits at the end of the volume: lvextend alone would lose track of it.
+    state = converged_state({"rep-no": GIB, "rep-drbd0": GIB, "rep-drbd1": 2 * GIB, "rep-unison": 2 * GIB})
+    problems = lvm_problems(lab_config(), state, {}, "lab/group_data/storage.py", "fiori")
+    assert len(problems) == 1
+    assert problems[0].field == "logical_volumes.rep-drbd1.size"
+    assert "backs a DRBD resource; twinstore does not grow DRBD backing volumes" in problems[0].rule
 
 
 def test_volumes_that_do_not_fit_are_refused_before_any_change() -> None:

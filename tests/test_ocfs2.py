@@ -1,37 +1,57 @@
-"""The OCFS2 fact on real output captured on the lab, and the o2cb files rendered from the configuration."""
+"""The OCFS2 fact on output captured on the lab, the o2cb files, and when mkfs and mount may run."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
+import pytest
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from pyinfra.api import OperationError
+from pyinfra.context import ctx_host, ctx_state
 
-from facts.ocfs2 import Ocfs2, Ocfs2State
-from tests.helpers import real_views
+from facts.ocfs2 import Ocfs2, Ocfs2Device, Ocfs2State
+from operations.ocfs2 import cluster_filesystem, cluster_members, cluster_mount, cluster_online, ocfs2_devices
+from tests.helpers import FakeHost, real_views
 from twinstore.config import StorageConfig
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TEMPLATES = Path(__file__).parent.parent / "templates" / "ocfs2"
+MEMBERS = {"fiori": "192.168.1.6:7777", "torchio": "192.168.1.7:7777"}
+DRBD0 = "/dev/drbd0"
 
 
 def state(fixture: str) -> Ocfs2State:
     return Ocfs2().process((FIXTURES / fixture).read_text().splitlines())
 
 
-def test_offline_cluster_and_blank_devices() -> None:
+def test_new_pair_before_ocfs2_cluster_offline_devices_blank_and_primary() -> None:
     ocfs2 = state("ocfs2-offline-blank.txt")
-    assert not ocfs2.online and ocfs2.dead_threshold is None and ocfs2.cluster_nodes == ()
+    assert not ocfs2.online and ocfs2.dead_threshold is None and ocfs2.cluster_members == {}
     for device in ("/dev/drbd0", "/dev/drbd1"):
         assert ocfs2.devices[device].blank and not ocfs2.devices[device].has_ocfs2
+        assert ocfs2.devices[device].both_primary_up_to_date
+        assert ocfs2.devices[device].mount_points == ()
 
 
-def test_online_cluster_with_one_formatted_device() -> None:
-    ocfs2 = state("ocfs2-online-drbd0-formatted.txt")
+def test_converged_node_online_with_both_volumes_mounted() -> None:
+    ocfs2 = state("ocfs2-online-mounted.txt")
     assert ocfs2.online and ocfs2.dead_threshold == 61
-    assert ocfs2.cluster_nodes == ("fiori", "torchio")
+    assert ocfs2.cluster_members == MEMBERS
     drbd0 = ocfs2.devices["/dev/drbd0"]
     assert drbd0.has_ocfs2 and drbd0.label == "ocfs2-small" and not drbd0.blank
-    assert ocfs2.devices["/dev/drbd1"].blank
+    assert drbd0.mount_points == ("/vol/ocfs2-small",)
+    assert ocfs2.mounted_at("/vol/ocfs2-large") == ocfs2.devices["/dev/drbd1"]
+
+
+def test_one_legged_device_is_alone_primary() -> None:
+    line = " 0: cs:WFConnection ro:Primary/Unknown ds:UpToDate/DUnknown C r----s"
+    ocfs2 = Ocfs2().process(["#twinstore-section device /dev/drbd0", f"DRBD={line}", "BLKID_RC=2", "HEAD_ZERO=1"])
+    device = ocfs2.devices["/dev/drbd0"]
+    assert device.alone_primary and not device.both_primary_up_to_date and device.blank
 
 
 def test_a_missing_device_is_neither_blank_nor_formatted() -> None:
@@ -40,9 +60,157 @@ def test_a_missing_device_is_neither_blank_nor_formatted() -> None:
     assert not ocfs2.devices["/dev/drbd0"].blank and not ocfs2.devices["/dev/drbd0"].has_ocfs2
 
 
-def test_a_signature_blkid_cannot_name_is_not_blank() -> None:
-    ocfs2 = Ocfs2().process(["#twinstore-section device /dev/drbd1", "BLKID_RC=8"])
+def test_no_signature_but_data_in_the_first_mib_is_not_blank() -> None:
+    ocfs2 = Ocfs2().process(["#twinstore-section device /dev/drbd1", "BLKID_RC=2"])
     assert ocfs2.devices["/dev/drbd1"].exists and not ocfs2.devices["/dev/drbd1"].blank
+
+
+# --- operations --------------------------------------------------------------------------
+
+BLANK_PRIMARY = Ocfs2Device(
+    DRBD0,
+    exists=True,
+    head_zero=True,
+    connection="Connected",
+    role="Primary",
+    peer_role="Primary",
+    disk="UpToDate",
+    peer_disk="UpToDate",
+)
+
+
+@pytest.fixture(autouse=True)
+def planning() -> Iterator[None]:
+    with ctx_state.use(SimpleNamespace(is_executing=False)):
+        yield
+
+
+def run(operation: Any, found: Ocfs2Device, online: bool = True, name: str = "fiori", **kwargs: Any) -> list[str]:
+    fact = Ocfs2State(online=online, dead_threshold=61, cluster_members=MEMBERS, devices={found.path: found})
+    with ctx_host.use(FakeHost({Ocfs2: fact}, name=name)):
+        return [c.get_raw_value() for c in operation._inner(**kwargs)]
+
+
+def mkfs(device: Ocfs2Device, online: bool = True, name: str = "fiori", one_legged: bool = False) -> list[str]:
+    return run(
+        cluster_filesystem,
+        device,
+        online,
+        name,
+        device=DRBD0,
+        minor=0,
+        cluster="ocfs2",
+        fs_type="mail",
+        slots=2,
+        label="ocfs2-small",
+        maker=name if one_legged else "fiori",
+        one_legged=one_legged,
+    )
+
+
+def test_mkfs_on_the_first_node_of_a_blank_primary_primary_pair_behind_a_last_moment_check() -> None:
+    commands = mkfs(BLANK_PRIMARY)
+    assert "blkid -p" in commands[0] and "cmp -s -n 1048576" in commands[0]
+    assert commands[1] == f"mkfs.ocfs2 -q --fs-feature-level=max-features -T mail -N 2 -L ocfs2-small {DRBD0}"
+
+
+def test_mkfs_never_on_the_second_node() -> None:
+    assert mkfs(BLANK_PRIMARY, name="torchio") == []
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"peer_role": "Secondary"},
+        {"peer_disk": "Inconsistent"},
+        {"connection": "WFConnection", "peer_role": "Unknown", "peer_disk": "DUnknown"},
+        {"role": "Secondary"},
+    ],
+)
+def test_mkfs_waits_until_both_nodes_are_primary_and_up_to_date(change: dict[str, Any]) -> None:
+    assert mkfs(replace(BLANK_PRIMARY, **change)) == []
+
+
+def test_mkfs_waits_for_the_cluster() -> None:
+    assert mkfs(BLANK_PRIMARY, online=False) == []
+
+
+def test_one_legged_start_makes_the_file_system_on_the_named_node() -> None:
+    alone = replace(BLANK_PRIMARY, connection="WFConnection", peer_role="Unknown", peer_disk="DUnknown")
+    assert mkfs(alone, name="torchio", one_legged=True)[-1].startswith("mkfs.ocfs2")
+    assert mkfs(alone, name="fiori", one_legged=False) == []
+
+
+def test_mkfs_refuses_a_device_whose_first_mib_is_not_zero() -> None:
+    with pytest.raises(OperationError, match=r"first MiB is not zero.*dd if=/dev/zero of=/dev/drbd0"):
+        mkfs(replace(BLANK_PRIMARY, head_zero=False))
+
+
+@pytest.mark.parametrize("signature", ["ext4", "xfs", "LVM2_member"])
+def test_mkfs_refuses_any_other_signature_on_every_node(signature: str) -> None:
+    for name in ("fiori", "torchio"):
+        with pytest.raises(OperationError, match=f"holds {signature}; refusing to make OCFS2"):
+            mkfs(replace(BLANK_PRIMARY, signature=signature, blkid_status=0), name=name)
+
+
+def test_existing_ocfs2_is_left_alone() -> None:
+    formatted = replace(BLANK_PRIMARY, signature="ocfs2", blkid_status=0, label="ocfs2-small", head_zero=False)
+    assert mkfs(formatted) == []
+
+
+def mount(device: Ocfs2Device, online: bool = True) -> list[str]:
+    return run(
+        cluster_mount,
+        device,
+        online,
+        device=DRBD0,
+        minor=0,
+        cluster="ocfs2",
+        mount_point="/vol/ocfs2-small",
+        options=["_netdev", "noatime"],
+    )
+
+
+FORMATTED = replace(BLANK_PRIMARY, signature="ocfs2", blkid_status=0)
+
+
+def test_mount_a_primary_ocfs2_device() -> None:
+    assert mount(FORMATTED) == ["mount -t ocfs2 -o _netdev,noatime /dev/drbd0 /vol/ocfs2-small"]
+
+
+def test_no_mount_while_secondary_unformatted_offline_or_already_mounted() -> None:
+    assert mount(replace(FORMATTED, role="Secondary", disk="Inconsistent")) == []
+    assert mount(BLANK_PRIMARY) == []
+    assert mount(FORMATTED, online=False) == []
+    assert mount(replace(FORMATTED, mount_points=("/vol/ocfs2-small",))) == []
+
+
+def online(fact: Ocfs2State, members: dict[str, str] = MEMBERS) -> list[str]:
+    host = FakeHost({Ocfs2: fact})
+    with ctx_host.use(host):
+        return [
+            c.get_raw_value()
+            for c in cluster_online._inner(cluster="ocfs2", dead_threshold=61, members=members, devices=[])
+        ]
+
+
+def test_cluster_brought_online_by_restarting_o2cb() -> None:
+    assert online(Ocfs2State()) == ["systemctl restart o2cb.service"]
+
+
+def test_online_cluster_as_configured_is_left_alone() -> None:
+    assert online(Ocfs2State(online=True, dead_threshold=61, cluster_members=MEMBERS)) == []
+
+
+def test_changed_members_restart_o2cb_only_when_nothing_is_mounted() -> None:
+    moved = {"fiori": "10.99.0.6:7777", "torchio": "10.99.0.7:7777"}
+    idle = Ocfs2State(online=True, dead_threshold=61, cluster_members=MEMBERS, devices={DRBD0: FORMATTED})
+    assert online(idle, moved) == ["systemctl restart o2cb.service"]
+    busy = replace(idle, devices={DRBD0: replace(FORMATTED, mount_points=("/vol/ocfs2-small",))})
+    assert online(busy, moved) == []
+
+
+# --- configuration files ------------------------------------------------------------------
 
 
 def render(template: str, config: StorageConfig, **extra: object) -> str:
@@ -53,6 +221,12 @@ def render(template: str, config: StorageConfig, **extra: object) -> str:
 def storage_config(name: str) -> StorageConfig:
     view = next(view for view in real_views() if view.name == name)
     return StorageConfig.model_validate({key: view.data[key] for key in StorageConfig.model_fields if key in view.data})
+
+
+def test_devices_and_members_from_the_configuration() -> None:
+    config = storage_config("fiori")
+    assert ocfs2_devices(config) == [("/dev/drbd0", 0), ("/dev/drbd1", 1)]
+    assert cluster_members(config) == MEMBERS
 
 
 def test_cluster_conf_is_the_same_on_both_nodes_and_has_the_procedures_values() -> None:

@@ -34,9 +34,12 @@ from twinstore.config import (
     NisServerConfig,
     SiteConfig,
     StorageConfig,
+    parse_size,
 )
 
 STORAGE_GROUP = "storage"
+# mkfs.ocfs2 -T vmstore refuses a device under 2 GiB; DRBD's internal metadata takes a little.
+VMSTORE_MINIMUM_BACKING = 2112 * 1024**2
 NIS_SERVER_GROUP = "nis_servers"
 NFS_CLIENT_GROUP = "nfs_clients"
 KNOWN_KEYS = STORAGE_KEYS | SITE_KEYS | NIS_SERVER_KEYS | NFS_CLIENT_KEYS
@@ -249,6 +252,18 @@ def resolve_public_path(config: StorageConfig, path: str) -> str:
     return path
 
 
+def volume_mounts(config: StorageConfig) -> list[str]:
+    """Every configured mount point: ext4 and unison logical volumes, and OCFS2 volumes."""
+    mounts = [volume.mount_point for volume in config.logical_volumes.values() if volume.mount_point]
+    return mounts + [volume.mount_point for volume in config.ocfs2_volumes.values()]
+
+
+def resolve_volume_mount(config: StorageConfig, path: str) -> str:
+    """The mount point of the volume that holds a path (validation guarantees there is one)."""
+    holders = [mount for mount in volume_mounts(config) if _is_under(path, mount)]
+    return max(holders, key=len) if holders else "/"
+
+
 def exported_volume_mounts(config: StorageConfig) -> list[str]:
     """Mount points whose data is replicated and so may be exported: OCFS2 and unison volumes."""
     mounts = [volume.mount_point for volume in config.ocfs2_volumes.values()]
@@ -392,6 +407,16 @@ def pair_problems(config: StorageConfig, view: HostView, storage_hosts: dict[str
             )
         if ocfs2.slots < len(config.nodes):
             add("ocfs2_volumes", f"ocfs2_volumes.{name}.slots", ocfs2.slots, "needs at least one slot per node")
+        backing_volume = resources[ocfs2.drbd_resource].backing_volume if ocfs2.drbd_resource in resources else None
+        backing = volumes.get(backing_volume) if backing_volume else None
+        if ocfs2.fs_type == "vmstore" and backing is not None and parse_size(backing.size) < VMSTORE_MINIMUM_BACKING:
+            add(
+                "logical_volumes",
+                f"logical_volumes.{backing_volume}.size",
+                backing.size,
+                f"ocfs2_volumes.{name} uses -T vmstore, which needs a device of at least 2 GiB; "
+                "with DRBD's metadata the backing volume must be at least 2112M",
+            )
     for value, names in _duplicates(
         [(f"ocfs2_volumes.{name}.drbd_resource", v.drbd_resource) for name, v in config.ocfs2_volumes.items()]
     ).items():

@@ -81,7 +81,11 @@ def lab() -> Iterator[None]:
         if os.environ.get("CI") == "true":
             pytest.fail("CI=true: the lab tests must run, but qemu-system-x86_64 or debootstrap is missing")
         pytest.skip("qemu-system-x86_64 or debootstrap is not installed, so the lab cannot run on this machine")
-    run_lab("reset")
+    # A developer iterating on tests may keep a running lab; CI always starts from fresh guests.
+    if os.environ.get("TWINSTORE_LAB_REUSE") == "1" and os.environ.get("CI") != "true":
+        run_lab("up")
+    else:
+        run_lab("reset")
     yield
 
 
@@ -130,6 +134,26 @@ def torchio(lab: None) -> testinfra.host.Host:
 @pytest.fixture(scope="session")
 def client(lab: None) -> testinfra.host.Host:
     return guest("client")
+
+
+# A storage node's data disk made blank in place, as if replaced, with its packages still
+# installed: the node is taken out of service by its own boot unit's stop first.
+WIPE_DATA = r"""
+systemctl stop nfs-server.service twinstore-storage.service 2>/dev/null
+for mount_point in $(awk '$2 ~ "^/vol/" { print $2 }' /proc/mounts); do umount "$mount_point"; done
+drbdadm down all 2>/dev/null
+vgremove -ff -y vg0 >/dev/null 2>&1
+pvremove -ff -y /dev/vdb >/dev/null 2>&1
+blkdiscard -f -z /dev/vdb
+"""
+
+
+def wipe_storage_data(*names: str) -> None:
+    """Blank the data disks of storage guests (a second of write-zeroes, no reboot, no reinstall)."""
+    for name in names:
+        node = guest(name)
+        node.check_output("sh -c %s", WIPE_DATA)
+        assert node.run("blkid -p /dev/vdb").rc == 2 and node.run("cmp -s -n 16777216 /dev/vdb /dev/zero").rc == 0
 
 
 def reboot(name: str, timeout: float = 300) -> None:

@@ -1,6 +1,7 @@
 """One-legged start, the refusals around it, and the second leg joining through --limit.
 
-Resets both storage guests, so it runs after the tests of the converged lab.
+Blanks both storage nodes' data disks (their packages stay installed), so it runs after the
+tests of the converged lab.
 """
 
 from __future__ import annotations
@@ -10,18 +11,19 @@ import re
 import pytest
 import testinfra
 
-from tests.e2e.conftest import LAB_INVENTORY, run_lab, run_pyinfra, wait_for
+from tests.e2e.conftest import LAB_INVENTORY, run_pyinfra, wait_for, wipe_storage_data
 
 pytestmark = pytest.mark.lab_scenario
 
 SYNC_TIMEOUT_S = 600
-READ = "dd if=/dev/{} bs=1M count=16 skip=8 iflag=direct status=none | sha256sum"
+READ = "sha256sum < {}/first-leg"
+VOLUMES = ("/vol/ocfs2-small", "/vol/ocfs2-large")
 
 
 def test_one_legged_start_then_second_leg_join(
     lab: None, fiori: testinfra.host.Host, torchio: testinfra.host.Host
 ) -> None:
-    run_lab("reset", "fiori", "torchio")
+    wipe_storage_data("fiori", "torchio")
 
     # 1. Only fiori targeted, both nodes new, no node named: refused, nothing touched.
     refused = run_pyinfra("-y", "--limit", "fiori", LAB_INVENTORY, "deploy.py")
@@ -38,15 +40,18 @@ def test_one_legged_start_then_second_leg_join(
         assert re.search(rf"^ {minor}: cs:WFConnection ro:Primary/Unknown ds:UpToDate/DUnknown", state, re.MULTILINE), (
             state
         )
-    for device in ("drbd0", "drbd1"):
-        fiori.check_output(f"dd if=/dev/urandom of=/dev/{device} bs=1M count=16 seek=8 oflag=direct status=none")
-    written = {device: fiori.check_output(READ.format(device)) for device in ("drbd0", "drbd1")}
+    # The one leg is in service on its own: OCFS2 made and mounted, the boot unit active.
+    for mount_point in VOLUMES:
+        assert fiori.mount_point(mount_point).filesystem == "ocfs2"
+        fiori.check_output(f"head -c 16777216 /dev/urandom > {mount_point}/first-leg && sync")
+    assert fiori.service("twinstore-storage").is_running
+    written = {point: fiori.check_output(READ.format(point)) for point in VOLUMES}
 
     # 3. torchio's drbd1 backing volume holds a filesystem with a file in it: create-md is refused.
     torchio.check_output(
         "apt-get install -q -y --no-install-recommends lvm2 >/dev/null"
         " && pvcreate -q /dev/vdb && vgcreate -q vg0 /dev/vdb"
-        " && lvcreate -q -y -n rep-drbd1 -L 2G vg0 && mkfs.ext4 -q /dev/vg0/rep-drbd1"
+        " && lvcreate -q -y -n rep-drbd1 -L 3G vg0 && mkfs.ext4 -q /dev/vg0/rep-drbd1"
         " && mount /dev/vg0/rep-drbd1 /mnt && echo precious > /mnt/keep && umount /mnt"
     )
     blocked = run_pyinfra("-y", "--limit", "torchio", LAB_INVENTORY, "deploy.py")
@@ -84,8 +89,9 @@ def test_one_legged_start_then_second_leg_join(
     for node in (fiori, torchio):
         state = node.check_output("cat /proc/drbd")
         assert state.count("cs:Connected ro:Primary/Primary ds:UpToDate/UpToDate") == 2, state
-    for device, checksum in written.items():
-        assert torchio.check_output(READ.format(device)) == checksum
+    # The promoting run also mounted the volumes on torchio, which reads fiori's files.
+    for mount_point, checksum in written.items():
+        assert torchio.check_output(READ.format(mount_point)) == checksum
 
     # 8. The whole pair is converged: a full run changes nothing.
     full = run_pyinfra("-y", LAB_INVENTORY, "deploy.py")

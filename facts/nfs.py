@@ -1,0 +1,65 @@
+"""NFS: what the kernel exports now, and where each wanted export path leads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pyinfra.api import FactBase, QuoteString, StringCommand
+from typing_extensions import override
+
+from facts.lvm import SECTION
+
+SCRIPT = r"""
+echo "{section}exported"
+exportfs -s 2>/dev/null | awk 'NF {{ print "EXPORTED=" $1 }}'
+for path in "$@"; do
+    echo "{section}path $path"
+    if [ -d "$path" ]; then echo "RESOLVED=$(readlink -f "$path")"; fi
+done
+true
+"""
+
+
+@dataclass(frozen=True)
+class NfsExportsState:
+    # Paths in the kernel's export table (exportfs shows a symlink's resolved path).
+    exported: frozenset[str] = frozenset()
+    # Wanted path -> the directory it resolves to; absent when it leads nowhere (volume not mounted).
+    resolved: dict[str, str] = field(default_factory=dict)
+
+
+class NfsExports(FactBase[NfsExportsState]):
+    """
+    The current export table and where each given path resolves.
+
+    + paths: the export paths the configuration wants
+
+    .. code:: python
+
+        NfsExportsState(exported=frozenset({"/vol/rep-unison/pub"}),
+                        resolved={"/vol/pub": "/vol/rep-unison/pub"})
+    """
+
+    @override
+    @staticmethod
+    def default() -> NfsExportsState:
+        return NfsExportsState()
+
+    @override
+    def command(self, paths: list[str]) -> StringCommand:
+        script = SCRIPT.format(section=SECTION)
+        return StringCommand("sh", "-c", QuoteString(script), "sh", *map(QuoteString, paths))
+
+    @override
+    def process(self, output: list[str]) -> NfsExportsState:
+        exported: set[str] = set()
+        resolved: dict[str, str] = {}
+        current = ""
+        for line in output:
+            if line.startswith(SECTION):
+                current = line[len(SECTION) :]
+            elif line.startswith("EXPORTED="):
+                exported.add(line.split("=", 1)[1])
+            elif line.startswith("RESOLVED=") and current.startswith("path "):
+                resolved[current.split(" ", 1)[1]] = line.split("=", 1)[1]
+        return NfsExportsState(frozenset(exported), resolved)

@@ -1,0 +1,238 @@
+"""OCFS2 on the dual-primary DRBD devices: the o2cb cluster, the file systems and their mounts.
+
+A file system is made once, on one node: the pair's first node when both nodes are Primary
+and UpToDate, or the node named by ``first_leg`` during a one-legged start. It is made only
+on a device where blkid finds nothing and the first MiB is zero, checked from facts and again
+on the host right before mkfs.ocfs2. Mounts happen on every node whose device is Primary.
+The fstab entries are ``noauto``: at boot twinstore-storage.service mounts them, after DRBD
+and o2cb (operations/boot.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from pathlib import Path
+
+from pyinfra import host
+from pyinfra.api import OperationError, QuoteString, StringCommand, deploy, operation
+from pyinfra.operations import apt, files
+
+from facts.ocfs2 import ZERO_HEAD_BYTES, Ocfs2, Ocfs2Device
+from operations.drbd import replication_address
+from operations.lvm import refuse_unless_blank
+from operations.report import report
+from twinstore.config import StorageConfig
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "ocfs2"
+O2CB_SERVICE = "o2cb.service"
+
+
+def ocfs2_devices(config: StorageConfig) -> list[tuple[str, int]]:
+    """(device, DRBD minor) of every OCFS2 volume, the Ocfs2 fact's argument."""
+    minors = [config.drbd_resources[volume.drbd_resource].minor for volume in config.ocfs2_volumes.values()]
+    return [(f"/dev/drbd{minor}", minor) for minor in minors]
+
+
+def cluster_members(config: StorageConfig) -> dict[str, str]:
+    """o2cb node name -> address:port, as configfs shows a registered cluster."""
+    port = config.ocfs2_cluster.port
+    return {node.name: f"{replication_address(config, node)}:{port}" for node in config.nodes}
+
+
+def filesystem_maker(config: StorageConfig) -> str:
+    """The one node that runs mkfs.ocfs2: the one-legged node if named, else the pair's first node."""
+    return config.first_leg or config.nodes[0].name
+
+
+@operation()
+def cluster_online(
+    cluster: str, dead_threshold: int, members: dict[str, str], devices: list[tuple[str, int]]
+) -> Generator[StringCommand, None, None]:
+    """
+    Bring the o2cb cluster online with the configured members and heartbeat threshold.
+
+    + cluster: the cluster name
+    + dead_threshold: O2CB_HEARTBEAT_THRESHOLD
+    + members: node name -> address:port
+    + devices: (device, minor) of the OCFS2 volumes, to know whether any is mounted
+    """
+    ocfs2 = host.get_fact(Ocfs2, cluster=cluster, devices=devices)
+    if not ocfs2.online:
+        # o2cb.service stays "active" with the cluster offline: only a restart brings it online.
+        yield StringCommand("systemctl", "restart", O2CB_SERVICE)
+        return
+    if ocfs2.dead_threshold == dead_threshold and ocfs2.cluster_members == members:
+        host.noop(f"cluster {cluster} is online with {', '.join(sorted(members))}")
+        return
+    mounted = [point for device in ocfs2.devices.values() for point in device.mount_points]
+    if mounted:
+        report(
+            f"o2cb runs with other settings than /etc/default/o2cb and cluster.conf "
+            f"({ocfs2.cluster_members}, threshold {ocfs2.dead_threshold}); they take effect once "
+            f"{', '.join(mounted)} are unmounted and o2cb restarts"
+        )
+        return
+    yield StringCommand("systemctl", "restart", O2CB_SERVICE)
+
+
+@operation()
+def cluster_filesystem(
+    device: str,
+    minor: int,
+    cluster: str,
+    fs_type: str,
+    slots: int,
+    label: str,
+    maker: str,
+    one_legged: bool = False,
+) -> Generator[StringCommand, None, None]:
+    """
+    Make an OCFS2 file system on a blank DRBD device once, on one node of the pair.
+
+    + device: the DRBD device
+    + minor: its DRBD minor
+    + cluster: the o2cb cluster name
+    + fs_type: mkfs.ocfs2 -T (mail, datafiles, vmstore)
+    + slots: node slots (-N)
+    + label: the volume label (-L)
+    + maker: the node that makes the file system
+    + one_legged: a one-legged start: the peer need not be connected
+    """
+    ocfs2 = host.get_fact(Ocfs2, cluster=cluster, devices=[(device, minor)])
+    state = ocfs2.devices.get(device, Ocfs2Device(device))
+    if state.has_ocfs2:
+        host.noop(f"{device} holds OCFS2 {state.label}")
+        return
+    if state.exists and (state.signature is not None or state.blkid_status not in (0, 2)):
+        found = state.signature or f"a signature blkid cannot name (exit {state.blkid_status})"
+        raise OperationError(
+            f"{device} holds {found}; refusing to make OCFS2 on it. "
+            "If its data is not needed, wipe it by hand (wipefs -a) and run again."
+        )
+    if host.name != maker:
+        report(f"{device}: no OCFS2 yet; {maker} makes it")
+        return
+    ready = state.both_primary_up_to_date or (one_legged and state.alone_primary)
+    if not ready:
+        wanted = "Primary and UpToDate" if one_legged else "Primary and UpToDate on both nodes"
+        report(f"{device} ({state.summary()}): mkfs.ocfs2 waits until it is {wanted}")
+        return
+    if not ocfs2.online:
+        report(f"{device}: mkfs.ocfs2 waits for the o2cb cluster {cluster} to be online")
+        return
+    if not state.blank:
+        raise OperationError(
+            f"{device} has no signature blkid knows, but its first MiB is not zero, so it may hold data; "
+            "refusing to make OCFS2 on it. If its data is not needed, zero its start by hand "
+            f"(dd if=/dev/zero of={device} bs=1M count=1 oflag=direct) and run again."
+        )
+    yield refuse_unless_blank(device, zero_head_bytes=ZERO_HEAD_BYTES)
+    yield StringCommand(
+        "mkfs.ocfs2",
+        "-q",
+        "--fs-feature-level=max-features",
+        "-T",
+        QuoteString(fs_type),
+        "-N",
+        str(slots),
+        "-L",
+        QuoteString(label),
+        QuoteString(device),
+    )
+
+
+@operation()
+def cluster_mount(
+    device: str, minor: int, cluster: str, mount_point: str, options: list[str]
+) -> Generator[StringCommand, None, None]:
+    """
+    Mount an OCFS2 volume once its device is Primary, holds OCFS2 and the cluster is online.
+
+    + device: the DRBD device
+    + minor: its DRBD minor
+    + cluster: the o2cb cluster name
+    + mount_point: where to mount it
+    + options: mount options
+    """
+    ocfs2 = host.get_fact(Ocfs2, cluster=cluster, devices=[(device, minor)])
+    state = ocfs2.devices.get(device, Ocfs2Device(device))
+    if mount_point in state.mount_points:
+        host.noop(f"{device} is mounted on {mount_point}")
+        return
+    if not state.has_ocfs2:
+        report(f"{mount_point} is not mounted: {device} holds no OCFS2 file system yet")
+        return
+    if state.role != "Primary":
+        report(f"{mount_point} is not mounted: {device} is {state.summary()}; it is mounted once Primary")
+        return
+    if not ocfs2.online:
+        report(f"{mount_point} is not mounted: the o2cb cluster {cluster} is offline")
+        return
+    yield StringCommand(
+        "mount", "-t", "ocfs2", "-o", QuoteString(",".join(options)), QuoteString(device), QuoteString(mount_point)
+    )
+
+
+@deploy("OCFS2 cluster and file systems")
+def configure_ocfs2(config: StorageConfig) -> None:
+    cluster = config.ocfs2_cluster
+    apt.packages(name="OCFS2 tools", packages=["ocfs2-tools"], no_recommends=True)
+    files.directory(name="Directory /etc/ocfs2", path="/etc/ocfs2", present=True)
+    nodes = [
+        {"name": node.name, "address": replication_address(config, node), "number": node.o2cb_number}
+        for node in config.nodes
+    ]
+    files.template(
+        name="o2cb cluster members",
+        src=str(TEMPLATES / "cluster.conf.j2"),
+        dest="/etc/ocfs2/cluster.conf",
+        cluster=cluster,
+        nodes=nodes,
+    )
+    files.template(
+        name="o2cb start at boot and timeouts",
+        src=str(TEMPLATES / "o2cb.j2"),
+        dest="/etc/default/o2cb",
+        cluster=cluster,
+    )
+    devices = ocfs2_devices(config)
+    cluster_online(
+        name=f"o2cb cluster {cluster.name} online",
+        cluster=cluster.name,
+        dead_threshold=cluster.heartbeat_threshold,
+        members=cluster_members(config),
+        devices=devices,
+    )
+    # The fstab entry is for the administrator and the boot unit: noauto keeps systemd from
+    # mounting it before DRBD and o2cb are ready, and pass 0 because the peer may have it mounted.
+    fstab_options = ",".join(["_netdev", "noauto", *(o for o in config.ocfs2_mount_options if o != "_netdev")])
+    maker = filesystem_maker(config)
+    for volume in config.ocfs2_volumes.values():
+        minor = config.drbd_resources[volume.drbd_resource].minor
+        device = f"/dev/drbd{minor}"
+        cluster_filesystem(
+            name=f"OCFS2 on {device} ({volume.label})",
+            device=device,
+            minor=minor,
+            cluster=cluster.name,
+            fs_type=volume.fs_type,
+            slots=volume.slots,
+            label=volume.label,
+            maker=maker,
+            one_legged=config.first_leg == host.name,
+        )
+        files.directory(name=f"Mount point {volume.mount_point}", path=volume.mount_point, present=True)
+        files.line(
+            name=f"fstab entry for {volume.mount_point}",
+            path="/etc/fstab",
+            line=rf"^\S+\s+{volume.mount_point}\s",
+            replace=f"{device} {volume.mount_point} ocfs2 {fstab_options} 0 0",
+        )
+        cluster_mount(
+            name=f"Mount {volume.mount_point}",
+            device=device,
+            minor=minor,
+            cluster=cluster.name,
+            mount_point=volume.mount_point,
+            options=config.ocfs2_mount_options,
+        )

@@ -1,0 +1,138 @@
+"""OCFS2 on the converged lab: shared files, the boot unit, reboots of one and of both nodes."""
+
+from __future__ import annotations
+
+import re
+import threading
+
+import testinfra
+
+from tests.e2e.conftest import LAB_INVENTORY, Run, reboot, run_pyinfra, wait_for
+
+VOLUMES = {"/dev/drbd0": "/vol/ocfs2-small", "/dev/drbd1": "/vol/ocfs2-large"}
+OPTIONS = ("_netdev", "noatime", "nodiratime", "data=writeback", "commit=60")
+HEALTHY = "grep -c 'cs:Connected ro:Primary/Primary ds:UpToDate/UpToDate' /proc/drbd"
+MOUNTED = "grep -c ' ocfs2 ' /proc/mounts"
+
+
+def test_cluster_online_with_the_procedures_settings(converge: Run, fiori: testinfra.host.Host) -> None:
+    config = "/sys/kernel/config/cluster/ocfs2"
+    assert fiori.check_output(f"cat {config}/heartbeat/dead_threshold") == "61"
+    assert fiori.check_output(f"cat {config}/idle_timeout_ms") == "60000"
+    assert fiori.check_output(f"ls {config}/node").split() == ["fiori", "torchio"]
+    assert fiori.check_output(f"cat {config}/node/torchio/ipv4_address") == "192.168.1.7"
+
+
+def test_both_volumes_mounted_on_both_nodes_with_the_procedures_options(
+    converge: Run, fiori: testinfra.host.Host, torchio: testinfra.host.Host
+) -> None:
+    for node in (fiori, torchio):
+        for device, mount_point in VOLUMES.items():
+            mount = node.mount_point(mount_point)
+            assert mount.exists and mount.device == device and mount.filesystem == "ocfs2"
+            assert set(OPTIONS) <= set(mount.options), mount.options
+        assert node.check_output("blkid -p -s LABEL -o value /dev/drbd1") == "ocfs2-large"
+        fstab = node.file("/etc/fstab").content_string
+        assert (
+            "/dev/drbd0 /vol/ocfs2-small ocfs2 _netdev,noauto,noatime,data=writeback,commit=60,nodiratime 0 0" in fstab
+        )
+
+
+def test_file_written_on_either_node_is_read_on_the_other(
+    converge: Run, fiori: testinfra.host.Host, torchio: testinfra.host.Host
+) -> None:
+    for writer, reader in ((fiori, torchio), (torchio, fiori)):
+        name = f"/vol/home/from-{writer.backend.hostname}"
+        writer.check_output(f"head -c 1048576 /dev/urandom > {name} && sync")
+        assert reader.check_output(f"sha256sum < {name}") == writer.check_output(f"sha256sum < {name}")
+
+
+def test_public_links_exactly_as_the_procedure_lists_them(converge: Run, torchio: testinfra.host.Host) -> None:
+    links = {
+        "/vol/scratch": "/vol/rep-no/scratch",
+        "/vol/vmpool0": "/vol/rep-no/vmpool0",
+        "/vol/pub": "/vol/rep-unison/pub",
+        "/vol/home": "/vol/ocfs2-small/home",
+        "/vol/mail": "/vol/ocfs2-small/mail",
+        "/vol/wikis": "/vol/ocfs2-small/wikis",
+        "/vol/svn": "/vol/ocfs2-small/svn",
+        "/vol/vmpool1": "/vol/ocfs2-large/vmpool1",
+    }
+    for path, target in links.items():
+        assert torchio.file(path).linked_to == target
+        assert torchio.file(target).is_directory
+
+
+def test_boot_unit_replaces_drbd_service_and_a_second_start_changes_nothing(
+    converge: Run, fiori: testinfra.host.Host
+) -> None:
+    assert fiori.service("twinstore-storage").is_enabled
+    assert fiori.service("twinstore-storage").is_running
+    assert not fiori.service("drbd").is_enabled
+    assert "become-primary-on both;" not in fiori.file("/etc/drbd.d/global_common.conf").content_string
+    before = (fiori.check_output("grep ' ocfs2 ' /proc/mounts"), fiori.check_output("drbdadm role all"))
+    again = fiori.run("/usr/local/sbin/twinstore-storage start")
+    assert again.rc == 0, again.stderr
+    assert "ERROR" not in again.stderr
+    assert (fiori.check_output("grep ' ocfs2 ' /proc/mounts"), fiori.check_output("drbdadm role all")) == before
+
+
+def test_rerun_with_files_on_every_volume_changes_no_data(
+    converge: Run, fiori: testinfra.host.Host, torchio: testinfra.host.Host
+) -> None:
+    paths = ["/vol/scratch", "/vol/pub", "/vol/home", "/vol/mail", "/vol/wikis", "/vol/svn", "/vol/vmpool1"]
+    for path in paths:
+        fiori.check_output(f"head -c 4194304 /dev/urandom > {path}/rerun-canary")
+    fiori.check_output("sync")
+    checksum = "sha256sum " + " ".join(f"{path}/rerun-canary" for path in paths)
+    before = fiori.check_output(checksum)
+    rerun = run_pyinfra("-y", LAB_INVENTORY, "deploy.py")
+    assert rerun.returncode == 0, rerun.output[-3000:]
+    assert rerun.grand_total()["changed"] == "-", rerun.output[-4000:]
+    assert fiori.check_output(checksum) == before
+    shared = "sha256sum " + " ".join(f"{path}/rerun-canary" for path in ("/vol/home", "/vol/vmpool1"))
+    assert torchio.check_output(shared) == fiori.check_output(shared)
+
+
+def test_one_node_rebooted_while_the_other_keeps_writing_loses_nothing(
+    converge: Run, fiori: testinfra.host.Host, torchio: testinfra.host.Host
+) -> None:
+    fiori.check_output("rm -rf /vol/home/writer /root/writer.*; mkdir /vol/home/writer")
+    # One file every half second on fiori, for as long as torchio is away; each failure is logged.
+    fiori.check_output(
+        "nohup sh -c 'i=0; while [ ! -e /root/writer.stop ]; do i=$((i+1)); "
+        "head -c 65536 /dev/urandom > /vol/home/writer/f$i || echo $i >> /root/writer.errors; "
+        "echo $i > /root/writer.count; sleep 0.5; done' >/dev/null 2>&1 &"
+    )
+    reboot("torchio")
+    wait_for(torchio, HEALTHY, "2", timeout=300, every=3)
+    wait_for(torchio, MOUNTED, "2", timeout=120, every=3)
+    fiori.check_output("touch /root/writer.stop; sleep 2; sync")
+    written = int(fiori.check_output("cat /root/writer.count"))
+    assert written > 20, "the writer on fiori stalled while torchio rebooted"
+    assert fiori.run("test -e /root/writer.errors").rc == 1, fiori.check_output("cat /root/writer.errors")
+    listing = "cd /vol/home/writer && ls | wc -l && sha256sum $(ls | sort -V) | sha256sum"
+    assert fiori.check_output(listing).splitlines()[0] == str(written)
+    assert torchio.check_output(listing) == fiori.check_output(listing)
+    assert torchio.service("twinstore-storage").is_running
+
+
+def test_both_nodes_rebooted_together_come_back_in_service(
+    converge: Run, fiori: testinfra.host.Host, torchio: testinfra.host.Host
+) -> None:
+    fiori.check_output("head -c 1048576 /dev/urandom > /vol/mail/before-reboot && sync")
+    checksum = fiori.check_output("sha256sum < /vol/mail/before-reboot")
+    threads = [threading.Thread(target=reboot, args=(name,)) for name in ("fiori", "torchio")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for node in (fiori, torchio):
+        wait_for(node, HEALTHY, "2", timeout=300, every=3)
+        wait_for(node, MOUNTED, "2", timeout=120, every=3)
+        wait_for(node, "systemctl is-active twinstore-storage nfs-server | sort -u", "active", timeout=120, every=3)
+        exports = node.check_output("exportfs -s")
+        for real in ("/vol/rep-unison/pub", "/vol/ocfs2-small/home", "/vol/ocfs2-small/svn"):
+            assert re.search(rf"^{re.escape(real)}\s+192\.168\.1\.0/24\(", exports, re.MULTILINE), exports
+        assert node.check_output("sha256sum < /vol/mail/before-reboot") == checksum
+        assert node.run("systemctl is-failed --quiet twinstore-storage").rc != 0

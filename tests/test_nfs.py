@@ -1,0 +1,101 @@
+"""NFS: the exports file from the configuration, and when the kernel's table is re-exported."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import cast
+
+import pytest
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from pyinfra.api.operation import OperationMeta
+from pyinfra.context import ctx_host, ctx_state
+
+from facts.nfs import NfsExports, NfsExportsState
+from operations.nfs import REEXPORT, exported
+from tests.helpers import FakeHost
+
+TEMPLATES = Path(__file__).parent.parent / "templates" / "nfs"
+PATHS = ["/vol/pub", "/vol/home"]
+
+
+@pytest.fixture(autouse=True)
+def planning() -> Iterator[None]:
+    with ctx_state.use(SimpleNamespace(is_executing=False)):
+        yield
+
+
+def test_exports_file_has_the_procedures_options_for_the_client_network() -> None:
+    environment = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, keep_trailing_newline=True)
+    text = environment.get_template("twinstore.exports.j2").render(
+        exports=[
+            {"path": "/vol/pub", "clients": ["192.168.1.0/24"], "options": ["rw", "no_root_squash", "sync"]},
+            {"path": "/vol/home", "clients": ["10.0.0.0/8", "host1"], "options": ["ro"]},
+        ]
+    )
+    lines = [line for line in text.splitlines() if line and not line.startswith("#")]
+    assert lines == ["/vol/pub 192.168.1.0/24(rw,no_root_squash,sync)", "/vol/home 10.0.0.0/8(ro) host1(ro)"]
+
+
+def test_fact_reads_the_table_and_where_paths_lead() -> None:
+    output = [
+        "#twinstore-section exported",
+        "EXPORTED=/vol/rep-unison/pub",
+        "#twinstore-section path /vol/pub",
+        "RESOLVED=/vol/rep-unison/pub",
+        "#twinstore-section path /vol/home",
+    ]
+    assert NfsExports().process(output) == NfsExportsState(
+        frozenset({"/vol/rep-unison/pub"}), {"/vol/pub": "/vol/rep-unison/pub"}
+    )
+
+
+class Meta:
+    """An earlier operation's result, as OperationMeta exposes it."""
+
+    def __init__(self, changed: bool) -> None:
+        self.changed = changed
+
+    def is_complete(self) -> bool:
+        return True
+
+    def did_change(self) -> bool:
+        return self.changed
+
+
+def commands(table: NfsExportsState, file_changed: bool = False) -> list[str]:
+    with ctx_host.use(FakeHost({NfsExports: table})):
+        meta = cast(OperationMeta, Meta(file_changed))
+        return [c.get_raw_value() for c in exported._inner(paths=PATHS, exports_file=meta)]
+
+
+RESOLVED = {"/vol/pub": "/vol/rep-unison/pub", "/vol/home": "/vol/ocfs2-small/home"}
+
+
+def test_nothing_to_do_when_every_path_is_exported() -> None:
+    assert commands(NfsExportsState(frozenset(RESOLVED.values()), RESOLVED)) == []
+
+
+def test_reexport_when_the_file_changed() -> None:
+    assert commands(NfsExportsState(frozenset(RESOLVED.values()), RESOLVED), file_changed=True) != []
+
+
+def test_reexport_when_a_volume_was_mounted_since() -> None:
+    found = commands(NfsExportsState(frozenset({"/vol/rep-unison/pub"}), RESOLVED))
+    assert len(found) == 1 and "exportfs -ra" in found[0]
+
+
+def test_a_path_whose_volume_is_not_mounted_does_not_trigger_a_reexport() -> None:
+    assert commands(NfsExportsState(frozenset({"/vol/rep-unison/pub"}), {"/vol/pub": "/vol/rep-unison/pub"})) == []
+
+
+def test_reexport_tolerates_only_missing_paths() -> None:
+    def run(stub: str) -> int:
+        script = f"exportfs() {{ {stub}; }}; " + REEXPORT
+        return subprocess.run(["sh", "-c", script], capture_output=True).returncode
+
+    assert run("return 0") == 0
+    assert run("echo 'exportfs: Failed to stat /vol/home: No such file or directory' >&2; return 1") == 0
+    assert run("echo 'exportfs: /etc/exports.d/x:1: unknown keyword' >&2; return 1") != 0
