@@ -60,18 +60,28 @@ def test_dry_run_on_a_fresh_lab_plans_changes_and_makes_none(
     assert dry_run_on_fresh_lab.data_disk_blkid_status == 2
 
 
-def test_second_converge_reports_no_changes_and_keeps_data(
+def test_second_converge_with_files_on_every_volume_changes_nothing(
     converge: Run, fiori: testinfra.host.Host, torchio: testinfra.host.Host
 ) -> None:
+    paths = ["/vol/scratch", "/vol/pub", "/vol/home", "/vol/mail", "/vol/wikis", "/vol/svn", "/vol/vmpool1"]
     for node in (fiori, torchio):
-        node.check_output("dd if=/dev/urandom of=/vol/rep-no/canary bs=1M count=8 status=none && sync")
-    before = {node: node.check_output("sha256sum /vol/rep-no/canary") for node in (fiori, torchio)}
+        node.check_output(f"head -c 4194304 /dev/urandom > /vol/scratch/canary-{node.backend.hostname}")
+    for path in paths:
+        fiori.check_output(f"head -c 4194304 /dev/urandom > {path}/rerun-canary")
+    fiori.check_output("sync")
+    checksum = "sha256sum " + " ".join(f"{path}/rerun-canary" for path in paths)
+    before = fiori.check_output(checksum)
+    local = {node: node.check_output("sha256sum /vol/scratch/canary-*") for node in (fiori, torchio)}
     second = run_pyinfra("-y", LAB_INVENTORY, "deploy.py")
     assert second.returncode == 0, second.output[-3000:]
     totals = second.grand_total()
     assert totals["changed"] == "-" and totals["error"] == "-", second.output[-4000:]
-    for node, checksum in before.items():
-        assert node.check_output("sha256sum /vol/rep-no/canary") == checksum
+    assert fiori.check_output(checksum) == before
+    for node, checksums in local.items():
+        assert node.check_output("sha256sum /vol/scratch/canary-*") == checksums
+    # The OCFS2 volumes are one file system on both nodes.
+    shared = "sha256sum " + " ".join(f"{path}/rerun-canary" for path in ("/vol/home", "/vol/svn", "/vol/vmpool1"))
+    assert torchio.check_output(shared) == fiori.check_output(shared)
 
 
 def test_dry_run_on_a_converged_lab_plans_nothing(converge: Run) -> None:

@@ -7,7 +7,7 @@ import threading
 
 import testinfra
 
-from tests.e2e.conftest import LAB_INVENTORY, Run, reboot, run_pyinfra, wait_for
+from tests.e2e.conftest import Run, reboot, wait_for
 
 VOLUMES = {"/dev/drbd0": "/vol/ocfs2-small", "/dev/drbd1": "/vol/ocfs2-large"}
 OPTIONS = ("_netdev", "noatime", "nodiratime", "data=writeback", "commit=60")
@@ -75,23 +75,6 @@ def test_boot_unit_replaces_drbd_service_and_a_second_start_changes_nothing(
     assert again.rc == 0, again.stderr
     assert "ERROR" not in again.stderr
     assert (fiori.check_output("grep ' ocfs2 ' /proc/mounts"), fiori.check_output("drbdadm role all")) == before
-
-
-def test_rerun_with_files_on_every_volume_changes_no_data(
-    converge: Run, fiori: testinfra.host.Host, torchio: testinfra.host.Host
-) -> None:
-    paths = ["/vol/scratch", "/vol/pub", "/vol/home", "/vol/mail", "/vol/wikis", "/vol/svn", "/vol/vmpool1"]
-    for path in paths:
-        fiori.check_output(f"head -c 4194304 /dev/urandom > {path}/rerun-canary")
-    fiori.check_output("sync")
-    checksum = "sha256sum " + " ".join(f"{path}/rerun-canary" for path in paths)
-    before = fiori.check_output(checksum)
-    rerun = run_pyinfra("-y", LAB_INVENTORY, "deploy.py")
-    assert rerun.returncode == 0, rerun.output[-3000:]
-    assert rerun.grand_total()["changed"] == "-", rerun.output[-4000:]
-    assert fiori.check_output(checksum) == before
-    shared = "sha256sum " + " ".join(f"{path}/rerun-canary" for path in ("/vol/home", "/vol/vmpool1"))
-    assert torchio.check_output(shared) == fiori.check_output(shared)
 
 
 def test_one_node_rebooted_while_the_other_keeps_writing_loses_nothing(
