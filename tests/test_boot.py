@@ -44,7 +44,7 @@ def test_script_is_valid_bash() -> None:
     subprocess.run(["bash", "-n"], input=script(), text=True, check=True)
 
 
-def run_start(tmp_path: Path, role: str, cstate: str, mounted: bool) -> list[str]:
+def run_start(tmp_path: Path, role: str, cstate: str, mounted: bool, inactive_pools: str = "") -> list[str]:
     """Run "start" with every system command replaced by a stub that logs its call."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -57,6 +57,8 @@ def run_start(tmp_path: Path, role: str, cstate: str, mounted: bool) -> list[str
             f"role) if [ -e {tmp_path}/primary-$2 ]; then echo Primary/Primary; else echo {role}/Primary; fi;; esac"
         ),
         "blkid": "echo ocfs2",
+        # libvirt answers only the pools that are inactive and marked autostart.
+        "virsh": f'case "$*" in *"pool-list --inactive --autostart"*) printf "{inactive_pools}";; esac',
         "systemctl": "exit 1",
     }
     for command in ("drbdadm", "modprobe", "blkid", "mount", "systemctl", "exportfs", "virsh"):
@@ -91,3 +93,9 @@ def test_start_on_a_booting_node_promotes_then_mounts(tmp_path: Path) -> None:
         "mount -t ocfs2 -o _netdev,noatime /dev/drbd0 /vol/ocfs2-small",
         "mount -t ocfs2 -o _netdev,noatime /dev/drbd1 /vol/ocfs2-large",
     ]
+
+
+def test_start_starts_the_autostart_pools_libvirt_could_not_start_before_the_mounts(tmp_path: Path) -> None:
+    calls = run_start(tmp_path, role="Primary", cstate="Connected", mounted=True, inactive_pools="vmpool0\\nvmpool1\\n")
+    started = [call for call in calls if "pool-start" in call]
+    assert started == ["virsh -q -c qemu:///system pool-start vmpool0", "virsh -q -c qemu:///system pool-start vmpool1"]
