@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import testinfra
 
@@ -13,6 +13,7 @@ VOLUMES = {"/dev/drbd0": "/vol/ocfs2-small", "/dev/drbd1": "/vol/ocfs2-large"}
 OPTIONS = ("_netdev", "noatime", "nodiratime", "data=writeback", "commit=60")
 HEALTHY = "grep -c 'cs:Connected ro:Primary/Primary ds:UpToDate/UpToDate' /proc/drbd"
 MOUNTED = "grep -c ' ocfs2 ' /proc/mounts"
+BOTH_REBOOT_TIMEOUT_S = 600
 
 
 def test_cluster_online_with_the_procedures_settings(converge: Run, fiori: testinfra.host.Host) -> None:
@@ -105,11 +106,12 @@ def test_both_nodes_rebooted_together_come_back_in_service(
 ) -> None:
     fiori.check_output("head -c 1048576 /dev/urandom > /vol/mail/before-reboot && sync")
     checksum = fiori.check_output("sha256sum < /vol/mail/before-reboot")
-    threads = [threading.Thread(target=reboot, args=(name,)) for name in ("fiori", "torchio")]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    # Both shut down at once, so each node's OCFS2 unmount may wait on the other's o2cb
+    # timeouts: allow more than a single reboot. result() re-raises a reboot that failed.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        reboots = [pool.submit(reboot, name, BOTH_REBOOT_TIMEOUT_S) for name in ("fiori", "torchio")]
+        for rebooted in reboots:
+            rebooted.result()
     for node in (fiori, torchio):
         wait_for(node, HEALTHY, "2", timeout=300, every=3)
         wait_for(node, MOUNTED, "2", timeout=120, every=3)
