@@ -101,6 +101,10 @@ LAB_FILES = {
     "etc/fstab": "/dev/vda / ext4 errors=remount-ro 0 1\n",
     # One host key per guest: generating the RSA one took 30-45 s of the first boot under TCG.
     "etc/ssh/sshd_config.d/twinstore-lab.conf": "HostKey /etc/ssh/ssh_host_ed25519_key\n",
+    # An initramfs with only what mounts the root disk: the stock one (every driver, 35 MB)
+    # took 10 s of each boot to unpack under TCG.
+    "etc/initramfs-tools/conf.d/twinstore-lab.conf": "MODULES=list\nCOMPRESS=gzip\n",
+    "etc/initramfs-tools/modules": "virtio_pci\nvirtio_blk\ncrc32c_generic\next4\n",
 }
 
 # Background jobs that would make guests busy or change things between two deploy runs.
@@ -265,6 +269,8 @@ def _build(target: Path) -> Path:
         if masked.exists() or masked.is_symlink():
             masked.unlink()
         masked.symlink_to("/dev/null")
+    kernel_version = sorted(p.name.removeprefix("vmlinuz-") for p in (root / "boot").glob("vmlinuz-*"))[-1]
+    _chroot(root, "mkinitramfs", "-o", f"/boot/initrd.img-{kernel_version}", kernel_version)
     for host_key in (root / "etc" / "ssh").glob("ssh_host_*"):
         host_key.unlink()
     ssh_dir = root / "root" / ".ssh"

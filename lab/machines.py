@@ -106,12 +106,15 @@ def make_disks(guest: Guest, image: Path) -> None:
 def qemu_command(guest: Guest, image: Path) -> list[str]:
     mac = f"52:54:00:5e:{guest.index:02x}"
     append = (
-        "root=/dev/vda rw console=ttyS0 net.ifnames=0 quiet "
+        # The floppy driver probing qemu's default controller once hung a guest's boot
+        # (soft lockup in modprobe under TCG); the lab has no floppy and no CD-ROM.
+        "root=/dev/vda rw console=ttyS0 net.ifnames=0 quiet modprobe.blacklist=floppy "
         f"twinstore.hostname={guest.name} twinstore.lan={guest.lan_address}/{LAN_PREFIX}"
     )
     command = [
         "qemu-system-x86_64",
         "-name", f"twinstore-lab-{guest.name}",
+        "-nodefaults",
         "-accel", "tcg,thread=multi",
         "-cpu", "max",
         "-smp", "1",
