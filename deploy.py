@@ -13,7 +13,11 @@ from operations.lvm import configure_lvm
 from operations.nfs import configure_nfs
 from operations.ocfs2 import configure_ocfs2
 from operations.tuning import configure_tuning
+from twinstore import fact_cache
 from twinstore.validation import STORAGE_GROUP, check_deploy_inventory, site_config, storage_config
+
+# One read per fact and arguments until something changes (pyinfra 3 reads on every call).
+fact_cache.install()
 
 # Same rules as inventory.py, now including --data overrides; stops before any change.
 check_deploy_inventory(inventory)

@@ -22,6 +22,7 @@ from facts.ocfs2 import Ocfs2
 from operations.ocfs2 import ocfs2_devices
 from operations.report import report
 from twinstore.config import StorageConfig
+from twinstore.fact_cache import prefetch_for_operations
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "boot"
 UNIT = "twinstore-storage.service"
@@ -55,6 +56,7 @@ def in_service(
 
 @deploy("Ordered boot")
 def configure_boot(config: StorageConfig) -> None:
+    prefetch_for_operations(host, files=[SCRIPT, f"/etc/systemd/system/{UNIT}"], services=[UNIT])
     volumes = [
         {
             "resource": volume.drbd_resource,

@@ -29,6 +29,7 @@ from facts.drbd import DRBDMETA_CHECKED_BYTES, DrbdResources, DrbdResourceState
 from operations.ext4 import mapper_path
 from operations.lvm import refuse_unless_blank
 from twinstore.config import Node, StorageConfig
+from twinstore.fact_cache import prefetch_for_operations
 from twinstore.validation import Problem, host_source, stop
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "drbd"
@@ -304,6 +305,10 @@ def read_peer(config: StorageConfig) -> tuple[dict[str, DrbdResourceState] | Non
 @deploy("DRBD resources")
 def configure_drbd(config: StorageConfig) -> None:
     options = config.drbd_options
+    resource_files_paths = [f"/etc/drbd.d/{name}.res" for name in config.drbd_resources]
+    prefetch_for_operations(
+        host, files=["/etc/drbd.d/global_common.conf", *resource_files_paths], services=["drbd.service"]
+    )
     apt.packages(
         name="DRBD tools (drbd-utils drives the 8.4 kernel module)", packages=["drbd-utils"], no_recommends=True
     )

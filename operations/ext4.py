@@ -15,6 +15,7 @@ from pyinfra.operations import files, server
 from facts.lvm import BlockDevices, LvmReport
 from operations.lvm import refuse_unless_blank
 from twinstore.config import StorageConfig
+from twinstore.fact_cache import prefetch_for_operations
 
 
 def mapper_path(group: str, volume: str) -> str:
@@ -23,15 +24,18 @@ def mapper_path(group: str, volume: str) -> str:
 
 
 @operation()
-def filesystem(device: str, fs_type: str = "ext4", new_volume: bool = False) -> Generator[StringCommand, None, None]:
+def filesystem(
+    device: str, fs_type: str = "ext4", new_volume: bool = False, all_devices: list[str] | None = None
+) -> Generator[StringCommand, None, None]:
     """
     Make a filesystem on a device that carries nothing; leave one of the same type alone.
 
     + device: the block device
     + fs_type: the filesystem wanted (mkfs.<fs_type>)
     + new_volume: the device is created earlier in this same run, so the facts could not see it yet
+    + all_devices: every device this deploy makes a filesystem on, so one fact read serves them all
     """
-    state = host.get_fact(BlockDevices, paths=[device]).get(device)
+    state = host.get_fact(BlockDevices, paths=all_devices or [device]).get(device)
     if state is not None and state.exists:
         if state.signature == fs_type:
             host.noop(f"{device} holds {fs_type}")
@@ -52,26 +56,33 @@ def configure_ext4(config: StorageConfig) -> None:
     group = config.volume_group.name
     lvm = host.get_fact(LvmReport)
     options = ",".join(config.ext4_mount_options)
+    mount_points = [volume.mount_point for volume in config.logical_volumes.values() if volume.mount_point]
+    prefetch_for_operations(host, directories=["/vol", *mount_points])
     files.directory(name="Directory /vol", path="/vol", present=True)
-    for volume_name, volume in config.logical_volumes.items():
-        if volume.role not in ("ext4", "unison") or volume.mount_point is None:
-            continue
+    ext4_volumes = {
+        name: volume.mount_point
+        for name, volume in config.logical_volumes.items()
+        if volume.role in ("ext4", "unison") and volume.mount_point is not None
+    }
+    all_devices = [mapper_path(group, name) for name in ext4_volumes]
+    for volume_name, mount_point in ext4_volumes.items():
         device = mapper_path(group, volume_name)
         filesystem(
             name=f"ext4 on {group}/{volume_name}",
             device=device,
             new_volume=(group, volume_name) not in lvm.logical_volumes,
+            all_devices=all_devices,
         )
-        files.directory(name=f"Mount point {volume.mount_point}", path=volume.mount_point, present=True)
+        files.directory(name=f"Mount point {mount_point}", path=mount_point, present=True)
         files.line(
-            name=f"fstab entry for {volume.mount_point}",
+            name=f"fstab entry for {mount_point}",
             path="/etc/fstab",
-            line=rf"^\S+\s+{volume.mount_point}\s",
-            replace=f"{device} {volume.mount_point} ext4 {options} 0 2",
+            line=rf"^\S+\s+{mount_point}\s",
+            replace=f"{device} {mount_point} ext4 {options} 0 2",
         )
         server.mount(
-            name=f"Mount {volume.mount_point}",
-            path=volume.mount_point,
+            name=f"Mount {mount_point}",
+            path=mount_point,
             device=device,
             fs_type="ext4",
             options=config.ext4_mount_options,

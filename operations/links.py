@@ -19,15 +19,19 @@ from twinstore.validation import resolve_volume_mount
 
 
 @operation()
-def public_link(path: str, target: str, volume: str) -> Generator[StringCommand, None, None]:
+def public_link(
+    path: str, target: str, volume: str, all_links: list[tuple[str, str, str]] | None = None
+) -> Generator[StringCommand, None, None]:
     """
     Make a public path a symlink to a directory on a volume, creating the directory.
 
     + path: the public path, e.g. /vol/home
     + target: the directory it points to, e.g. /vol/ocfs2-small/home
     + volume: the mount point of the volume holding the target
+    + all_links: every (path, target, volume) of the node, so one fact read serves them all
     """
-    state = host.get_fact(PublicPaths, links=[(path, target, volume)]).get(path, PublicPath(path))
+    links = all_links or [(path, target, volume)]
+    state = host.get_fact(PublicPaths, links=links).get(path, PublicPath(path))
     if state.target_kind == "other":
         raise OperationError(f"{target} exists and is not a directory; refusing to link {path} to it")
     if state.kind == "directory":
@@ -56,10 +60,6 @@ def public_link(path: str, target: str, volume: str) -> Generator[StringCommand,
 
 @deploy("Public paths under /vol")
 def configure_links(config: StorageConfig) -> None:
-    for link in config.public_links:
-        public_link(
-            name=f"{link.path} -> {link.target}",
-            path=link.path,
-            target=link.target,
-            volume=resolve_volume_mount(config, link.target),
-        )
+    all_links = [(link.path, link.target, resolve_volume_mount(config, link.target)) for link in config.public_links]
+    for path, target, volume in all_links:
+        public_link(name=f"{path} -> {target}", path=path, target=target, volume=volume, all_links=all_links)

@@ -20,6 +20,7 @@ from pyinfra.operations.util import any_changed
 from facts.nfs import NfsExports
 from operations.report import changes, report
 from twinstore.config import SiteConfig, StorageConfig
+from twinstore.fact_cache import prefetch_for_operations
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "nfs"
 EXPORTS_FILE = "/etc/exports.d/twinstore.exports"
@@ -51,6 +52,9 @@ def exported(paths: list[str], exports_file: OperationMeta) -> Generator[StringC
 
 @deploy("NFS exports")
 def configure_nfs(config: StorageConfig, site: SiteConfig) -> None:
+    prefetch_for_operations(
+        host, files=["/etc/nfs.conf.d/twinstore.conf", EXPORTS_FILE], services=["nfs-server.service"]
+    )
     apt.packages(name="NFS server", packages=["nfs-kernel-server"], no_recommends=True)
     mountd = files.template(
         name="mountd keeps the client's groups (LP#409366)",

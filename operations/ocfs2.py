@@ -22,6 +22,7 @@ from operations.drbd import replication_address
 from operations.lvm import refuse_unless_blank
 from operations.report import report
 from twinstore.config import StorageConfig
+from twinstore.fact_cache import prefetch_for_operations
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "ocfs2"
 O2CB_SERVICE = "o2cb.service"
@@ -85,6 +86,7 @@ def cluster_filesystem(
     label: str,
     maker: str,
     one_legged: bool = False,
+    all_devices: list[tuple[str, int]] | None = None,
 ) -> Generator[StringCommand, None, None]:
     """
     Make an OCFS2 file system on a blank DRBD device once, on one node of the pair.
@@ -97,8 +99,9 @@ def cluster_filesystem(
     + label: the volume label (-L)
     + maker: the node that makes the file system
     + one_legged: a one-legged start: the peer need not be connected
+    + all_devices: every (device, minor) of the node's OCFS2 volumes, so one fact read serves them all
     """
-    ocfs2 = host.get_fact(Ocfs2, cluster=cluster, devices=[(device, minor)])
+    ocfs2 = host.get_fact(Ocfs2, cluster=cluster, devices=all_devices or [(device, minor)])
     state = ocfs2.devices.get(device, Ocfs2Device(device))
     if state.has_ocfs2:
         host.noop(f"{device} holds OCFS2 {state.label}")
@@ -143,7 +146,12 @@ def cluster_filesystem(
 
 @operation()
 def cluster_mount(
-    device: str, minor: int, cluster: str, mount_point: str, options: list[str]
+    device: str,
+    minor: int,
+    cluster: str,
+    mount_point: str,
+    options: list[str],
+    all_devices: list[tuple[str, int]] | None = None,
 ) -> Generator[StringCommand, None, None]:
     """
     Mount an OCFS2 volume once its device is Primary, holds OCFS2 and the cluster is online.
@@ -153,8 +161,9 @@ def cluster_mount(
     + cluster: the o2cb cluster name
     + mount_point: where to mount it
     + options: mount options
+    + all_devices: every (device, minor) of the node's OCFS2 volumes, so one fact read serves them all
     """
-    ocfs2 = host.get_fact(Ocfs2, cluster=cluster, devices=[(device, minor)])
+    ocfs2 = host.get_fact(Ocfs2, cluster=cluster, devices=all_devices or [(device, minor)])
     state = ocfs2.devices.get(device, Ocfs2Device(device))
     if mount_point in state.mount_points:
         host.noop(f"{device} is mounted on {mount_point}")
@@ -176,6 +185,11 @@ def cluster_mount(
 @deploy("OCFS2 cluster and file systems")
 def configure_ocfs2(config: StorageConfig) -> None:
     cluster = config.ocfs2_cluster
+    prefetch_for_operations(
+        host,
+        files=["/etc/ocfs2/cluster.conf", "/etc/default/o2cb"],
+        directories=["/etc/ocfs2", *(volume.mount_point for volume in config.ocfs2_volumes.values())],
+    )
     apt.packages(name="OCFS2 tools", packages=["ocfs2-tools"], no_recommends=True)
     files.directory(name="Directory /etc/ocfs2", path="/etc/ocfs2", present=True)
     nodes = [
@@ -220,6 +234,7 @@ def configure_ocfs2(config: StorageConfig) -> None:
             label=volume.label,
             maker=maker,
             one_legged=config.first_leg == host.name,
+            all_devices=devices,
         )
         files.directory(name=f"Mount point {volume.mount_point}", path=volume.mount_point, present=True)
         files.line(
@@ -235,4 +250,5 @@ def configure_ocfs2(config: StorageConfig) -> None:
             cluster=cluster.name,
             mount_point=volume.mount_point,
             options=config.ocfs2_mount_options,
+            all_devices=devices,
         )

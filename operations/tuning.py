@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.operations import files, server
 
 from twinstore.config import StorageConfig
+from twinstore.fact_cache import prefetch_for_operations
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "tuning"
 SYSCTL_FILE = "/etc/sysctl.d/60-twinstore.conf"
@@ -15,6 +17,7 @@ SYSCTL_FILE = "/etc/sysctl.d/60-twinstore.conf"
 
 @deploy("Kernel tuning")
 def configure_tuning(config: StorageConfig) -> None:
+    prefetch_for_operations(host, files=[SYSCTL_FILE], sysctls=list(config.sysctls))
     files.template(
         name=f"Persist sysctls in {SYSCTL_FILE}",
         src=str(TEMPLATES / "sysctl.conf.j2"),
