@@ -116,7 +116,9 @@ def qemu_command(guest: Guest, image: Path) -> list[str]:
         "-name", f"twinstore-lab-{guest.name}",
         "-nodefaults",
         "-accel", "tcg,thread=multi",
-        "-cpu", "max",
+        # Not "max": with every feature TCG can emulate (5-level paging among them), guests
+        # rebooted two at a time crawled in soft lockups for more than 10 minutes.
+        "-cpu", "qemu64",
         "-smp", "1",
         "-m", str(guest.memory_mib),
         "-kernel", str(image / "vmlinuz"),
