@@ -4,6 +4,7 @@ One deploy per subsystem, in the order the machines need them at boot.
 """
 
 from pyinfra import host, inventory
+from pyinfra.operations import apt
 
 from operations.boot import configure_boot
 from operations.drbd import configure_drbd
@@ -16,6 +17,14 @@ from operations.tuning import configure_tuning
 from twinstore import fact_cache
 from twinstore.validation import STORAGE_GROUP, check_deploy_inventory, site_config, storage_config
 
+STORAGE_PACKAGES = [
+    "lvm2",
+    # drbd8-utils is gone: drbd-utils (9.x userland) drives the 8.4 kernel module.
+    "drbd-utils",
+    "ocfs2-tools",
+    "nfs-kernel-server",
+]
+
 # One read per fact and arguments until something changes (pyinfra 3 reads on every call).
 fact_cache.install()
 
@@ -24,6 +33,8 @@ check_deploy_inventory(inventory)
 
 if STORAGE_GROUP in host.groups:
     config = storage_config(host)
+    # One apt run for every subsystem: under TCG each run's start-up and triggers cost most of a minute.
+    apt.packages(name="Storage node packages", packages=STORAGE_PACKAGES, no_recommends=True)
     configure_tuning(config=config)
     configure_lvm(config=config)
     configure_ext4(config=config)

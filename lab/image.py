@@ -31,6 +31,9 @@ BASE_PACKAGES = [
     "iputils-ping",
     # /etc/protocols and /etc/services, as on every installed Debian: mount.nfs needs them.
     "netbase",
+    # Part of every standard Debian install; nfs-common needs it, and byte-compiling it on
+    # first install took a minute of the converge under TCG.
+    "python3",
     "udev",
     "kmod",
     "procps",

@@ -22,7 +22,7 @@ from pathlib import Path
 from pyinfra import host, inventory, logger, state
 from pyinfra.api import QuoteString, StringCommand, deploy, operation
 from pyinfra.api.exceptions import PyinfraError
-from pyinfra.operations import apt, files, server, systemd
+from pyinfra.operations import files, server, systemd
 from pyinfra.operations.util import any_changed
 
 from facts.drbd import DRBDMETA_CHECKED_BYTES, DrbdResources, DrbdResourceState
@@ -308,9 +308,6 @@ def configure_drbd(config: StorageConfig) -> None:
     resource_files_paths = [f"/etc/drbd.d/{name}.res" for name in config.drbd_resources]
     prefetch_for_operations(
         host, files=["/etc/drbd.d/global_common.conf", *resource_files_paths], services=["drbd.service"]
-    )
-    apt.packages(
-        name="DRBD tools (drbd-utils drives the 8.4 kernel module)", packages=["drbd-utils"], no_recommends=True
     )
     files.line(name="Load drbd at boot", path="/etc/modules-load.d/drbd.conf", line="drbd")
     server.modprobe(name="Load the drbd module", module="drbd")

@@ -10,7 +10,6 @@ from collections.abc import Generator
 
 from pyinfra import host
 from pyinfra.api import OperationError, QuoteString, StringCommand, deploy, operation
-from pyinfra.operations import apt
 
 from facts.lvm import BlockDevices, BlockDeviceState, LvmReport, LvmState
 from twinstore.config import StorageConfig, parse_size
@@ -176,7 +175,6 @@ def logical_volume(group: str, volume: str, size: str) -> Generator[StringComman
 
 @deploy("LVM volume group and logical volumes")
 def configure_lvm(config: StorageConfig) -> None:
-    apt.packages(name="LVM tools", packages=["lvm2"], no_recommends=True)
     lvm = host.get_fact(LvmReport)
     devices = host.get_fact(BlockDevices, paths=config.volume_group.devices) if config.volume_group.devices else {}
     stop(lvm_problems(config, lvm, devices, host_source(host, "logical_volumes"), host.name))

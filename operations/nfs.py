@@ -14,7 +14,7 @@ from pathlib import Path
 from pyinfra import host
 from pyinfra.api import QuoteString, StringCommand, deploy, operation
 from pyinfra.api.operation import OperationMeta
-from pyinfra.operations import apt, files, systemd
+from pyinfra.operations import files, systemd
 from pyinfra.operations.util import any_changed
 
 from facts.nfs import NfsExports
@@ -55,7 +55,6 @@ def configure_nfs(config: StorageConfig, site: SiteConfig) -> None:
     prefetch_for_operations(
         host, files=["/etc/nfs.conf.d/twinstore.conf", EXPORTS_FILE], services=["nfs-server.service"]
     )
-    apt.packages(name="NFS server", packages=["nfs-kernel-server"], no_recommends=True)
     mountd = files.template(
         name="mountd keeps the client's groups (LP#409366)",
         src=str(TEMPLATES / "nfs.conf.j2"),

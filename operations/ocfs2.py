@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pyinfra import host
 from pyinfra.api import OperationError, QuoteString, StringCommand, deploy, operation
-from pyinfra.operations import apt, files
+from pyinfra.operations import files
 
 from facts.ocfs2 import ZERO_HEAD_BYTES, Ocfs2, Ocfs2Device
 from operations.drbd import replication_address
@@ -190,7 +190,6 @@ def configure_ocfs2(config: StorageConfig) -> None:
         files=["/etc/ocfs2/cluster.conf", "/etc/default/o2cb"],
         directories=["/etc/ocfs2", *(volume.mount_point for volume in config.ocfs2_volumes.values())],
     )
-    apt.packages(name="OCFS2 tools", packages=["ocfs2-tools"], no_recommends=True)
     files.directory(name="Directory /etc/ocfs2", path="/etc/ocfs2", present=True)
     nodes = [
         {"name": node.name, "address": replication_address(config, node), "number": node.o2cb_number}
