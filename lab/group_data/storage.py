@@ -13,8 +13,9 @@ _lab_sizes = {"rep-no": "1G", "rep-drbd0": "1G", "rep-drbd1": "3G", "rep-unison"
 
 volume_group = {**_real["volume_group"], "devices": ["/dev/vdb"]}
 logical_volumes = {name: {**volume, "size": _lab_sizes[name]} for name, volume in _real["logical_volumes"].items()}
-# A fixed, slow resync so a second-leg join lasts long enough (about 100 s for 2 GiB) for
-# the tests to see a re-run during the sync; on real machines DRBD's controller decides.
-drbd_options = {**_real["drbd_options"], "resync_rate": "20M"}
+# A fixed resync rate so a second-leg join lasts long enough (about 75 s for the 3 GiB of
+# rep-drbd1) for the tests to see a re-run during the sync; on real machines DRBD's
+# controller decides.
+drbd_options = {**_real["drbd_options"], "resync_rate": "40M"}
 # The guests reach no outside resolver.
 resolver_upstreams: list[str] = []
