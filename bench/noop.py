@@ -1,0 +1,93 @@
+"""No-op speed on a converged lab: baseline, no-op re-run, --dry, remote commands per host.
+
+    python bench/noop.py [--runs N] [--label TEXT]
+
+Run it on a lab where `pyinfra -y lab/inventory.py deploy.py` has converged. Each timing is
+taken N times; the JSON in bench/results/ records every sample, their medians, the machine,
+and noop_ratio = median no-op re-run / median baseline (`pyinfra ... exec -- true`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+INVENTORY = "lab/inventory.py"
+
+
+def machine() -> dict[str, object]:
+    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+    cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if "model name" in line), platform.processor())
+    memory_kib = int(Path("/proc/meminfo").read_text().split()[1])
+    return {
+        "hostname": platform.node(),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(memory_kib / 1024 / 1024, 1),
+        "kvm": os.access("/dev/kvm", os.R_OK | os.W_OK),
+        "python": platform.python_version(),
+    }
+
+
+def timed(command: list[str]) -> float:
+    started = time.monotonic()
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    elapsed = time.monotonic() - started
+    if result.returncode != 0:
+        sys.exit(f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
+    return round(elapsed, 2)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--label", default="")
+    args = parser.parse_args()
+    pyinfra = [sys.executable, "-m", "pyinfra"]
+
+    baseline = [timed([*pyinfra, "-y", INVENTORY, "exec", "--", "true"]) for _ in range(args.runs)]
+    noop, commands = [], {}
+    counts = RESULTS / ".noop-commands.json"
+    for _ in range(args.runs):
+        count = [sys.executable, "bench/count_commands.py", str(counts), "--", "-y", INVENTORY, "deploy.py"]
+        noop.append(timed(count))
+        commands = json.loads(counts.read_text())["commands"]
+    counts.unlink()
+    dry = [timed([*pyinfra, "--dry", INVENTORY, "deploy.py"]) for _ in range(args.runs)]
+
+    result = {
+        "taken": datetime.now(UTC).isoformat(timespec="seconds"),
+        "label": args.label,
+        "commit": subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip(),
+        "machine": machine(),
+        "runs": args.runs,
+        "baseline_s": baseline,
+        "noop_s": noop,
+        "dry_s": dry,
+        "baseline_median_s": statistics.median(baseline),
+        "noop_median_s": statistics.median(noop),
+        "dry_median_s": statistics.median(dry),
+        "noop_ratio": round(statistics.median(noop) / statistics.median(baseline), 2),
+        "noop_commands_per_host": commands,
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    output = RESULTS / f"noop-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
+    output.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    print(f"written to {output.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
