@@ -34,7 +34,9 @@ def machine() -> dict[str, object]:
         "cpu": cpu,
         "cores": os.cpu_count(),
         "memory_gib": round(memory_kib / 1024 / 1024, 1),
-        "kvm": os.access("/dev/kvm", os.R_OK | os.W_OK),
+        # /dev/kvm can exist on a CPU without virtualisation extensions (this one): both are needed.
+        "kvm_usable": os.access("/dev/kvm", os.R_OK | os.W_OK)
+        and any(flag in line.split() for line in cpuinfo if line.startswith("flags") for flag in ("vmx", "svm")),
         "python": platform.python_version(),
     }
 
