@@ -56,7 +56,7 @@ def count_remote_calls(output: Path, pyinfra_args: list[str]) -> int:
                 "commands": dict(commands),
                 "uploads": dict(uploads),
                 "returncode": returncode,
-                "slowest": {name: sorted(times, reverse=True)[:100] for name, times in timings.items()},
+                "slowest": {name: sorted(times, reverse=True)[:10] for name, times in timings.items()},
             },
             indent=2,
         )

@@ -56,14 +56,13 @@ def configure_ext4(config: StorageConfig) -> None:
     group = config.volume_group.name
     lvm = host.get_fact(LvmReport)
     options = ",".join(config.ext4_mount_options)
-    mount_points = [volume.mount_point for volume in config.logical_volumes.values() if volume.mount_point]
-    prefetch_for_operations(host, directories=["/vol", *mount_points])
-    files.directory(name="Directory /vol", path="/vol", present=True)
     ext4_volumes = {
         name: volume.mount_point
         for name, volume in config.logical_volumes.items()
         if volume.role in ("ext4", "unison") and volume.mount_point is not None
     }
+    prefetch_for_operations(host, directories=["/vol", *ext4_volumes.values()])
+    files.directory(name="Directory /vol", path="/vol", present=True)
     all_devices = [mapper_path(group, name) for name in ext4_volumes]
     for volume_name, mount_point in ext4_volumes.items():
         device = mapper_path(group, volume_name)

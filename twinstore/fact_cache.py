@@ -10,9 +10,10 @@ sees a state older than the last change, and a run that changes nothing reads ea
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import posixpath
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from greenlet import getcurrent
@@ -34,6 +35,19 @@ def forget() -> None:
     global _generation
     _generation += 1
     _answers.clear()
+
+
+@contextlib.contextmanager
+def _fact_read() -> Iterator[int]:
+    """Mark this greenlet's commands as a fact read (they change nothing); yield the generation it starts in."""
+    reader = id(getcurrent())
+    nested = reader in _reading
+    _reading.add(reader)
+    try:
+        yield _generation
+    finally:
+        if not nested:
+            _reading.discard(reader)
 
 
 def _key(host: Host, fact: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[str, str, str] | None:
@@ -84,13 +98,8 @@ def prefetch(host: Host, facts: list[tuple[type[FactBase[Any]], dict[str, Any]]]
             "echo",
             f'"{FACT_MARKER} {index} $?";',
         ]
-    generation = _generation
-    reader = id(getcurrent())
-    _reading.add(reader)
-    try:
+    with _fact_read() as generation:
         status, output = host.run_shell_command(StringCommand(*parts))
-    finally:
-        _reading.discard(reader)
     if not status or generation != _generation:
         return
     for index, (key, fact, _) in enumerate(wanted):
@@ -161,15 +170,8 @@ def install() -> None:
         if key is not None and key in _answers:
             # A copy: an operation that edits its fact in place must not edit the next one's.
             return copy.deepcopy(_answers[key])
-        generation = _generation
-        reader = id(getcurrent())
-        nested = reader in _reading
-        _reading.add(reader)
-        try:
+        with _fact_read() as generation:
             answer = read_fact(self, fact, *args, **kwargs)
-        finally:
-            if not nested:
-                _reading.discard(reader)
         if key is not None and generation == _generation:
             _answers[key] = copy.deepcopy(answer)
         return answer
