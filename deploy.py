@@ -14,6 +14,7 @@ from operations.lvm import configure_lvm
 from operations.nfs import configure_nfs
 from operations.ocfs2 import configure_ocfs2
 from operations.tuning import configure_tuning
+from operations.unison import configure_unison
 from twinstore import fact_cache
 from twinstore.validation import STORAGE_GROUP, check_deploy_inventory, site_config, storage_config
 
@@ -23,6 +24,7 @@ STORAGE_PACKAGES = [
     "drbd-utils",
     "ocfs2-tools",
     "nfs-kernel-server",
+    "unison",
 ]
 
 # One read per fact and arguments until something changes (pyinfra 3 reads on every call).
@@ -41,5 +43,6 @@ if STORAGE_GROUP in host.groups:
     configure_drbd(config=config)
     configure_ocfs2(config=config)
     configure_links(config=config)
+    configure_unison(config=config)
     configure_nfs(config=config, site=site_config(host))
     configure_boot(config=config)

@@ -1,0 +1,204 @@
+"""unison: the large ext4 volume kept in step between the two nodes by a nightly sync.
+
+One node (the configuration's ``unison.client``) runs the sync with its own ed25519 key.
+The peer accepts that key only from the client's replication address and only to run the
+unison server; the client knows the peer's host key from the deploy itself (read over the
+administrator's own SSH connection), never by trusting it on first use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from pathlib import Path
+
+from pyinfra import host, inventory
+from pyinfra.api import OperationError, QuoteString, StringCommand, deploy, operation
+from pyinfra.api.exceptions import PyinfraError
+from pyinfra.operations import crontab, files
+
+from facts.unison import Unison, UnisonState
+from operations.drbd import replication_address
+from operations.report import report
+from twinstore.config import StorageConfig
+from twinstore.fact_cache import prefetch_for_operations
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "unison"
+KEY = "/root/.ssh/id_ed25519_unison"
+KNOWN_HOSTS = "/root/.ssh/known_hosts_unison"
+ARCHIVE_DIR = "/root/.unison"
+SERVER_COMMAND = "/usr/local/sbin/twinstore-unison-server"
+LOGROTATE_FILE = "/etc/logrotate.d/twinstore-unison"
+MARKER = "twinstore-unison"
+FACT_ARGS = {"key": KEY, "known_hosts": KNOWN_HOSTS, "archive_dir": ARCHIVE_DIR}
+
+
+def read_node(name: str) -> UnisonState | None:
+    """Another node's unison state, read even when --limit leaves it out; None when unreachable."""
+    try:
+        return inventory.get_host(name).get_fact(Unison, **FACT_ARGS)
+    except PyinfraError:
+        return None
+
+
+def authorized_line(public_key: str, client_address: str) -> str:
+    return f'from="{client_address}",command="{SERVER_COMMAND}",restrict {public_key}'
+
+
+@operation()
+def same_version(peer: str) -> Generator[StringCommand, None, None]:
+    """
+    Stop unless unison is the same version here and on the peer: its archives and wire
+    protocol change between versions.
+
+    + peer: the other node of the pair
+    """
+    local = host.get_fact(Unison, **FACT_ARGS)
+    remote = read_node(peer)
+    if remote is None:
+        report(f"unison: {peer} cannot be reached; its version is compared on a run that reaches it")
+        return
+    if local.version != remote.version:
+        raise OperationError(
+            f"unison differs between the nodes: {host.name} has {local.version or 'no unison'}, "
+            f"{peer} has {remote.version or 'no unison'}. Install the same unison version on both "
+            "(from the same Debian release) and run again."
+        )
+    host.noop(f"{local.version} on both nodes")
+    yield from ()
+
+
+@operation()
+def sync_key() -> Generator[StringCommand, None, None]:
+    """Make root's ed25519 key for the sync, once."""
+    if host.get_fact(Unison, **FACT_ARGS).public_key:
+        host.noop(f"{KEY} exists")
+        return
+    yield StringCommand("install", "-d", "-m", "700", "/root/.ssh")
+    yield StringCommand("ssh-keygen", "-q", "-t", "ed25519", "-N", "''", "-C", f"{MARKER}@{host.name}", "-f", KEY)
+
+
+@operation()
+def authorized_sync_key(client: str, client_address: str) -> Generator[StringCommand, None, None]:
+    """
+    Let the client's sync key in as root, only from its replication address, only for the unison server.
+
+    + client: the node that runs the sync
+    + client_address: its replication address
+    """
+    client_state = read_node(client)
+    if client_state is None or client_state.public_key is None:
+        report(f"unison: {client} has no sync key yet; it is authorized on the run after it is made")
+        return
+    wanted = authorized_line(client_state.public_key, client_address)
+    current = host.get_fact(Unison, **FACT_ARGS).authorized
+    if current == (wanted,):
+        host.noop(f"{client}'s sync key is authorized for the unison server only")
+        return
+    yield StringCommand("install", "-d", "-m", "700", "/root/.ssh")
+    yield StringCommand("touch", "/root/.ssh/authorized_keys")
+    if current:
+        yield StringCommand("sed", "-i", QuoteString(f"/{MARKER}/d"), "/root/.ssh/authorized_keys")
+    yield StringCommand("echo", QuoteString(wanted), ">>", "/root/.ssh/authorized_keys")
+    yield StringCommand("chmod", "600", "/root/.ssh/authorized_keys")
+
+
+@operation()
+def pinned_host_key(peer: str, peer_address: str) -> Generator[StringCommand, None, None]:
+    """
+    Pin the peer's ed25519 host key, as read over the deploy's own SSH connection, for the sync's ssh.
+
+    + peer: the other node
+    + peer_address: the address the sync connects to
+    """
+    peer_state = read_node(peer)
+    if peer_state is None or peer_state.host_key is None:
+        report(f"unison: {peer}'s host key cannot be read; it is pinned on a run that reaches it")
+        return
+    wanted = f"{peer_address} {peer_state.host_key}"
+    if host.get_fact(Unison, **FACT_ARGS).known_hosts == (wanted,):
+        host.noop(f"{peer}'s host key is pinned")
+        return
+    yield StringCommand("install", "-d", "-m", "700", "/root/.ssh")
+    yield StringCommand("echo", QuoteString(wanted), ">", KNOWN_HOSTS)
+
+
+@operation()
+def first_sync(profile: str, mount_point: str) -> Generator[StringCommand, None, None]:
+    """
+    Run the profile once when unison has never synced, so both copies start out equal.
+
+    + profile: the unison profile name
+    + mount_point: the synced volume, which must be mounted here
+    """
+    if host.get_fact(Unison, **FACT_ARGS).archives:
+        host.noop("unison has synced before; cron runs it from now on")
+        return
+    yield StringCommand("mountpoint", "-q", QuoteString(mount_point))
+    yield StringCommand("unison", QuoteString(profile))
+
+
+@deploy("unison: the large volume kept in step")
+def configure_unison(config: StorageConfig) -> None:
+    profile = config.unison
+    mount_point = config.logical_volumes[profile.volume].mount_point
+    if mount_point is None:  # validation requires one; this keeps the type checker honest
+        return
+    client = config.node(profile.client)
+    peer = config.peer_of(client.name)
+    is_client = host.name == client.name
+    profile_file = f"{ARCHIVE_DIR}/{profile.profile_name}.prf"
+    prefetch_for_operations(
+        host, files=[profile_file, LOGROTATE_FILE] if is_client else [SERVER_COMMAND], directories=[ARCHIVE_DIR]
+    )
+
+    same_version(name="unison is the same version on both nodes", peer=config.peer_of(host.name).name)
+    if is_client:
+        sync_key(name=f"Sync key {KEY}")
+    else:
+        files.template(
+            name=f"Forced command {SERVER_COMMAND}",
+            src=str(TEMPLATES / "unison-server.sh.j2"),
+            dest=SERVER_COMMAND,
+            mode="755",
+        )
+        authorized_sync_key(
+            name=f"{client.name}'s sync key runs only the unison server",
+            client=client.name,
+            client_address=replication_address(config, client),
+        )
+    if not is_client:
+        return
+    peer_address = replication_address(config, peer)
+    pinned_host_key(name=f"{peer.name}'s host key pinned", peer=peer.name, peer_address=peer_address)
+    files.directory(name=f"Directory {ARCHIVE_DIR}", path=ARCHIVE_DIR, present=True, mode="700")
+    files.template(
+        name=f"unison profile {profile.profile_name}",
+        src=str(TEMPLATES / "profile.prf.j2"),
+        dest=profile_file,
+        profile=profile,
+        mount_point=mount_point,
+        peer=peer.name,
+        peer_address=peer_address,
+        key=KEY,
+        known_hosts=KNOWN_HOSTS,
+    )
+    files.template(
+        name=f"Rotate {profile.log_file}",
+        src=str(TEMPLATES / "logrotate.j2"),
+        dest=LOGROTATE_FILE,
+        log_file=profile.log_file,
+        days=profile.log_retention_days,
+    )
+    minute, hour, day_of_month, month, day_of_week = profile.schedule.split()
+    crontab.crontab(
+        name=f"unison {profile.profile_name} at {profile.schedule}",
+        command=f"unison {profile.profile_name}",
+        user="root",
+        cron_name=MARKER,
+        minute=minute,
+        hour=hour,
+        day_of_month=day_of_month,
+        month=month,
+        day_of_week=day_of_week,
+    )
+    first_sync(name="First sync", profile=profile.profile_name, mount_point=mount_point)

@@ -1,0 +1,102 @@
+"""unison on the lab: the cron job's own command keeps rep-unison in step, and its key opens nothing else."""
+
+from __future__ import annotations
+
+import testinfra
+
+from tests.e2e.conftest import Run
+
+ROOT = "/vol/rep-unison"
+KEY = "/root/.ssh/id_ed25519_unison"
+KNOWN_HOSTS = "/root/.ssh/known_hosts_unison"
+
+
+def cron_command(fiori: testinfra.host.Host) -> str:
+    """The command of the cron job, exactly as cron would run it."""
+    lines = [line for line in fiori.check_output("crontab -l").splitlines() if "unison" in line and line[:1] != "#"]
+    assert len(lines) == 1, lines
+    fields = lines[0].split(None, 5)
+    assert fields[:5] == ["0", "0", "*", "*", "*"], lines[0]
+    return fields[5]
+
+
+def sync(fiori: testinfra.host.Host) -> str:
+    result = fiori.run(cron_command(fiori))
+    assert result.rc == 0, result.stdout + result.stderr
+    return result.stdout + result.stderr
+
+
+def test_deploy_set_up_the_sync_and_ran_it_once(converge: Run, fiori: testinfra.host.Host) -> None:
+    assert cron_command(fiori) == "unison vol-rep-unison"
+    profile = fiori.file("/root/.unison/vol-rep-unison.prf").content_string
+    assert f"root = {ROOT}\n" in profile and f"root = ssh://192.168.1.7/{ROOT}\n" in profile
+    assert "confirmbigdel = true" in profile and "prefer = newer" in profile and "batch = true" in profile
+    assert "rotate 28" in fiori.file("/etc/logrotate.d/twinstore-unison").content_string
+    # The first sync ran during the deploy: unison keeps archives once it has synced.
+    assert fiori.check_output("ls /root/.unison | grep -c '^ar'") != "0"
+
+
+def test_same_unison_on_both_nodes(converge: Run, fiori: testinfra.host.Host, torchio: testinfra.host.Host) -> None:
+    assert fiori.check_output("unison -version") == torchio.check_output("unison -version")
+
+
+def test_a_file_made_on_either_node_appears_on_the_other(
+    converge: Run, fiori: testinfra.host.Host, torchio: testinfra.host.Host
+) -> None:
+    fiori.check_output(f"echo from-fiori > {ROOT}/pub/made-on-fiori")
+    torchio.check_output(f"echo from-torchio > {ROOT}/pub/made-on-torchio")
+    sync(fiori)
+    for node in (fiori, torchio):
+        assert node.check_output(f"cat {ROOT}/pub/made-on-fiori") == "from-fiori"
+        assert node.check_output(f"cat {ROOT}/pub/made-on-torchio") == "from-torchio"
+
+
+def test_a_file_changed_on_both_sides_ends_with_the_newer_version(
+    converge: Run, fiori: testinfra.host.Host, torchio: testinfra.host.Host
+) -> None:
+    fiori.check_output(f"echo original > {ROOT}/pub/both")
+    sync(fiori)
+    fiori.check_output(f"echo older-on-fiori > {ROOT}/pub/both && touch -d '-1 hour' {ROOT}/pub/both")
+    torchio.check_output(f"echo newer-on-torchio > {ROOT}/pub/both")
+    sync(fiori)
+    for node in (fiori, torchio):
+        assert node.check_output(f"cat {ROOT}/pub/both") == "newer-on-torchio"
+
+
+def test_deleting_a_whole_tree_on_one_side_is_not_propagated(
+    converge: Run, fiori: testinfra.host.Host, torchio: testinfra.host.Host
+) -> None:
+    fiori.check_output(f"mkdir -p {ROOT}/tree && for i in $(seq 200); do echo $i > {ROOT}/tree/f$i; done")
+    sync(fiori)
+    assert torchio.check_output(f"ls {ROOT}/tree | wc -l") == "200"
+    torchio.check_output(f"rm -rf {ROOT}/tree")
+    result = fiori.run(cron_command(fiori))
+    # confirmbigdel with batch: unison refuses to propagate the deletion of a top-level tree.
+    assert fiori.check_output(f"ls {ROOT}/tree | wc -l") == "200", result.stdout + result.stderr
+    log = fiori.file("/var/log/unison.log").content_string
+    assert "deleted" in log.lower(), log[-2000:]
+
+
+def test_the_sync_key_opens_no_shell_on_the_peer(converge: Run, fiori: testinfra.host.Host) -> None:
+    ssh = f"ssh -i {KEY} -o UserKnownHostsFile={KNOWN_HOSTS} -o StrictHostKeyChecking=yes -o BatchMode=yes"
+    for command in ("", "id", "sh -c id", "unison -server; id"):
+        result = fiori.run(f"{ssh} root@192.168.1.7 {command} </dev/null")
+        assert result.rc != 0 and "uid=" not in result.stdout, (command, result.stdout, result.stderr)
+        assert "only runs the unison server" in result.stderr, (command, result.stderr)
+
+
+def test_the_sync_key_is_refused_from_any_other_address(
+    converge: Run, fiori: testinfra.host.Host, torchio: testinfra.host.Host
+) -> None:
+    # torchio uses a copy of the key on itself: its source address is not fiori's.
+    private_key = fiori.check_output(f"cat {KEY}")
+    torchio.check_output(f"umask 077 && printf '%s\\n' '{private_key}' > /root/stolen-key")
+    try:
+        result = torchio.run(
+            "ssh -i /root/stolen-key -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"
+            " -o BatchMode=yes root@192.168.1.7 id </dev/null"
+        )
+    finally:
+        torchio.run("rm -f /root/stolen-key")
+    assert result.rc == 255 and "uid=" not in result.stdout, (result.stdout, result.stderr)
+    assert "Permission denied" in result.stderr, result.stderr
