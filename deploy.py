@@ -25,6 +25,9 @@ STORAGE_PACKAGES = [
     "ocfs2-tools",
     "nfs-kernel-server",
     "unison",
+    # The nightly sync's scheduler and its log rotation: not in a minimal Debian.
+    "cron",
+    "logrotate",
 ]
 
 # One read per fact and arguments until something changes (pyinfra 3 reads on every call).

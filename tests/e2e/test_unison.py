@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 import testinfra
 
 from tests.e2e.conftest import Run
@@ -63,6 +65,10 @@ def test_a_file_changed_on_both_sides_ends_with_the_newer_version(
         assert node.check_output(f"cat {ROOT}/pub/both") == "newer-on-torchio"
 
 
+# FAILS on the lab (2026-11-26): unison 2.52's confirmbigdel only guards the deletion of a whole
+# replica or of a top-level `path` preference; deleting a top-level directory, or everything but
+# lost+found, was propagated. The issue's "most of a large tree" needs a decision: `path = pub`
+# plus confirmbigdel, or a deletion threshold checked before the sync runs.
 def test_deleting_a_whole_tree_on_one_side_is_not_propagated(
     converge: Run, fiori: testinfra.host.Host, torchio: testinfra.host.Host
 ) -> None:
@@ -80,9 +86,12 @@ def test_deleting_a_whole_tree_on_one_side_is_not_propagated(
 def test_the_sync_key_opens_no_shell_on_the_peer(converge: Run, fiori: testinfra.host.Host) -> None:
     ssh = f"ssh -i {KEY} -o UserKnownHostsFile={KNOWN_HOSTS} -o StrictHostKeyChecking=yes -o BatchMode=yes"
     for command in ("", "id", "sh -c id", "unison -server; id"):
-        result = fiori.run(f"{ssh} root@192.168.1.7 {command} </dev/null")
-        assert result.rc != 0 and "uid=" not in result.stdout, (command, result.stdout, result.stderr)
-        assert "only runs the unison server" in result.stderr, (command, result.stderr)
+        # ssh's own exit status 255 means "connection failed" to testinfra: report it in the output.
+        # cat -v: whatever the peer sends back may be binary.
+        remote = shlex.quote(command) if command else ""
+        result = fiori.run(f"{{ {ssh} root@192.168.1.7 {remote} </dev/null; echo rc=$?; }} 2>&1 | cat -v")
+        assert "rc=0" not in result.stdout and "uid=" not in result.stdout, (command, result.stdout)
+        assert "only runs the unison server" in result.stdout, (command, result.stdout)
 
 
 def test_the_sync_key_is_refused_from_any_other_address(
@@ -92,11 +101,12 @@ def test_the_sync_key_is_refused_from_any_other_address(
     private_key = fiori.check_output(f"cat {KEY}")
     torchio.check_output(f"umask 077 && printf '%s\\n' '{private_key}' > /root/stolen-key")
     try:
+        # ssh's own exit status 255 means "connection failed" to testinfra: report it in the output.
         result = torchio.run(
-            "ssh -i /root/stolen-key -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"
-            " -o BatchMode=yes root@192.168.1.7 id </dev/null"
+            "{ ssh -i /root/stolen-key -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"
+            " -o BatchMode=yes root@192.168.1.7 id </dev/null; echo rc=$?; } 2>&1"
         )
     finally:
         torchio.run("rm -f /root/stolen-key")
-    assert result.rc == 255 and "uid=" not in result.stdout, (result.stdout, result.stderr)
-    assert "Permission denied" in result.stderr, result.stderr
+    assert "rc=255" in result.stdout and "uid=" not in result.stdout, result.stdout
+    assert "Permission denied" in result.stdout, result.stdout
