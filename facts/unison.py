@@ -10,7 +10,7 @@ from typing_extensions import override
 from facts.lvm import SECTION
 
 SCRIPT = r"""
-key=$1; known_hosts=$2; archive_dir=$3
+key=$1; known_hosts=$2; archive_dir=$3; root=$4
 echo "{section}version"
 unison -version 2>/dev/null | head -n 1
 echo "{section}key"
@@ -23,6 +23,8 @@ echo "{section}authorized"
 if [ -r /root/.ssh/authorized_keys ]; then grep -F 'twinstore-unison' /root/.ssh/authorized_keys; fi
 echo "{section}archives"
 ls "$archive_dir" 2>/dev/null | grep -E '^ar[0-9a-f]+$'
+echo "{section}mounted"
+if mountpoint -q "$root"; then echo yes; fi
 true
 """
 
@@ -40,6 +42,8 @@ class UnisonState:
     authorized: tuple[str, ...] = ()
     # unison's archive files: present once a sync has run.
     archives: tuple[str, ...] = ()
+    # Whether the synced volume is mounted here.
+    mounted: bool = False
 
 
 class Unison(FactBase[UnisonState]):
@@ -49,18 +53,19 @@ class Unison(FactBase[UnisonState]):
     + key: path of the sync key's private half
     + known_hosts: the known_hosts file the sync's ssh uses
     + archive_dir: unison's directory (~/.unison)
+    + root: the synced volume's mount point
 
     .. code:: python
 
         UnisonState(version="unison version 2.53.0", public_key="ssh-ed25519 AAAA... twinstore-unison@fiori",
                     host_key="ssh-ed25519 AAAA...", known_hosts=("192.168.1.7 ssh-ed25519 AAAA...",),
-                    authorized=(), archives=("ar3b1f...",))
+                    authorized=(), archives=("ar3b1f...",), mounted=True)
     """
 
     default = UnisonState
 
     @override
-    def command(self, key: str, known_hosts: str, archive_dir: str) -> StringCommand:
+    def command(self, key: str, known_hosts: str, archive_dir: str, root: str) -> StringCommand:
         return StringCommand(
             "sh",
             "-c",
@@ -69,6 +74,7 @@ class Unison(FactBase[UnisonState]):
             QuoteString(key),
             QuoteString(known_hosts),
             QuoteString(archive_dir),
+            QuoteString(root),
         )
 
     @override
@@ -87,4 +93,5 @@ class Unison(FactBase[UnisonState]):
             known_hosts=tuple(sections.get("known_hosts", [])),
             authorized=tuple(sections.get("authorized", [])),
             archives=tuple(sections.get("archives", [])),
+            mounted=sections.get("mounted") == ["yes"],
         )

@@ -115,6 +115,9 @@ unison = {
     "prefer": "newer",
     "log_file": "/var/log/unison.log",
     "log_retention_days": 28,
+    # Not in the procedure: a sync that would delete more than half of either copy stops and
+    # says how to let it through (twinstore-unison-sync --accept-deletions).
+    "max_deleted_percent": 50,
 }
 
 # Created before any package so both OCFS2 nodes agree on file ownership.

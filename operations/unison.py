@@ -27,17 +27,30 @@ KEY = "/root/.ssh/id_ed25519_unison"
 KNOWN_HOSTS = "/root/.ssh/known_hosts_unison"
 ARCHIVE_DIR = "/root/.unison"
 SERVER_COMMAND = "/usr/local/sbin/twinstore-unison-server"
+SYNC_COMMAND = "/usr/local/sbin/twinstore-unison-sync"
+SYNC_LOCK = "/run/lock/twinstore-unison.lock"
 LOGROTATE_FILE = "/etc/logrotate.d/twinstore-unison"
 MARKER = "twinstore-unison"
-FACT_ARGS = {"key": KEY, "known_hosts": KNOWN_HOSTS, "archive_dir": ARCHIVE_DIR}
 
 
-def read_node(name: str) -> UnisonState | None:
+def unison_state(root: str) -> UnisonState:
+    """This host's unison state; every operation asks with the same arguments, so it is read once."""
+    return host.get_fact(Unison, key=KEY, known_hosts=KNOWN_HOSTS, archive_dir=ARCHIVE_DIR, root=root)
+
+
+def read_node(name: str, root: str) -> UnisonState | None:
     """Another node's unison state, read even when --limit leaves it out; None when unreachable."""
     try:
-        return inventory.get_host(name).get_fact(Unison, **FACT_ARGS)
+        return inventory.get_host(name).get_fact(
+            Unison, key=KEY, known_hosts=KNOWN_HOSTS, archive_dir=ARCHIVE_DIR, root=root
+        )
     except PyinfraError:
         return None
+
+
+def ssh_options() -> str:
+    """The sync's ssh options: its own key, the pinned host key only, never a prompt."""
+    return f"-i {KEY} -o UserKnownHostsFile={KNOWN_HOSTS} -o StrictHostKeyChecking=yes -o BatchMode=yes"
 
 
 def authorized_line(public_key: str, client_address: str) -> str:
@@ -45,15 +58,16 @@ def authorized_line(public_key: str, client_address: str) -> str:
 
 
 @operation()
-def same_version(peer: str) -> Generator[StringCommand, None, None]:
+def same_version(peer: str, root: str) -> Generator[StringCommand, None, None]:
     """
     Stop unless unison is the same version here and on the peer: its archives and wire
     protocol change between versions.
 
     + peer: the other node of the pair
+    + root: the synced volume's mount point
     """
-    local = host.get_fact(Unison, **FACT_ARGS)
-    remote = read_node(peer)
+    local = unison_state(root)
+    remote = read_node(peer, root)
     if remote is None:
         report(f"unison: {peer} cannot be reached; its version is compared on a run that reaches it")
         return
@@ -68,9 +82,13 @@ def same_version(peer: str) -> Generator[StringCommand, None, None]:
 
 
 @operation()
-def sync_key() -> Generator[StringCommand, None, None]:
-    """Make root's ed25519 key for the sync, once."""
-    if host.get_fact(Unison, **FACT_ARGS).public_key:
+def sync_key(root: str) -> Generator[StringCommand, None, None]:
+    """
+    Make root's ed25519 key for the sync, once.
+
+    + root: the synced volume's mount point
+    """
+    if unison_state(root).public_key:
         host.noop(f"{KEY} exists")
         return
     yield StringCommand("install", "-d", "-m", "700", "/root/.ssh")
@@ -78,19 +96,20 @@ def sync_key() -> Generator[StringCommand, None, None]:
 
 
 @operation()
-def authorized_sync_key(client: str, client_address: str) -> Generator[StringCommand, None, None]:
+def authorized_sync_key(client: str, client_address: str, root: str) -> Generator[StringCommand, None, None]:
     """
     Let the client's sync key in as root, only from its replication address, only for the unison server.
 
     + client: the node that runs the sync
     + client_address: its replication address
+    + root: the synced volume's mount point
     """
-    client_state = read_node(client)
+    client_state = read_node(client, root)
     if client_state is None or client_state.public_key is None:
         report(f"unison: {client} has no sync key yet; it is authorized on the run after it is made")
         return
     wanted = authorized_line(client_state.public_key, client_address)
-    current = host.get_fact(Unison, **FACT_ARGS).authorized
+    current = unison_state(root).authorized
     if current == (wanted,):
         host.noop(f"{client}'s sync key is authorized for the unison server only")
         return
@@ -103,19 +122,20 @@ def authorized_sync_key(client: str, client_address: str) -> Generator[StringCom
 
 
 @operation()
-def pinned_host_key(peer: str, peer_address: str) -> Generator[StringCommand, None, None]:
+def pinned_host_key(peer: str, peer_address: str, root: str) -> Generator[StringCommand, None, None]:
     """
     Pin the peer's ed25519 host key, as read over the deploy's own SSH connection, for the sync's ssh.
 
     + peer: the other node
     + peer_address: the address the sync connects to
+    + root: the synced volume's mount point
     """
-    peer_state = read_node(peer)
+    peer_state = read_node(peer, root)
     if peer_state is None or peer_state.host_key is None:
         report(f"unison: {peer}'s host key cannot be read; it is pinned on a run that reaches it")
         return
     wanted = f"{peer_address} {peer_state.host_key}"
-    if host.get_fact(Unison, **FACT_ARGS).known_hosts == (wanted,):
+    if unison_state(root).known_hosts == (wanted,):
         host.noop(f"{peer}'s host key is pinned")
         return
     yield StringCommand("install", "-d", "-m", "700", "/root/.ssh")
@@ -123,18 +143,32 @@ def pinned_host_key(peer: str, peer_address: str) -> Generator[StringCommand, No
 
 
 @operation()
-def first_sync(profile: str, mount_point: str) -> Generator[StringCommand, None, None]:
+def first_sync(peer: str, root: str) -> Generator[StringCommand, None, None]:
     """
-    Run the profile once when unison has never synced, so both copies start out equal.
+    Run the sync once when unison has never synced, so both copies start out equal.
 
-    + profile: the unison profile name
-    + mount_point: the synced volume, which must be mounted here
+    unison never deletes on a first sync (it has no archive to tell a deletion from a file
+    that was never there): both copies end up with the union of what they hold. On a
+    one-legged start the peer is not ready yet; the first run that finds it ready syncs.
+
+    + peer: the other node
+    + root: the synced volume's mount point
     """
-    if host.get_fact(Unison, **FACT_ARGS).archives:
+    local = unison_state(root)
+    if local.archives:
         host.noop("unison has synced before; cron runs it from now on")
         return
-    yield StringCommand("mountpoint", "-q", QuoteString(mount_point))
-    yield StringCommand("unison", QuoteString(profile))
+    remote = read_node(peer, root)
+    if remote is None or not remote.mounted or not remote.authorized or not local.known_hosts:
+        report(
+            f"unison: {peer} is not ready for the first sync ({root} mounted there, this key authorized); "
+            "a later run does it"
+        )
+        return
+    if not local.mounted:
+        report(f"unison: {root} is not mounted on {host.name}; the first sync waits for it")
+        return
+    yield StringCommand(SYNC_COMMAND)
 
 
 @deploy("unison: the large volume kept in step")
@@ -151,25 +185,27 @@ def configure_unison(config: StorageConfig) -> None:
         host, files=[profile_file, LOGROTATE_FILE] if is_client else [SERVER_COMMAND], directories=[ARCHIVE_DIR]
     )
 
-    same_version(name="unison is the same version on both nodes", peer=config.peer_of(host.name).name)
+    same_version(name="unison is the same version on both nodes", peer=config.peer_of(host.name).name, root=mount_point)
     if is_client:
-        sync_key(name=f"Sync key {KEY}")
+        sync_key(name=f"Sync key {KEY}", root=mount_point)
     else:
         files.template(
             name=f"Forced command {SERVER_COMMAND}",
             src=str(TEMPLATES / "unison-server.sh.j2"),
             dest=SERVER_COMMAND,
             mode="755",
+            root=mount_point,
         )
         authorized_sync_key(
             name=f"{client.name}'s sync key runs only the unison server",
             client=client.name,
             client_address=replication_address(config, client),
+            root=mount_point,
         )
     if not is_client:
         return
     peer_address = replication_address(config, peer)
-    pinned_host_key(name=f"{peer.name}'s host key pinned", peer=peer.name, peer_address=peer_address)
+    pinned_host_key(name=f"{peer.name}'s host key pinned", peer=peer.name, peer_address=peer_address, root=mount_point)
     files.directory(name=f"Directory {ARCHIVE_DIR}", path=ARCHIVE_DIR, present=True, mode="700")
     files.template(
         name=f"unison profile {profile.profile_name}",
@@ -179,8 +215,24 @@ def configure_unison(config: StorageConfig) -> None:
         mount_point=mount_point,
         peer=peer.name,
         peer_address=peer_address,
-        key=KEY,
-        known_hosts=KNOWN_HOSTS,
+        ssh_options=ssh_options(),
+    )
+    files.template(
+        name=f"Sync command {SYNC_COMMAND}",
+        src=str(TEMPLATES / "sync.sh.j2"),
+        dest=SYNC_COMMAND,
+        mode="755",
+        root=mount_point,
+        node=host.name,
+        peer=peer.name,
+        peer_address=peer_address,
+        ssh_options=ssh_options(),
+        log_file=profile.log_file,
+        count_file=f"{ARCHIVE_DIR}/twinstore-{profile.profile_name}.count",
+        max_deleted_percent=profile.max_deleted_percent,
+        profile_name=profile.profile_name,
+        sync_command=SYNC_COMMAND,
+        lock_file=SYNC_LOCK,
     )
     files.template(
         name=f"Rotate {profile.log_file}",
@@ -192,7 +244,7 @@ def configure_unison(config: StorageConfig) -> None:
     minute, hour, day_of_month, month, day_of_week = profile.schedule.split()
     crontab.crontab(
         name=f"unison {profile.profile_name} at {profile.schedule}",
-        command=f"unison {profile.profile_name}",
+        command=SYNC_COMMAND,
         user="root",
         cron_name=MARKER,
         minute=minute,
@@ -201,4 +253,4 @@ def configure_unison(config: StorageConfig) -> None:
         month=month,
         day_of_week=day_of_week,
     )
-    first_sync(name="First sync", profile=profile.profile_name, mount_point=mount_point)
+    first_sync(name="First sync", peer=peer.name, root=mount_point)

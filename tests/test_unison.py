@@ -9,7 +9,7 @@ from jinja2 import Template
 
 from facts.lvm import SECTION
 from facts.unison import Unison, UnisonState
-from operations.unison import SERVER_COMMAND, TEMPLATES, authorized_line
+from operations.unison import SERVER_COMMAND, TEMPLATES, authorized_line, ssh_options
 from twinstore.config import UnisonProfile
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG9 twinstore-unison@fiori"
@@ -29,6 +29,8 @@ def test_fact_reads_every_section() -> None:
         f"{SECTION}archives",
         "ar0123abcd",
         "fp0123abcd",
+        f"{SECTION}mounted",
+        "yes",
     ]
     state = Unison().process(output)
     assert state == UnisonState(
@@ -38,11 +40,14 @@ def test_fact_reads_every_section() -> None:
         known_hosts=("192.168.1.7 ssh-ed25519 AAAApeer",),
         authorized=(),
         archives=("ar0123abcd", "fp0123abcd"),
+        mounted=True,
     )
 
 
 def test_fact_on_a_node_without_unison() -> None:
-    output = [f"{SECTION}{name}" for name in ("version", "key", "hostkey", "known_hosts", "authorized", "archives")]
+    output = [
+        f"{SECTION}{name}" for name in ("version", "key", "hostkey", "known_hosts", "authorized", "archives", "mounted")
+    ]
     assert Unison().process(output) == UnisonState()
 
 
@@ -52,7 +57,7 @@ def test_the_key_is_let_in_only_from_the_client_and_only_for_the_server() -> Non
 
 
 def run_forced_command(original: str | None) -> subprocess.CompletedProcess[str]:
-    script = (TEMPLATES / "unison-server.sh.j2").read_text()
+    script = Template((TEMPLATES / "unison-server.sh.j2").read_text()).render(root="/vol/rep-unison")
     environment = (
         {"PATH": "/nonexistent"} if original is None else {"PATH": "/nonexistent", "SSH_ORIGINAL_COMMAND": original}
     )
@@ -76,8 +81,7 @@ def test_the_profile_has_the_procedures_settings(tmp_path: Path) -> None:
         mount_point="/vol/rep-unison",
         peer="torchio",
         peer_address="192.168.1.7",
-        key="/root/.ssh/id_ed25519_unison",
-        known_hosts="/root/.ssh/known_hosts_unison",
+        ssh_options=ssh_options(),
     )
     lines = [line for line in text.splitlines() if line and not line.startswith("#")]
     assert lines == [
@@ -98,3 +102,123 @@ def test_the_profile_has_the_procedures_settings(tmp_path: Path) -> None:
         "prefer = newer",
         "logfile = /var/log/unison.log",
     ]
+
+
+def test_the_forced_command_counts_only_the_configured_volume_and_only_when_mounted() -> None:
+    # No mountpoint binary on this PATH: the count refuses rather than counting an empty directory.
+    result = run_forced_command("twinstore-unison-count")
+    assert result.returncode == 1 and result.stdout == ""
+    result = run_forced_command("twinstore-unison-count /etc")
+    assert result.returncode == 1 and "only runs the unison server" in result.stderr
+
+
+FAKE_TOOLS = {
+    # The volume counts as mounted; the peer's count comes from the test; unison records its run.
+    "mountpoint": "#!/bin/sh\nexit 0\n",
+    "ssh": '#!/bin/sh\ntest "$FAKE_PEER_COUNT" = fail && exit 255\necho "$FAKE_PEER_COUNT"\n',
+    "unison": '#!/bin/sh\necho "$*" >> "$UNISON_RUNS"\nexit "${FAKE_UNISON_STATUS:-0}"\n',
+}
+
+
+class SyncScript:
+    """The sync command rendered against a temporary volume, with fake ssh, unison and mountpoint."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.root = tmp_path / "volume"
+        self.root.mkdir()
+        self.log = tmp_path / "unison.log"
+        self.count_file = tmp_path / "count"
+        self.runs = tmp_path / "runs"
+        tools = tmp_path / "bin"
+        tools.mkdir()
+        for name, text in FAKE_TOOLS.items():
+            (tools / name).write_text(text)
+            (tools / name).chmod(0o755)
+        self.path = f"{tools}:/usr/bin:/bin"
+        self.script = tmp_path / "twinstore-unison-sync"
+        self.script.write_text(
+            Template((TEMPLATES / "sync.sh.j2").read_text()).render(
+                root=str(self.root),
+                node="fiori",
+                peer="torchio",
+                peer_address="192.168.1.7",
+                ssh_options=ssh_options(),
+                log_file=str(self.log),
+                count_file=str(self.count_file),
+                max_deleted_percent=50,
+                profile_name="vol-rep-unison",
+                sync_command="/usr/local/sbin/twinstore-unison-sync",
+                lock_file=str(tmp_path / "lock"),
+            )
+        )
+
+    def make_entries(self, count: int) -> None:
+        for entry in self.root.iterdir():
+            entry.unlink()
+        for number in range(count):
+            (self.root / f"f{number}").write_text("x")
+
+    def run(self, peer_count: str, *args: str, unison_status: int = 0) -> subprocess.CompletedProcess[str]:
+        environment = {
+            "PATH": self.path,
+            "FAKE_PEER_COUNT": peer_count,
+            "UNISON_RUNS": str(self.runs),
+            "FAKE_UNISON_STATUS": str(unison_status),
+        }
+        return subprocess.run(
+            ["/bin/sh", str(self.script), *args], env=environment, capture_output=True, text=True, check=False
+        )
+
+    def unison_runs(self) -> list[str]:
+        return self.runs.read_text().splitlines() if self.runs.exists() else []
+
+
+def test_sync_runs_unison_and_records_the_count(tmp_path: Path) -> None:
+    sync = SyncScript(tmp_path)
+    sync.make_entries(10)
+    # No count yet (the first sync): no check, unison runs, the count is recorded.
+    assert sync.run("0").returncode == 0
+    assert sync.unison_runs() == ["vol-rep-unison"]
+    assert sync.count_file.read_text().strip() == "10"
+    # Half of the entries gone on one side is still allowed (more than half is not).
+    assert sync.run("5").returncode == 0
+    assert len(sync.unison_runs()) == 2
+
+
+def test_sync_stops_when_most_of_the_peer_is_gone_and_says_how_to_let_it_through(tmp_path: Path) -> None:
+    sync = SyncScript(tmp_path)
+    sync.make_entries(10)
+    sync.count_file.write_text("10\n")
+    result = sync.run("4")
+    assert result.returncode == 1 and sync.unison_runs() == []
+    log = sync.log.read_text()
+    assert "not synced" in log and "on torchio has 4 entries, 10 after the last sync" in log
+    assert "more than 50% deleted (confirmbigdel)" in log
+    assert "twinstore-unison-sync --accept-deletions" in log and "--accept-deletions" in result.stderr
+    # The administrator says the deletion is wanted: one sync without the check.
+    assert sync.run("4", "--accept-deletions").returncode == 0
+    assert sync.unison_runs() == ["vol-rep-unison"]
+
+
+def test_sync_stops_when_most_of_this_side_is_gone(tmp_path: Path) -> None:
+    sync = SyncScript(tmp_path)
+    sync.make_entries(2)
+    sync.count_file.write_text("10\n")
+    assert sync.run("10").returncode == 1 and sync.unison_runs() == []
+    assert "on fiori has 2 entries, 10 after the last sync" in sync.log.read_text()
+
+
+def test_sync_stops_when_the_peer_cannot_be_counted(tmp_path: Path) -> None:
+    sync = SyncScript(tmp_path)
+    sync.make_entries(3)
+    sync.count_file.write_text("3\n")
+    assert sync.run("fail").returncode == 1 and sync.unison_runs() == []
+    assert "cannot count the entries" in sync.log.read_text()
+
+
+def test_a_failed_sync_keeps_the_last_count(tmp_path: Path) -> None:
+    sync = SyncScript(tmp_path)
+    sync.make_entries(6)
+    sync.count_file.write_text("10\n")
+    assert sync.run("10", unison_status=3).returncode == 3
+    assert sync.count_file.read_text().strip() == "10"

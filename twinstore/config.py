@@ -218,6 +218,9 @@ class UnisonProfile(Model):
     prefer: Literal["newer", "older"] = "newer"
     log_file: AbsolutePath = "/var/log/unison.log"
     log_retention_days: int = Field(default=28, ge=1)
+    # The sync stops when more than this share of the entries counted after the last sync
+    # is gone on either side (confirmbigdel alone stops only the loss of a whole replica).
+    max_deleted_percent: int = Field(default=50, ge=1, le=100)
 
 
 class Account(Model):
