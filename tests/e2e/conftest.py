@@ -45,9 +45,15 @@ class Run:
         return dict(zip(("operations", "changed", "error", "no_change"), match.groups(), strict=True))
 
 
-def run_pyinfra(*args: str) -> Run:
+def run_pyinfra(*args: str, count_commands_to: Path | None = None) -> Run:
+    """Run pyinfra as a user does; with count_commands_to, through bench/count_commands.py,
+    which also writes the remote commands sent to each host there (JSON)."""
+    if count_commands_to is None:
+        command = [sys.executable, "-m", "pyinfra", *args]
+    else:
+        command = [sys.executable, "bench/count_commands.py", str(count_commands_to), "--", *args]
     result = subprocess.run(
-        [sys.executable, "-m", "pyinfra", *args],
+        command,
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 import testinfra
@@ -60,8 +61,12 @@ def test_dry_run_on_a_fresh_lab_plans_changes_and_makes_none(
     assert dry_run_on_fresh_lab.data_disk_blkid_status == 2
 
 
+# Issue 10's budget for a no-op run, in round trips to each storage node (it was 91).
+NOOP_COMMANDS_PER_STORAGE_HOST = 40
+
+
 def test_second_converge_with_files_on_every_volume_changes_nothing(
-    converge: Run, fiori: testinfra.host.Host, torchio: testinfra.host.Host
+    converge: Run, fiori: testinfra.host.Host, torchio: testinfra.host.Host, tmp_path: Path
 ) -> None:
     paths = ["/vol/scratch", "/vol/pub", "/vol/home", "/vol/mail", "/vol/wikis", "/vol/svn", "/vol/vmpool1"]
     for node in (fiori, torchio):
@@ -72,10 +77,15 @@ def test_second_converge_with_files_on_every_volume_changes_nothing(
     checksum = "sha256sum " + " ".join(f"{path}/rerun-canary" for path in paths)
     before = fiori.check_output(checksum)
     local = {node: node.check_output("sha256sum /vol/scratch/canary-*") for node in (fiori, torchio)}
-    second = run_pyinfra("-y", LAB_INVENTORY, "deploy.py")
+    counts = tmp_path / "commands.json"
+    second = run_pyinfra("-y", LAB_INVENTORY, "deploy.py", count_commands_to=counts)
     assert second.returncode == 0, second.output[-3000:]
     totals = second.grand_total()
     assert totals["changed"] == "-" and totals["error"] == "-", second.output[-4000:]
+    # Counted by machine-independent round trips, not by time (timings live in bench/).
+    commands = json.loads(counts.read_text())["commands"]
+    for name in ("fiori", "torchio"):
+        assert 0 < commands[name] <= NOOP_COMMANDS_PER_STORAGE_HOST, commands
     assert fiori.check_output(checksum) == before
     for node, checksums in local.items():
         assert node.check_output("sha256sum /vol/scratch/canary-*") == checksums
