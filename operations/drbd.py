@@ -307,7 +307,10 @@ def configure_drbd(config: StorageConfig) -> None:
     options = config.drbd_options
     resource_files_paths = [f"/etc/drbd.d/{name}.res" for name in config.drbd_resources]
     prefetch_for_operations(
-        host, files=["/etc/drbd.d/global_common.conf", *resource_files_paths], services=["drbd.service"]
+        host,
+        files=["/etc/drbd.d/global_common.conf", *resource_files_paths],
+        services=["drbd.service"],
+        lines=[("/etc/modules-load.d/drbd.conf", "drbd", False)],
     )
     files.line(name="Load drbd at boot", path="/etc/modules-load.d/drbd.conf", line="drbd")
     server.modprobe(name="Load the drbd module", module="drbd")

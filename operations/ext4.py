@@ -6,6 +6,7 @@ when the plan is made, and by blkid on the host right before mkfs runs.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Generator
 
 from pyinfra import host
@@ -16,6 +17,15 @@ from facts.lvm import BlockDevices, LvmReport
 from operations.lvm import refuse_unless_blank
 from twinstore.config import StorageConfig
 from twinstore.fact_cache import prefetch_for_operations
+
+
+def fstab_match(mount_point: str) -> str:
+    """
+    The extended regex (files.line with extended_regex=True) of a mount point's fstab entry,
+    whatever its device and options, so a changed entry is replaced rather than added twice.
+    """
+    escaped = re.sub(r"([.+*?^$()\[\]{}|\\])", r"\\\1", mount_point)
+    return rf"^\S+\s+{escaped}\s"
 
 
 def mapper_path(group: str, volume: str) -> str:
@@ -61,7 +71,11 @@ def configure_ext4(config: StorageConfig) -> None:
         for name, volume in config.logical_volumes.items()
         if volume.role in ("ext4", "unison") and volume.mount_point is not None
     }
-    prefetch_for_operations(host, directories=["/vol", *ext4_volumes.values()])
+    prefetch_for_operations(
+        host,
+        directories=["/vol", *ext4_volumes.values()],
+        lines=[("/etc/fstab", fstab_match(mount_point), True) for mount_point in ext4_volumes.values()],
+    )
     files.directory(name="Directory /vol", path="/vol", present=True)
     all_devices = [mapper_path(group, name) for name in ext4_volumes]
     for volume_name, mount_point in ext4_volumes.items():
@@ -76,7 +90,8 @@ def configure_ext4(config: StorageConfig) -> None:
         files.line(
             name=f"fstab entry for {mount_point}",
             path="/etc/fstab",
-            line=rf"^\S+\s+{mount_point}\s",
+            line=fstab_match(mount_point),
+            extended_regex=True,
             replace=f"{device} {mount_point} ext4 {options} 0 2",
         )
         server.mount(

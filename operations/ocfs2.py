@@ -19,6 +19,7 @@ from pyinfra.operations import files
 
 from facts.ocfs2 import ZERO_HEAD_BYTES, Ocfs2, Ocfs2Device
 from operations.drbd import replication_address
+from operations.ext4 import fstab_match
 from operations.lvm import refuse_unless_blank
 from operations.report import report
 from twinstore.config import StorageConfig
@@ -189,6 +190,7 @@ def configure_ocfs2(config: StorageConfig) -> None:
         host,
         files=["/etc/ocfs2/cluster.conf", "/etc/default/o2cb"],
         directories=["/etc/ocfs2", *(volume.mount_point for volume in config.ocfs2_volumes.values())],
+        lines=[("/etc/fstab", fstab_match(volume.mount_point), True) for volume in config.ocfs2_volumes.values()],
     )
     files.directory(name="Directory /etc/ocfs2", path="/etc/ocfs2", present=True)
     nodes = [
@@ -239,7 +241,8 @@ def configure_ocfs2(config: StorageConfig) -> None:
         files.line(
             name=f"fstab entry for {volume.mount_point}",
             path="/etc/fstab",
-            line=rf"^\S+\s+{volume.mount_point}\s",
+            line=fstab_match(volume.mount_point),
+            extended_regex=True,
             replace=f"{device} {volume.mount_point} ocfs2 {fstab_options} 0 0",
         )
         cluster_mount(

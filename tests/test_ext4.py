@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import pytest
 from pyinfra.api import OperationError
 from pyinfra.context import ctx_host
+from pyinfra.operations.util.files import adjust_regex
 
 from facts.lvm import BlockDevices, BlockDeviceState
-from operations.ext4 import filesystem, mapper_path
+from operations.ext4 import filesystem, fstab_match, mapper_path
 from tests.helpers import FakeHost
 
 DEVICE = "/dev/mapper/vg0-rep--no"
@@ -50,3 +54,28 @@ def test_a_volume_created_in_this_run_gets_ext4() -> None:
 def test_a_missing_volume_not_created_by_this_run_is_an_error() -> None:
     with pytest.raises(OperationError, match="does not exist"):
         commands_for(BlockDeviceState(DEVICE, False))
+
+
+FSTAB = """\
+/dev/vda / ext4 errors=remount-ro 0 1
+/dev/mapper/vg0-rep--no /vol/rep-no ext4 noatime 0 2
+/dev/mapper/vg0-rep--no2 /vol/rep-no2 ext4 noatime,nodiratime 0 2
+"""
+
+
+def test_fstab_entry_is_found_and_replaced_by_grep_and_sed_as_pyinfra_runs_them(tmp_path: Path) -> None:
+    fstab = tmp_path / "fstab"
+    fstab.write_text(FSTAB)
+    # files.line wraps the regex in ^...$ and asks grep -E, then sed -E replaces (extended_regex=True).
+    pattern = adjust_regex(fstab_match("/vol/rep-no"), escape_regex_characters=False)
+    found = subprocess.run(["grep", "-E", "-e", pattern, str(fstab)], capture_output=True, text=True, check=True)
+    assert found.stdout == "/dev/mapper/vg0-rep--no /vol/rep-no ext4 noatime 0 2\n"
+    replace = "/dev/mapper/vg0-rep--no /vol/rep-no ext4 noatime,nodiratime 0 2"
+    script = "s/" + pattern.replace("/", r"\/") + "/" + replace.replace("/", r"\/") + "/"
+    subprocess.run(["sed", "-E", "-i", script, str(fstab)], check=True)
+    lines = fstab.read_text().splitlines()
+    assert lines[1] == replace and lines[2].startswith("/dev/mapper/vg0-rep--no2 /vol/rep-no2 ") and len(lines) == 3
+
+
+def test_fstab_match_escapes_regex_characters_of_the_mount_point() -> None:
+    assert fstab_match("/vol/a.b") == r"^\S+\s+/vol/a\.b\s"

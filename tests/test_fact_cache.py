@@ -12,8 +12,9 @@ from pyinfra.api.connect import connect_all
 from pyinfra.api.host import Host
 from pyinfra.connectors.local import LocalConnector
 from pyinfra.context import ctx_host, ctx_state
-from pyinfra.facts.files import Directory, File, Sha1File
+from pyinfra.facts.files import Directory, File, FindInFile, Sha1File
 from pyinfra.facts.server import Command
+from pyinfra.operations.util.files import adjust_regex
 
 from twinstore import fact_cache
 
@@ -98,3 +99,30 @@ def test_prefetch_leaves_a_failing_fact_to_the_normal_read(local_host: tuple[Hos
     assert len(sent) == 1
     # The failing one is not remembered: its next read goes to the host, the pyinfra way.
     assert [key for key in fact_cache._answers if "exit 3" in key[2]] == []
+
+
+def read_lines(host: Host, paths: list[str], line: str) -> list[object]:
+    # What files.line asks with extended_regex=True and its other flags at their defaults.
+    pattern = adjust_regex(line, escape_regex_characters=False)
+    return [
+        host.get_fact(FindInFile, path=path, pattern=pattern, interpolate_variables=False, extended_regex=True)
+        for path in paths
+    ]
+
+
+def test_prefetched_lines_answer_as_files_line_reads_them(local_host: tuple[Host, list[str]], tmp_path: Path) -> None:
+    host, sent = local_host
+    matching, other, absent = (str(tmp_path / name) for name in ("fstab", "other", "absent"))
+    Path(matching).write_text("/dev/vg0/a /vol/a ext4 noatime 0 2\n/dev/vg0/b /vol/b ext4 noatime 0 2\n")
+    Path(other).write_text("nothing here\n")
+    line = r"^\S+\s+/vol/b\s"
+    fact_cache.prefetch_for_operations(host, lines=[(path, line, True) for path in (matching, other, absent)])
+    assert len(sent) == 1
+    prefetched = read_lines(host, [matching, other, absent], line)
+    assert len(sent) == 1
+
+    fact_cache.forget()
+    assert read_lines(host, [matching, other, absent], line) == prefetched
+    assert len(sent) == 4
+    # A match, an existing file without one, no file at all: three different answers.
+    assert prefetched == [["/dev/vg0/b /vol/b ext4 noatime 0 2"], [], None]

@@ -19,9 +19,10 @@ from typing import Any
 from greenlet import getcurrent
 from pyinfra.api import FactBase, StringCommand
 from pyinfra.api.host import Host
-from pyinfra.facts.files import Directory, File, Sha1File
+from pyinfra.facts.files import Directory, File, FindInFile, Sha1File
 from pyinfra.facts.server import Sysctl
 from pyinfra.facts.systemd import SystemdEnabled, SystemdStatus
+from pyinfra.operations.util.files import adjust_regex
 
 _answers: dict[tuple[str, str, str], Any] = {}
 # Bumped whenever something may have changed; a read that overlapped a change is not kept.
@@ -119,6 +120,7 @@ def prefetch_for_operations(
     directories: Sequence[str] = (),
     services: Sequence[str] = (),
     sysctls: Sequence[str] = (),
+    lines: Sequence[tuple[str, str, bool]] = (),
 ) -> None:
     """
     Read in one round trip what pyinfra's own operations ask about these paths, units and keys.
@@ -127,8 +129,14 @@ def prefetch_for_operations(
     + directories: paths of files.directory (Directory)
     + services: units of systemd.service (SystemdStatus, SystemdEnabled)
     + sysctls: keys of server.sysctl (Sysctl)
+    + lines: (path, line, extended_regex) of files.line, its other flags left at their defaults (FindInFile)
     """
     facts: list[tuple[type[FactBase[Any]], dict[str, Any]]] = [(Sysctl, {"keys": [key]}) for key in sysctls]
+    for path, line, extended_regex in lines:
+        # The exact arguments files.line passes, so its own read finds this answer.
+        pattern = adjust_regex(line, escape_regex_characters=False)
+        arguments = {"path": path, "pattern": pattern, "interpolate_variables": False, "extended_regex": extended_regex}
+        facts.append((FindInFile, arguments))
     for path in files:
         facts += [(File, {"path": path}), (Directory, {"path": posixpath.dirname(path)}), (Sha1File, {"path": path})]
     facts += [(Directory, {"path": path}) for path in directories]
