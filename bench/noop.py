@@ -50,31 +50,26 @@ def timed(command: list[str]) -> float:
     return round(elapsed, 2)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--label", default="")
-    args = parser.parse_args()
-    pyinfra = [sys.executable, "-m", "pyinfra"]
+def commit() -> str:
+    return subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
 
-    baseline = [timed([*pyinfra, "-y", INVENTORY, "exec", "--", "true"]) for _ in range(args.runs)]
+
+def measure_noop(runs: int) -> dict[str, object]:
+    """Baseline, no-op re-run and --dry, each `runs` times, on a converged lab."""
+    pyinfra = [sys.executable, "-m", "pyinfra"]
+    baseline = [timed([*pyinfra, "-y", INVENTORY, "exec", "--", "true"]) for _ in range(runs)]
     noop, commands = [], {}
     counts = RESULTS / ".noop-commands.json"
-    for _ in range(args.runs):
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    for _ in range(runs):
         count = [sys.executable, "bench/count_commands.py", str(counts), "--", "-y", INVENTORY, "deploy.py"]
         noop.append(timed(count))
         commands = json.loads(counts.read_text())["commands"]
     counts.unlink()
-    dry = [timed([*pyinfra, "--dry", INVENTORY, "deploy.py"]) for _ in range(args.runs)]
-
-    result = {
-        "taken": datetime.now(UTC).isoformat(timespec="seconds"),
-        "label": args.label,
-        "commit": subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-        ).stdout.strip(),
-        "machine": machine(),
-        "runs": args.runs,
+    dry = [timed([*pyinfra, "--dry", INVENTORY, "deploy.py"]) for _ in range(runs)]
+    return {
         "baseline_s": baseline,
         "noop_s": noop,
         "dry_s": dry,
@@ -84,11 +79,31 @@ def main() -> None:
         "noop_ratio": round(statistics.median(noop) / statistics.median(baseline), 2),
         "noop_commands_per_host": commands,
     }
+
+
+def write_result(kind: str, label: str, runs: int, figures: dict[str, object]) -> None:
+    """bench/results/<kind>-<UTC time>.json: the figures, the machine, the commit."""
+    result = {
+        "taken": datetime.now(UTC).isoformat(timespec="seconds"),
+        "label": label,
+        "commit": commit(),
+        "machine": machine(),
+        "runs": runs,
+        **figures,
+    }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    output = RESULTS / f"noop-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
+    output = RESULTS / f"{kind}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
     output.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
     print(f"written to {output.relative_to(ROOT)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--label", default="")
+    args = parser.parse_args()
+    write_result("noop", args.label, args.runs, measure_noop(args.runs))
 
 
 if __name__ == "__main__":
