@@ -52,6 +52,7 @@ def run_pyinfra(*args: str, count_commands_to: Path | None = None) -> Run:
         command = [sys.executable, "-m", "pyinfra", *args]
     else:
         command = [sys.executable, "bench/count_commands.py", str(count_commands_to), "--", *args]
+    started = time.monotonic()
     result = subprocess.run(
         command,
         cwd=ROOT,
@@ -63,7 +64,8 @@ def run_pyinfra(*args: str, count_commands_to: Path | None = None) -> Run:
     log = ROOT / ".pytest_cache" / "e2e-pyinfra.log"
     log.parent.mkdir(exist_ok=True)
     with log.open("a") as handle:
-        handle.write(f"\n===== pyinfra {' '.join(args)} (rc {result.returncode})\n{output}")
+        took = time.monotonic() - started
+        handle.write(f"\n===== pyinfra {' '.join(args)} (rc {result.returncode}, {took:.0f} s)\n{output}")
     return Run(result.returncode, output)
 
 
