@@ -162,6 +162,9 @@ def host_key_from_console(guest: Guest) -> str | None:
     return keys[-1] if keys else None
 
 
+MAX_SOCKET_PATH = 107
+
+
 def write_ssh_files(host_keys: dict[str, str]) -> None:
     """known_hosts from the keys the guests printed on their consoles, and an ssh_config."""
     lines = [f"[127.0.0.1]:{g.ssh_port} {host_keys[g.name]}" for g in GUESTS if g.name in host_keys]
@@ -178,8 +181,20 @@ def write_ssh_files(host_keys: dict[str, str]) -> None:
             f"    UserKnownHostsFile {known_hosts()}",
             "    StrictHostKeyChecking yes",
             "    LogLevel ERROR",
-            "",
         ]
+        control_path = run_dir() / f"{g.name}.ssh"
+        # One connection per guest, shared by the tests' many commands: a new SSH session
+        # costs a TCG guest about 3 s, a multiplexed one 0.2 s. A guest that stops answering
+        # (reset, hung) drops its master within 15 s. A socket path is limited to 107 bytes.
+        if len(str(control_path)) <= MAX_SOCKET_PATH:
+            config += [
+                "    ControlMaster auto",
+                f"    ControlPath {control_path}",
+                "    ControlPersist 60s",
+                "    ServerAliveInterval 5",
+                "    ServerAliveCountMax 3",
+            ]
+        config.append("")
     ssh_config().write_text("\n".join(config))
 
 

@@ -50,6 +50,8 @@ def test_host_key_is_read_from_the_console_and_pinned(lab_dir: Path) -> None:
     config = (lab_dir / "ssh_config").read_text()
     assert "StrictHostKeyChecking yes" in config
     assert "StrictHostKeyChecking no" not in config
+    # Sessions are multiplexed through a socket in the lab's run directory.
+    assert f"ControlPath {lab_dir / 'run' / 'fiori.ssh'}\n" in config
 
 
 def test_down_never_signals_a_process_that_is_not_the_labs(lab_dir: Path) -> None:
