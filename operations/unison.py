@@ -14,6 +14,7 @@ from pathlib import Path
 from pyinfra import host, inventory
 from pyinfra.api import OperationError, QuoteString, StringCommand, deploy, operation
 from pyinfra.api.exceptions import PyinfraError
+from pyinfra.facts.crontab import Crontab
 from pyinfra.operations import crontab, files
 
 from facts.unison import Unison, UnisonState
@@ -33,17 +34,19 @@ LOGROTATE_FILE = "/etc/logrotate.d/twinstore-unison"
 MARKER = "twinstore-unison"
 
 
+def fact_arguments(root: str) -> dict[str, str]:
+    """The Unison fact's arguments: every read passes the same ones, so one read serves all."""
+    return {"key": KEY, "known_hosts": KNOWN_HOSTS, "archive_dir": ARCHIVE_DIR, "root": root}
+
+
 def unison_state(root: str) -> UnisonState:
-    """This host's unison state; every operation asks with the same arguments, so it is read once."""
-    return host.get_fact(Unison, key=KEY, known_hosts=KNOWN_HOSTS, archive_dir=ARCHIVE_DIR, root=root)
+    return host.get_fact(Unison, **fact_arguments(root))
 
 
 def read_node(name: str, root: str) -> UnisonState | None:
     """Another node's unison state, read even when --limit leaves it out; None when unreachable."""
     try:
-        return inventory.get_host(name).get_fact(
-            Unison, key=KEY, known_hosts=KNOWN_HOSTS, archive_dir=ARCHIVE_DIR, root=root
-        )
+        return inventory.get_host(name).get_fact(Unison, **fact_arguments(root))
     except PyinfraError:
         return None
 
@@ -182,7 +185,10 @@ def configure_unison(config: StorageConfig) -> None:
     is_client = host.name == client.name
     profile_file = f"{ARCHIVE_DIR}/{profile.profile_name}.prf"
     prefetch_for_operations(
-        host, files=[profile_file, LOGROTATE_FILE] if is_client else [SERVER_COMMAND], directories=[ARCHIVE_DIR]
+        host,
+        files=[profile_file, LOGROTATE_FILE, SYNC_COMMAND] if is_client else [SERVER_COMMAND],
+        directories=[ARCHIVE_DIR] if is_client else [],
+        facts=[(Unison, fact_arguments(mount_point)), *([(Crontab, {"user": "root"})] if is_client else [])],
     )
 
     same_version(name="unison is the same version on both nodes", peer=config.peer_of(host.name).name, root=mount_point)

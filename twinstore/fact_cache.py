@@ -121,6 +121,7 @@ def prefetch_for_operations(
     services: Sequence[str] = (),
     sysctls: Sequence[str] = (),
     lines: Sequence[tuple[str, str, bool]] = (),
+    facts: Sequence[tuple[type[FactBase[Any]], dict[str, Any]]] = (),
 ) -> None:
     """
     Read in one round trip what pyinfra's own operations ask about these paths, units and keys.
@@ -130,20 +131,22 @@ def prefetch_for_operations(
     + services: units of systemd.service (SystemdStatus, SystemdEnabled)
     + sysctls: keys of server.sysctl (Sysctl)
     + lines: (path, line, extended_regex) of files.line, its other flags left at their defaults (FindInFile)
+    + facts: any other (fact class, keyword arguments), read in the same command
     """
-    facts: list[tuple[type[FactBase[Any]], dict[str, Any]]] = [(Sysctl, {"keys": [key]}) for key in sysctls]
+    wanted: list[tuple[type[FactBase[Any]], dict[str, Any]]] = [*facts]
+    wanted += [(Sysctl, {"keys": [key]}) for key in sysctls]
     for path, line, extended_regex in lines:
         # The exact arguments files.line passes, so its own read finds this answer.
         pattern = adjust_regex(line, escape_regex_characters=False)
         arguments = {"path": path, "pattern": pattern, "interpolate_variables": False, "extended_regex": extended_regex}
-        facts.append((FindInFile, arguments))
+        wanted.append((FindInFile, arguments))
     for path in files:
-        facts += [(File, {"path": path}), (Directory, {"path": posixpath.dirname(path)}), (Sha1File, {"path": path})]
-    facts += [(Directory, {"path": path}) for path in directories]
+        wanted += [(File, {"path": path}), (Directory, {"path": posixpath.dirname(path)}), (Sha1File, {"path": path})]
+    wanted += [(Directory, {"path": path}) for path in directories]
     for service in services:
         unit = {"user_mode": False, "machine": None, "user_name": None, "services": [service]}
-        facts += [(SystemdStatus, unit), (SystemdEnabled, unit)]
-    prefetch(host, facts)
+        wanted += [(SystemdStatus, unit), (SystemdEnabled, unit)]
+    prefetch(host, wanted)
 
 
 def _evaluate(attribute: Any, kwargs: dict[str, Any]) -> Any:
