@@ -9,7 +9,8 @@ made: a new pair must start with no sync at all (`new-current-uuid --clear-bitma
 them, M image builds from scratch (the cached image is removed first; default 0). The JSON
 in bench/results/ records every sample, their medians and the machine, and, taken on the
 last converged lab, bench/noop.py's figures (baseline, no-op re-run, --dry, noop_ratio,
-commands per host). It leaves the lab running and converged.
+commands per host, and the no-op re-run targeting 1, 2 and 3 hosts). It leaves the lab
+running and converged.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import statistics
 import subprocess
 import sys
 
-from noop import INVENTORY, measure_noop, timed, write_result
+from noop import INVENTORY, measure_host_scaling, measure_noop, timed, write_result
 
 from lab.image import image_dir
 from lab.machines import ssh_command
@@ -75,7 +76,8 @@ def main() -> None:
         "converge_median_s": statistics.median(converge_s),
         "resync_bytes_on_create": resync,
     }
-    write_result("lab", args.label, args.runs, {**figures, **measure_noop(args.noop_runs)})
+    noop = {**measure_noop(args.noop_runs), **measure_host_scaling(max(2, args.noop_runs - 1))}
+    write_result("lab", args.label, args.runs, {**figures, **noop})
 
 
 if __name__ == "__main__":

@@ -81,6 +81,22 @@ def measure_noop(runs: int) -> dict[str, object]:
     }
 
 
+def measure_host_scaling(runs: int) -> dict[str, object]:
+    """
+    The no-op re-run targeting 1, 2 and 3 hosts (--limit), `runs` times each: how the run grows
+    with the number of hosts that pyinfra works on in parallel.
+    """
+    targets = {"1": ["--limit", "fiori"], "2": ["--limit", "fiori,torchio"], "3": []}
+    samples = {
+        hosts: [timed([sys.executable, "-m", "pyinfra", "-y", *limit, INVENTORY, "deploy.py"]) for _ in range(runs)]
+        for hosts, limit in targets.items()
+    }
+    return {
+        "noop_by_hosts_s": samples,
+        "noop_by_hosts_median_s": {hosts: statistics.median(times) for hosts, times in samples.items()},
+    }
+
+
 def write_result(kind: str, label: str, runs: int, figures: dict[str, object]) -> None:
     """bench/results/<kind>-<UTC time>.json: the figures, the machine, the commit."""
     result = {

@@ -53,6 +53,14 @@ def markdown_table(results: list[dict[str, Any]]) -> str:
         + " |"
     )
     rows.append(
+        "| no-op re-run targeting 1 / 2 / 3 hosts | "
+        + " | ".join(
+            " / ".join(f"{median:.1f} s" for median in r.get("noop_by_hosts_median_s", {}).values()) or "not measured"
+            for r in results
+        )
+        + " |"
+    )
+    rows.append(
         "| bytes resynced when a new pair is made | "
         + " | ".join(", ".join(str(b) for b in r["resync_bytes_on_create"]) for r in results)
         + " |"
