@@ -118,6 +118,8 @@ unison = {
     # Not in the procedure: a sync that would delete more than half of either copy stops and
     # says how to let it through (twinstore-unison-sync --accept-deletions).
     "max_deleted_percent": 50,
+    # status.py reports the sync as stale when it last ran longer ago than this.
+    "max_age_hours": 26,
 }
 
 # Created before any package so both OCFS2 nodes agree on file ownership.

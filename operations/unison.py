@@ -34,6 +34,11 @@ LOGROTATE_FILE = "/etc/logrotate.d/twinstore-unison"
 MARKER = "twinstore-unison"
 
 
+def last_run_file(profile_name: str) -> str:
+    """Where the sync command records its last run: seconds since the epoch and exit status."""
+    return f"{ARCHIVE_DIR}/twinstore-{profile_name}.last-run"
+
+
 def fact_arguments(root: str) -> dict[str, str]:
     """The Unison fact's arguments: every read passes the same ones, so one read serves all."""
     return {"key": KEY, "known_hosts": KNOWN_HOSTS, "archive_dir": ARCHIVE_DIR, "root": root}
@@ -235,6 +240,7 @@ def configure_unison(config: StorageConfig) -> None:
         ssh_options=ssh_options(),
         log_file=profile.log_file,
         count_file=f"{ARCHIVE_DIR}/twinstore-{profile.profile_name}.count",
+        last_run_file=last_run_file(profile.profile_name),
         max_deleted_percent=profile.max_deleted_percent,
         profile_name=profile.profile_name,
         sync_command=SYNC_COMMAND,

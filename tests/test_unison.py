@@ -129,6 +129,7 @@ class SyncScript:
         self.log = tmp_path / "unison.log"
         self.count_file = tmp_path / "count"
         self.runs = tmp_path / "runs"
+        self.last_run = tmp_path / "last-run"
         tools = tmp_path / "bin"
         tools.mkdir()
         for name, text in FAKE_TOOLS.items():
@@ -149,6 +150,7 @@ class SyncScript:
                 profile_name="vol-rep-unison",
                 sync_command="/usr/local/sbin/twinstore-unison-sync",
                 lock_file=str(tmp_path / "lock"),
+                last_run_file=str(tmp_path / "last-run"),
             )
         )
 
@@ -214,6 +216,7 @@ def test_sync_stops_when_the_peer_cannot_be_counted(tmp_path: Path) -> None:
     sync.count_file.write_text("3\n")
     assert sync.run("fail").returncode == 1 and sync.unison_runs() == []
     assert "cannot count the entries" in sync.log.read_text()
+    assert sync.last_run.read_text().split()[1] == "1"
 
 
 def test_a_failed_sync_keeps_the_last_count(tmp_path: Path) -> None:
@@ -222,3 +225,6 @@ def test_a_failed_sync_keeps_the_last_count(tmp_path: Path) -> None:
     sync.count_file.write_text("10\n")
     assert sync.run("10", unison_status=3).returncode == 3
     assert sync.count_file.read_text().strip() == "10"
+    # The health report sees when and how the last run ended.
+    when, status = sync.last_run.read_text().split()
+    assert status == "3" and int(when) > 1_700_000_000

@@ -221,6 +221,9 @@ class UnisonProfile(Model):
     # The sync stops when more than this share of the entries counted after the last sync
     # is gone on either side (confirmbigdel alone stops only the loss of a whole replica).
     max_deleted_percent: int = Field(default=50, ge=1, le=100)
+    # The health report calls the sync stale when its last run is older than this
+    # (a nightly schedule plus two hours of slack).
+    max_age_hours: int = Field(default=26, ge=1)
 
 
 class Account(Model):

@@ -1,0 +1,105 @@
+"""What the health report needs beyond the subsystems' own facts: space, heartbeat, last sync."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pyinfra.api import FactBase, QuoteString, StringCommand
+from typing_extensions import override
+
+from facts.lvm import SECTION
+
+SCRIPT = r"""
+cluster=$1; last_run=$2; shift 2
+echo "{section}now"
+date +%s
+echo "{section}heartbeat"
+ls "/sys/kernel/config/cluster/$cluster/heartbeat" 2>/dev/null | grep -vx dead_threshold
+echo "{section}last_run"
+if [ -n "$last_run" ] && [ -r "$last_run" ]; then cat "$last_run"; fi
+echo "{section}volumes"
+for mount_point in "$@"; do
+    if mountpoint -q "$mount_point"; then
+        fs_type=$(findmnt -n -o FSTYPE "$mount_point")
+        echo "$mount_point $fs_type $(df -P -k "$mount_point" | awk 'NR == 2 {{ print $2, $4 }}')"
+    fi
+done
+true
+"""
+
+
+@dataclass(frozen=True)
+class VolumeUsage:
+    fs_type: str
+    size_kib: int
+    free_kib: int
+
+
+@dataclass(frozen=True)
+class StorageHealthState:
+    # The node's clock (seconds since the epoch), to age the last sync by.
+    now: int = 0
+    # o2cb heartbeat regions: one per mounted OCFS2 volume while the cluster beats.
+    heartbeat_regions: int = 0
+    # The sync command's last run: (seconds since the epoch, exit status); None if it never ran here.
+    last_sync: tuple[int, int] | None = None
+    # Mounted volumes among those asked for.
+    volumes: dict[str, VolumeUsage] = field(default_factory=dict)
+
+
+class StorageHealth(FactBase[StorageHealthState]):
+    """
+    Free space of the mounted volumes, o2cb heartbeat regions and the last unison sync, in one command.
+
+    + cluster: the o2cb cluster name
+    + last_run_file: the sync command's record of its last run ("" on a node that does not sync)
+    + mount_points: the volumes to report
+
+    .. code:: python
+
+        StorageHealthState(now=1764150000, heartbeat_regions=2, last_sync=(1764140000, 0),
+                           volumes={"/vol/rep-no": VolumeUsage("ext4", 999320, 930000)})
+    """
+
+    @override
+    @staticmethod
+    def default() -> StorageHealthState:
+        return StorageHealthState()
+
+    @override
+    def command(self, cluster: str, last_run_file: str, mount_points: list[str]) -> StringCommand:
+        return StringCommand(
+            "sh",
+            "-c",
+            QuoteString(SCRIPT.format(section=SECTION)),
+            "sh",
+            QuoteString(cluster),
+            QuoteString(last_run_file),
+            *map(QuoteString, mount_points),
+        )
+
+    @override
+    def process(self, output: list[str]) -> StorageHealthState:
+        sections: dict[str, list[str]] = {}
+        current: list[str] = []
+        for line in output:
+            if line.startswith(SECTION):
+                current = sections.setdefault(line[len(SECTION) :], [])
+            elif line.strip():
+                current.append(line.strip())
+        volumes = {}
+        for line in sections.get("volumes", []):
+            parts = line.split()
+            if len(parts) == 4 and parts[2].isdigit() and parts[3].isdigit():
+                volumes[parts[0]] = VolumeUsage(parts[1], int(parts[2]), int(parts[3]))
+        last_sync = None
+        last = (sections.get("last_run") or [""])[0].split()
+        if len(last) >= 2 and last[0].isdigit() and last[1].isdigit():
+            last_sync = (int(last[0]), int(last[1]))
+        now = (sections.get("now") or ["0"])[0]
+        return StorageHealthState(
+            now=int(now) if now.isdigit() else 0,
+            heartbeat_regions=len(sections.get("heartbeat", [])),
+            last_sync=last_sync,
+            volumes=volumes,
+        )

@@ -1,0 +1,214 @@
+"""The health report of a storage pair: one table per pair, and a failure when it is not healthy.
+
+Reads both nodes' DRBD, o2cb, mounts, exports and unison state (each node in one prefetch
+command), prints one table per pair and stops with the list of problems when there are any,
+so `pyinfra inventory.py status.py` exits non-zero from cron or a monitoring check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass
+
+from pyinfra import host, inventory, logger, state
+from pyinfra.api import OperationError, StringCommand, deploy, operation
+from pyinfra.api.exceptions import PyinfraError
+
+from facts.drbd import DrbdResources, DrbdResourceState
+from facts.health import StorageHealth, StorageHealthState
+from facts.nfs import NfsExports, NfsExportsState
+from facts.ocfs2 import Ocfs2, Ocfs2State
+from operations.drbd import resource_args
+from operations.ocfs2 import ocfs2_devices
+from operations.unison import last_run_file
+from twinstore.config import StorageConfig
+from twinstore.fact_cache import prefetch
+from twinstore.validation import volume_mounts
+
+
+@dataclass(frozen=True)
+class NodeHealth:
+    drbd: dict[str, DrbdResourceState]
+    ocfs2: Ocfs2State
+    exports: NfsExportsState
+    storage: StorageHealthState
+
+
+def read_node_health(config: StorageConfig, name: str) -> NodeHealth | None:
+    """One node's state in one round trip; None when it cannot be reached."""
+    node_host = inventory.get_host(name)
+    drbd_args = {"resources": resource_args(config)}
+    ocfs2_args = {"cluster": config.ocfs2_cluster.name, "devices": ocfs2_devices(config)}
+    exports_args = {"paths": [export.path for export in config.nfs_exports]}
+    sync_record = last_run_file(config.unison.profile_name) if name == config.unison.client else ""
+    storage_args = {
+        "cluster": config.ocfs2_cluster.name,
+        "last_run_file": sync_record,
+        "mount_points": volume_mounts(config),
+    }
+    try:
+        prefetch(
+            node_host,
+            [
+                (DrbdResources, drbd_args),
+                (Ocfs2, ocfs2_args),
+                (NfsExports, exports_args),
+                (StorageHealth, storage_args),
+            ],
+        )
+        return NodeHealth(
+            drbd=node_host.get_fact(DrbdResources, **drbd_args),
+            ocfs2=node_host.get_fact(Ocfs2, **ocfs2_args),
+            exports=node_host.get_fact(NfsExports, **exports_args),
+            storage=node_host.get_fact(StorageHealth, **storage_args),
+        )
+    except PyinfraError:
+        return None
+
+
+def age(seconds: int) -> str:
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    if seconds < 2 * 86400:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 86400} days"
+
+
+def pair_problems(config: StorageConfig, nodes: dict[str, NodeHealth | None]) -> list[str]:
+    """Everything that keeps the pair from being healthy, one sentence each."""
+    problems = []
+    wanted_mounts = volume_mounts(config)
+    for name, node in nodes.items():
+        if node is None:
+            problems.append(f"{name} cannot be reached")
+            continue
+        for resource, drbd in node.drbd.items():
+            if drbd.split_brain_reported:
+                problems.append(f"{name}: {resource} reports a split brain")
+            if not drbd.healthy or drbd.out_of_sync_kib:
+                problems.append(f"{name}: {resource} is {drbd.summary()}")
+        if not node.ocfs2.online:
+            problems.append(f"{name}: the o2cb cluster {config.ocfs2_cluster.name} is not online")
+        for mount_point in wanted_mounts:
+            if mount_point not in node.storage.volumes:
+                problems.append(f"{name}: {mount_point} is not mounted")
+        for export in config.nfs_exports:
+            resolved = node.exports.resolved.get(export.path)
+            if resolved is None or resolved not in node.exports.exported:
+                problems.append(f"{name}: {export.path} is not exported")
+        if name == config.unison.client:
+            last = node.storage.last_sync
+            if last is None:
+                problems.append(f"{name}: unison has never synced {config.unison.volume}")
+            else:
+                when, status = last
+                if status > 1:
+                    problems.append(f"{name}: the last unison sync failed (exit status {status})")
+                if node.storage.now - when > config.unison.max_age_hours * 3600:
+                    problems.append(
+                        f"{name}: the last unison sync ran {age(node.storage.now - when)} ago "
+                        f"(more than {config.unison.max_age_hours} h)"
+                    )
+    return problems
+
+
+def row_labels(config: StorageConfig) -> list[str]:
+    return [
+        *(f"DRBD {resource}" for resource in config.drbd_resources),
+        "o2cb",
+        *volume_mounts(config),
+        "exports",
+        "unison",
+    ]
+
+
+def node_cells(config: StorageConfig, node: NodeHealth, is_client: bool) -> list[str]:
+    """One node's column, in the order of row_labels."""
+    return [
+        *(drbd_cell(node.drbd.get(resource)) for resource in config.drbd_resources),
+        o2cb_cell(node),
+        *(volume_cell(node.storage, mount_point) for mount_point in volume_mounts(config)),
+        exports_cell(config, node.exports),
+        unison_cell(node.storage, is_client),
+    ]
+
+
+def pair_table(config: StorageConfig, nodes: dict[str, NodeHealth | None]) -> str:
+    """One row per resource, volume and service; one column per node."""
+    labels = row_labels(config)
+    columns = [
+        node_cells(config, node, name == config.unison.client) if node else ["unreachable"] * len(labels)
+        for name, node in nodes.items()
+    ]
+    rows = [["", *nodes], *([label, *cells] for label, *cells in zip(labels, *columns, strict=True))]
+    widths = [max(len(line[column]) for line in rows) for column in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip() for line in rows
+    )
+
+
+def drbd_cell(state: DrbdResourceState | None) -> str:
+    if state is None or not state.configured:
+        return "down"
+    flag = ", SPLIT BRAIN" if state.split_brain_reported else ""
+    return (
+        f"{state.connection} {state.role}/{state.peer_role} {state.disk}/{state.peer_disk}"
+        f" oos {state.out_of_sync_kib} KiB{flag}"
+    )
+
+
+def o2cb_cell(node: NodeHealth) -> str:
+    if not node.ocfs2.online:
+        return "offline"
+    return f"online, {len(node.ocfs2.cluster_members)} nodes, heartbeat on {node.storage.heartbeat_regions} volume(s)"
+
+
+def volume_cell(storage: StorageHealthState, mount_point: str) -> str:
+    usage = storage.volumes.get(mount_point)
+    if usage is None:
+        return "NOT MOUNTED"
+    return f"{usage.fs_type}, {usage.free_kib // 1024} of {usage.size_kib // 1024} MiB free"
+
+
+def exports_cell(config: StorageConfig, exports: NfsExportsState) -> str:
+    wanted = [export.path for export in config.nfs_exports]
+    exported = [path for path in wanted if exports.resolved.get(path) in exports.exported]
+    missing = sorted(set(wanted) - set(exported))
+    return f"{len(exported)}/{len(wanted)} exported" + (f", missing {' '.join(missing)}" if missing else "")
+
+
+def unison_cell(storage: StorageHealthState, is_client: bool) -> str:
+    if storage.last_sync is None:
+        return "never synced" if is_client else "-"
+    when, status = storage.last_sync
+    result = {0: "ok", 1: "ok, conflicts skipped"}.get(status, f"FAILED (exit {status})")
+    return f"last sync {age(storage.now - when)} ago, {result}"
+
+
+@operation(is_idempotent=False)
+def pair_healthy(pair: str, problems: list[str]) -> Generator[StringCommand, None, None]:
+    """
+    Stop with the pair's problems, so the run exits non-zero; say so when there are none.
+
+    + pair: the pair's node names, for the messages
+    + problems: what keeps the pair from being healthy
+    """
+    if problems:
+        raise OperationError(f"{pair} is not healthy: " + "; ".join(problems))
+    host.noop(f"{pair} is healthy")
+    yield from ()
+
+
+@deploy("Health of the storage pair")
+def report_health(config: StorageConfig) -> None:
+    names = [node.name for node in config.nodes]
+    # One report per pair: made by the first of its nodes that this run targets.
+    reporters = [name for name in names if state.is_host_in_limit(inventory.get_host(name))]
+    if not reporters or host.name != reporters[0]:
+        return
+    nodes = {name: read_node_health(config, name) for name in names}
+    problems = pair_problems(config, nodes)
+    pair = " + ".join(names)
+    verdict = "HEALTHY" if not problems else f"NOT HEALTHY ({len(problems)} problem(s))"
+    logger.info(f"\n--> Storage pair {pair}: {verdict}\n{pair_table(config, nodes)}\n")
+    pair_healthy(name=f"Pair {pair} is healthy", pair=pair, problems=problems)

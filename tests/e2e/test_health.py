@@ -1,0 +1,31 @@
+"""The health report on the lab: one table for the pair, and a non-zero exit when it is not healthy."""
+
+from __future__ import annotations
+
+import testinfra
+
+from tests.e2e.conftest import LAB_INVENTORY, Run, run_pyinfra
+
+
+def test_a_converged_pair_is_reported_healthy_and_an_unexported_path_is_not(
+    converge: Run, torchio: testinfra.host.Host
+) -> None:
+    healthy = run_pyinfra("-y", LAB_INVENTORY, "status.py")
+    assert healthy.returncode == 0, healthy.output[-4000:]
+    assert "Storage pair fiori + torchio: HEALTHY" in healthy.output, healthy.output[-4000:]
+    table = healthy.output.split("Storage pair fiori + torchio: HEALTHY", 1)[1]
+    for row in ("DRBD drbd0", "DRBD drbd1", "o2cb", "/vol/rep-no", "/vol/ocfs2-large", "exports", "unison"):
+        assert row in table, table[:3000]
+    assert table.count("Connected Primary/Primary UpToDate/UpToDate oos 0 KiB") == 4, table[:3000]
+    assert "last sync" in table and "ago, ok" in table
+
+    torchio.check_output("exportfs -u 192.168.1.0/24:/vol/rep-unison/pub")
+    try:
+        unhealthy = run_pyinfra("-y", LAB_INVENTORY, "status.py")
+    finally:
+        torchio.check_output("exportfs -ra")
+    assert unhealthy.returncode != 0, unhealthy.output[-4000:]
+    assert "NOT HEALTHY" in unhealthy.output and "torchio: /vol/pub is not exported" in unhealthy.output, (
+        unhealthy.output[-4000:]
+    )
+    assert "/vol/rep-unison/pub" in torchio.check_output("exportfs -s")

@@ -1,0 +1,135 @@
+"""The health report's facts, verdict and table, on states built as the facts return them."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from facts.drbd import DrbdResourceState
+from facts.health import StorageHealth, StorageHealthState, VolumeUsage
+from facts.lvm import SECTION
+from facts.nfs import NfsExportsState
+from facts.ocfs2 import Ocfs2State
+from operations.health import NodeHealth, pair_problems, pair_table
+from tests.test_lvm import lab_config
+
+NOW = 1_764_150_000
+CONFIG = lab_config()
+MOUNTS = ["/vol/rep-no", "/vol/rep-unison", "/vol/ocfs2-small", "/vol/ocfs2-large"]
+EXPORTS = {
+    "/vol/pub": "/vol/rep-unison/pub",
+    "/vol/home": "/vol/ocfs2-small/home",
+    "/vol/mail": "/vol/ocfs2-small/mail",
+    "/vol/wikis": "/vol/ocfs2-small/wikis",
+    "/vol/svn": "/vol/ocfs2-small/svn",
+}
+
+
+def resource(name: str, minor: int, **changes: object) -> DrbdResourceState:
+    healthy = DrbdResourceState(
+        name=name,
+        minor=minor,
+        module_loaded=True,
+        configured=True,
+        connection="Connected",
+        role="Primary",
+        peer_role="Primary",
+        disk="UpToDate",
+        peer_disk="UpToDate",
+    )
+    return dataclasses.replace(healthy, **changes)  # type: ignore[arg-type]
+
+
+def healthy_node(client: bool) -> NodeHealth:
+    fs_types = {"/vol/rep-no": "ext4", "/vol/rep-unison": "ext4"}
+    return NodeHealth(
+        drbd={"drbd0": resource("drbd0", 0), "drbd1": resource("drbd1", 1)},
+        ocfs2=Ocfs2State(online=True, cluster_members={"fiori": "a", "torchio": "b"}),
+        exports=NfsExportsState(exported=frozenset(EXPORTS.values()), resolved=dict(EXPORTS)),
+        storage=StorageHealthState(
+            now=NOW,
+            heartbeat_regions=2,
+            last_sync=(NOW - 7200, 0) if client else None,
+            volumes={point: VolumeUsage(fs_types.get(point, "ocfs2"), 1048576, 524288) for point in MOUNTS},
+        ),
+    )
+
+
+def pair() -> dict[str, NodeHealth | None]:
+    return {"fiori": healthy_node(client=True), "torchio": healthy_node(client=False)}
+
+
+def test_the_fact_reads_space_heartbeat_and_the_last_sync() -> None:
+    output = [
+        f"{SECTION}now",
+        str(NOW),
+        f"{SECTION}heartbeat",
+        "0A1B2C",
+        "3D4E5F",
+        f"{SECTION}last_run",
+        f"{NOW - 60} 0",
+        f"{SECTION}volumes",
+        "/vol/rep-no ext4 999320 930000",
+        "/vol/ocfs2-small ocfs2 1048576 700000",
+    ]
+    assert StorageHealth().process(output) == StorageHealthState(
+        now=NOW,
+        heartbeat_regions=2,
+        last_sync=(NOW - 60, 0),
+        volumes={
+            "/vol/rep-no": VolumeUsage("ext4", 999320, 930000),
+            "/vol/ocfs2-small": VolumeUsage("ocfs2", 1048576, 700000),
+        },
+    )
+
+
+def test_a_healthy_pair_has_no_problem_and_a_row_per_resource_volume_and_service() -> None:
+    nodes = pair()
+    assert pair_problems(CONFIG, nodes) == []
+    table = pair_table(CONFIG, nodes).splitlines()
+    assert table[0].split() == ["fiori", "torchio"]
+    assert [line.split()[0] for line in table[1:]] == ["DRBD", "DRBD", "o2cb", *MOUNTS, "exports", "unison"]
+    assert table[1].count("Connected Primary/Primary UpToDate/UpToDate oos 0 KiB") == 2
+    assert "ext4, 512 of 1024 MiB free" in table[4]
+    assert table[-2].count("5/5 exported") == 2
+    assert "last sync 2 h ago, ok" in table[-1]
+
+
+def test_every_kind_of_trouble_is_named() -> None:
+    nodes = pair()
+    fiori = nodes["fiori"]
+    assert fiori is not None
+    nodes["fiori"] = dataclasses.replace(
+        fiori,
+        drbd={
+            "drbd0": resource("drbd0", 0, connection="StandAlone", peer_role="Unknown", split_brain_reported=True),
+            "drbd1": resource("drbd1", 1, out_of_sync_kib=4096),
+        },
+        ocfs2=Ocfs2State(online=False),
+        exports=NfsExportsState(exported=frozenset(), resolved=dict(EXPORTS)),
+        storage=dataclasses.replace(
+            fiori.storage,
+            last_sync=(NOW - 3 * 86400, 3),
+            volumes={point: usage for point, usage in fiori.storage.volumes.items() if point != "/vol/ocfs2-large"},
+        ),
+    )
+    nodes["torchio"] = None
+    problems = pair_problems(CONFIG, nodes)
+    text = "\n".join(problems)
+    assert "fiori: drbd0 reports a split brain" in text
+    assert "fiori: drbd0 is StandAlone" in text and "fiori: drbd1 is Connected" in text and "4096 KiB" in text
+    assert "fiori: the o2cb cluster ocfs2 is not online" in text
+    assert "fiori: /vol/ocfs2-large is not mounted" in text
+    assert "fiori: /vol/pub is not exported" in text
+    assert "fiori: the last unison sync failed (exit status 3)" in text
+    assert "fiori: the last unison sync ran 3 days ago (more than 26 h)" in text
+    assert "torchio cannot be reached" in text
+    table = pair_table(CONFIG, nodes)
+    assert "SPLIT BRAIN" in table and "NOT MOUNTED" in table and "unreachable" in table and "FAILED (exit 3)" in table
+
+
+def test_a_client_that_never_synced_is_a_problem() -> None:
+    nodes = pair()
+    fiori = nodes["fiori"]
+    assert fiori is not None
+    nodes["fiori"] = dataclasses.replace(fiori, storage=dataclasses.replace(fiori.storage, last_sync=None))
+    assert pair_problems(CONFIG, nodes) == ["fiori: unison has never synced rep-unison"]
