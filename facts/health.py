@@ -14,7 +14,7 @@ cluster=$1; last_run=$2; shift 2
 echo "{section}now"
 date +%s
 echo "{section}heartbeat"
-ls "/sys/kernel/config/cluster/$cluster/heartbeat" 2>/dev/null | grep -vx dead_threshold
+find "/sys/kernel/config/cluster/$cluster/heartbeat" -mindepth 1 -maxdepth 1 -type d 2>/dev/null
 echo "{section}last_run"
 if [ -n "$last_run" ] && [ -r "$last_run" ]; then cat "$last_run"; fi
 echo "{section}volumes"

@@ -66,6 +66,14 @@ def read_node_health(config: StorageConfig, name: str) -> NodeHealth | None:
         return None
 
 
+def in_split_brain(state: DrbdResourceState) -> bool:
+    """
+    A split brain that still stands: the kernel reported one since boot and the resource has
+    not connected since (a connected resource has resolved it, by policy or by hand).
+    """
+    return state.split_brain_reported and state.connection != "Connected"
+
+
 def age(seconds: int) -> str:
     if seconds < 3600:
         return f"{seconds // 60} min"
@@ -83,7 +91,7 @@ def pair_problems(config: StorageConfig, nodes: dict[str, NodeHealth | None]) ->
             problems.append(f"{name} cannot be reached")
             continue
         for resource, drbd in node.drbd.items():
-            if drbd.split_brain_reported:
+            if in_split_brain(drbd):
                 problems.append(f"{name}: {resource} reports a split brain")
             if not drbd.healthy or drbd.out_of_sync_kib:
                 problems.append(f"{name}: {resource} is {drbd.summary()}")
@@ -150,7 +158,7 @@ def pair_table(config: StorageConfig, nodes: dict[str, NodeHealth | None]) -> st
 def drbd_cell(state: DrbdResourceState | None) -> str:
     if state is None or not state.configured:
         return "down"
-    flag = ", SPLIT BRAIN" if state.split_brain_reported else ""
+    flag = ", SPLIT BRAIN" if in_split_brain(state) else ""
     return (
         f"{state.connection} {state.role}/{state.peer_role} {state.disk}/{state.peer_disk}"
         f" oos {state.out_of_sync_kib} KiB{flag}"

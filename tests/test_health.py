@@ -63,8 +63,8 @@ def test_the_fact_reads_space_heartbeat_and_the_last_sync() -> None:
         f"{SECTION}now",
         str(NOW),
         f"{SECTION}heartbeat",
-        "0A1B2C",
-        "3D4E5F",
+        "/sys/kernel/config/cluster/ocfs2/heartbeat/0A1B2C",
+        "/sys/kernel/config/cluster/ocfs2/heartbeat/3D4E5F",
         f"{SECTION}last_run",
         f"{NOW - 60} 0",
         f"{SECTION}volumes",
@@ -92,6 +92,17 @@ def test_a_healthy_pair_has_no_problem_and_a_row_per_resource_volume_and_service
     assert "ext4, 512 of 1024 MiB free" in table[4]
     assert table[-2].count("5/5 exported") == 2
     assert "last sync 2 h ago, ok" in table[-1]
+
+
+def test_a_split_brain_resolved_since_is_not_reported() -> None:
+    nodes = pair()
+    fiori = nodes["fiori"]
+    assert fiori is not None
+    # The kernel log still holds the report, but the resource has connected again since.
+    resolved = resource("drbd1", 1, split_brain_reported=True)
+    nodes["fiori"] = dataclasses.replace(fiori, drbd={**fiori.drbd, "drbd1": resolved})
+    assert pair_problems(CONFIG, nodes) == []
+    assert "SPLIT BRAIN" not in pair_table(CONFIG, nodes)
 
 
 def test_every_kind_of_trouble_is_named() -> None:
