@@ -16,13 +16,14 @@ running and converged.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import shutil
 import statistics
 import subprocess
 import sys
 
-from noop import INVENTORY, measure_host_scaling, measure_noop, timed, write_result
+from noop import INVENTORY, RESULTS, measure_host_scaling, measure_noop, timed, write_result
 
 from lab.image import image_dir
 from lab.machines import ssh_command
@@ -60,11 +61,17 @@ def main() -> None:
 
     boot_s: list[float] = []
     converge_s: list[float] = []
+    converge_counts: dict[str, dict[str, object]] = {"commands": {}, "slowest": {}}
     resync: list[int] = []
     for _ in range(args.runs):
         timed([*lab, "down"])
         boot_s.append(timed([*lab, "reset"]))
-        converge_s.append(timed([sys.executable, "-m", "pyinfra", "-y", INVENTORY, "deploy.py"]))
+        counts = RESULTS / ".converge-commands.json"
+        converge_s.append(
+            timed([sys.executable, "bench/count_commands.py", str(counts), "--", "-y", INVENTORY, "deploy.py"])
+        )
+        converge_counts = json.loads(counts.read_text())
+        counts.unlink()
         resync.append(sum(resynced_bytes(node) for node in STORAGE_NODES))
 
     figures: dict[str, object] = {
@@ -75,6 +82,9 @@ def main() -> None:
         "boot_median_s": statistics.median(boot_s),
         "converge_median_s": statistics.median(converge_s),
         "resync_bytes_on_create": resync,
+        # Where the last converge spent its time: remote commands and the ten slowest per host.
+        "converge_commands_per_host": converge_counts["commands"],
+        "converge_slowest": converge_counts["slowest"],
     }
     noop = {**measure_noop(args.noop_runs), **measure_host_scaling(max(2, args.noop_runs - 1))}
     write_result("lab", args.label, args.runs, {**figures, **noop})
