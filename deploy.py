@@ -16,7 +16,13 @@ from operations.ocfs2 import configure_ocfs2
 from operations.tuning import configure_tuning
 from operations.unison import configure_unison
 from twinstore import fact_cache
-from twinstore.validation import STORAGE_GROUP, check_deploy_inventory, site_config, storage_config
+from twinstore.validation import (
+    NFS_CLIENT_GROUP,
+    STORAGE_GROUP,
+    check_deploy_inventory,
+    site_config,
+    storage_config,
+)
 
 STORAGE_PACKAGES = [
     "lvm2",
@@ -29,6 +35,19 @@ STORAGE_PACKAGES = [
     "cron",
     "logrotate",
 ]
+# The procedure's NFS clients mount the storage's exports (NFSv3).
+NFS_CLIENT_PACKAGES = ["nfs-common"]
+
+
+def packages_for(groups: list[str]) -> list[str]:
+    """Every package a host needs, for all the groups it is in."""
+    packages = []
+    if STORAGE_GROUP in groups:
+        packages += STORAGE_PACKAGES
+    if NFS_CLIENT_GROUP in groups:
+        packages += NFS_CLIENT_PACKAGES
+    return packages
+
 
 # One read per fact and arguments until something changes (pyinfra 3 reads on every call).
 fact_cache.install()
@@ -36,10 +55,14 @@ fact_cache.install()
 # Same rules as inventory.py, now including --data overrides; stops before any change.
 check_deploy_inventory(inventory)
 
+packages = packages_for(host.groups)
+if packages:
+    # One apt run per host for every subsystem (under TCG each run's start-up and triggers cost
+    # most of a minute), and the same operation on every host, so all of them install at once.
+    apt.packages(name="Packages", packages=packages, no_recommends=True)
+
 if STORAGE_GROUP in host.groups:
     config = storage_config(host)
-    # One apt run for every subsystem: under TCG each run's start-up and triggers cost most of a minute.
-    apt.packages(name="Storage node packages", packages=STORAGE_PACKAGES, no_recommends=True)
     configure_tuning(config=config)
     configure_lvm(config=config)
     configure_ext4(config=config)

@@ -55,6 +55,8 @@ def test_dry_run_on_a_fresh_lab_plans_changes_and_makes_none(
     planned = run.planned_changes()
     assert planned["LVM volume group and logical volumes | Volume group vg0"] == "2 (fiori, torchio)"
     assert planned["ext4 volumes | ext4 on vg0/rep-no"] == "2 (fiori, torchio)"
+    # One package operation for every host: the storage nodes and the NFS client install at once.
+    assert planned["Packages"].startswith("3 ("), planned
     # Nothing happened: no lvm2, no sysctl file, nothing on the data disk.
     assert not dry_run_on_fresh_lab.lvm2_installed
     assert not dry_run_on_fresh_lab.sysctl_file_exists
