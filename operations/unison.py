@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from pathlib import Path
+from typing import Any
 
 from pyinfra import host, inventory
 from pyinfra.api import OperationError, QuoteString, StringCommand, deploy, operation
@@ -20,7 +21,7 @@ from pyinfra.operations import crontab, files
 from facts.unison import Unison, UnisonState
 from operations.drbd import replication_address
 from operations.report import report
-from twinstore.config import StorageConfig
+from twinstore.config import StorageConfig, UnisonProfile
 from twinstore.fact_cache import prefetch_for_operations
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "unison"
@@ -63,6 +64,24 @@ def ssh_options() -> str:
 
 def authorized_line(public_key: str, client_address: str) -> str:
     return f'from="{client_address}",command="{SERVER_COMMAND}",restrict {public_key}'
+
+
+def sync_command_values(profile: UnisonProfile, root: str, node: str, peer: str, peer_address: str) -> dict[str, Any]:
+    """The sync command template's values."""
+    return {
+        "root": root,
+        "node": node,
+        "peer": peer,
+        "peer_address": peer_address,
+        "ssh_options": ssh_options(),
+        "log_file": profile.log_file,
+        "count_file": f"{ARCHIVE_DIR}/twinstore-{profile.profile_name}.count",
+        "last_run_file": last_run_file(profile.profile_name),
+        "max_deleted_percent": profile.max_deleted_percent,
+        "profile_name": profile.profile_name,
+        "sync_command": SYNC_COMMAND,
+        "lock_file": SYNC_LOCK,
+    }
 
 
 @operation()
@@ -233,18 +252,7 @@ def configure_unison(config: StorageConfig) -> None:
         src=str(TEMPLATES / "sync.sh.j2"),
         dest=SYNC_COMMAND,
         mode="755",
-        root=mount_point,
-        node=host.name,
-        peer=peer.name,
-        peer_address=peer_address,
-        ssh_options=ssh_options(),
-        log_file=profile.log_file,
-        count_file=f"{ARCHIVE_DIR}/twinstore-{profile.profile_name}.count",
-        last_run_file=last_run_file(profile.profile_name),
-        max_deleted_percent=profile.max_deleted_percent,
-        profile_name=profile.profile_name,
-        sync_command=SYNC_COMMAND,
-        lock_file=SYNC_LOCK,
+        **sync_command_values(profile, mount_point, host.name, peer.name, peer_address),
     )
     files.template(
         name=f"Rotate {profile.log_file}",

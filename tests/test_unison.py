@@ -5,11 +5,11 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from jinja2 import Template
+from jinja2 import Environment, StrictUndefined, Template
 
 from facts.lvm import SECTION
 from facts.unison import Unison, UnisonState
-from operations.unison import SERVER_COMMAND, TEMPLATES, authorized_line, ssh_options
+from operations.unison import SERVER_COMMAND, TEMPLATES, authorized_line, ssh_options, sync_command_values
 from twinstore.config import UnisonProfile
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG9 twinstore-unison@fiori"
@@ -137,22 +137,15 @@ class SyncScript:
             (tools / name).chmod(0o755)
         self.path = f"{tools}:/usr/bin:/bin"
         self.script = tmp_path / "twinstore-unison-sync"
-        self.script.write_text(
-            Template((TEMPLATES / "sync.sh.j2").read_text()).render(
-                root=str(self.root),
-                node="fiori",
-                peer="torchio",
-                peer_address="192.168.1.7",
-                ssh_options=ssh_options(),
-                log_file=str(self.log),
-                count_file=str(self.count_file),
-                max_deleted_percent=50,
-                profile_name="vol-rep-unison",
-                sync_command="/usr/local/sbin/twinstore-unison-sync",
-                lock_file=str(tmp_path / "lock"),
-                last_run_file=str(tmp_path / "last-run"),
-            )
-        )
+        # The values the deploy passes, with the paths moved under tmp_path; a value the
+        # template uses and the deploy does not pass fails here (StrictUndefined).
+        profile = UnisonProfile(volume="rep-unison", client="fiori", log_file=str(self.log))
+        values = sync_command_values(profile, str(self.root), "fiori", "torchio", "192.168.1.7")
+        assert values["count_file"] == "/root/.unison/twinstore-vol-rep-unison.count"
+        values |= {"count_file": str(self.count_file), "lock_file": str(tmp_path / "lock")}
+        values |= {"last_run_file": str(self.last_run)}
+        template = Environment(undefined=StrictUndefined).from_string((TEMPLATES / "sync.sh.j2").read_text())
+        self.script.write_text(template.render(**values))
 
     def make_entries(self, count: int) -> None:
         for entry in self.root.iterdir():
