@@ -79,7 +79,13 @@ def backing_file(disk: Path) -> str | None:
 
 def make_disks(guest: Guest, image: Path) -> None:
     guest.root_disk.parent.mkdir(parents=True, exist_ok=True)
-    if guest.root_disk.exists() and backing_file(guest.root_disk) != str(image / "base.img"):
+    base = image / "base.img"
+    if guest.root_disk.exists() and (
+        backing_file(guest.root_disk) != str(base)
+        # The same recipe built again (its cache was removed): an overlay last used before the
+        # new base was written holds blocks of the old one.
+        or guest.root_disk.stat().st_mtime < base.stat().st_mtime
+    ):
         # A new base image means a new guest: its old disks belong to a machine that is gone.
         print(f"lab: {guest.name}: base image changed, fresh disks")
         guest.root_disk.unlink()

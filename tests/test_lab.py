@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -68,3 +71,20 @@ def test_recipe_hash_changes_with_the_recipe(lab_dir: Path, monkeypatch: pytest.
     before = image.recipe_hash()
     monkeypatch.setattr(image, "REPO_PACKAGES", [*image.REPO_PACKAGES, "htop"])
     assert image.recipe_hash() != before
+
+
+@pytest.mark.skipif(shutil.which("qemu-img") is None, reason="qemu-img (qemu-utils) is not installed")
+def test_disks_older_than_a_rebuilt_base_image_are_replaced(lab_dir: Path) -> None:
+    image = lab_dir / "images" / "base-test"
+    image.mkdir(parents=True)
+    subprocess.run(["qemu-img", "create", "-q", "-f", "raw", str(image / "base.img"), "1M"], check=True)
+    fiori = guest("fiori")
+    machines.make_disks(fiori, image)
+    first = fiori.root_disk.stat().st_ino
+    machines.make_disks(fiori, image)
+    assert fiori.root_disk.stat().st_ino == first, "a disk newer than its base image is kept"
+    # The same recipe built again later: the old overlay would mix blocks of two images.
+    os.utime(fiori.root_disk, (1_000_000_000, 1_000_000_000))
+    machines.make_disks(fiori, image)
+    assert fiori.root_disk.stat().st_mtime > 1_000_000_000
+    assert machines.backing_file(fiori.root_disk) == str(image / "base.img")
