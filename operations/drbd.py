@@ -262,7 +262,19 @@ def primary(resource: str) -> Generator[StringCommand, None, None]:
     + resource: the DRBD resource
     """
     yield resource_commands(resource)["wait_up_to_date"]
-    yield StringCommand("drbdadm", "primary", QuoteString(resource))
+    yield promote_command(resource)
+
+
+def promote_command(resource: str) -> StringCommand:
+    """
+    drbdadm primary, tried again twice: when both nodes promote at the same moment, DRBD
+    aborts one side ("Concurrent state changes detected and aborted") and only a new attempt
+    succeeds. A refusal for any other reason (a disk not good enough) fails all three.
+    """
+    attempt = ["drbdadm", "primary", QuoteString(resource)]
+    return StringCommand(
+        *attempt, "||", "{", "sleep", "2;", *attempt, ";", "}", "||", "{", "sleep", "3;", *attempt, ";", "}"
+    )
 
 
 @operation()

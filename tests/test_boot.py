@@ -44,8 +44,14 @@ def test_script_is_valid_bash() -> None:
     subprocess.run(["bash", "-n"], input=script(), text=True, check=True)
 
 
-def run_start(tmp_path: Path, role: str, cstate: str, mounted: bool, inactive_pools: str = "") -> list[str]:
-    """Run "start" with every system command replaced by a stub that logs its call."""
+def run_start(
+    tmp_path: Path, role: str, cstate: str, mounted: bool, inactive_pools: str = "", refusals: int = 0
+) -> list[str]:
+    """Run "start" with every system command replaced by a stub that logs its call.
+
+    refusals: how many times each promotion is refused first, as DRBD does when the peer
+    promotes at the same moment.
+    """
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     log = tmp_path / "calls"
@@ -53,7 +59,8 @@ def run_start(tmp_path: Path, role: str, cstate: str, mounted: bool, inactive_po
         # Stateful: a promoted resource answers Primary from then on.
         "drbdadm": (
             f"case $1 in cstate) echo {cstate};; dstate) echo UpToDate/UpToDate;; "
-            f"primary) touch {tmp_path}/primary-$2;; "
+            f"primary) echo x >> {tmp_path}/tries-$2; "
+            f"[ $(wc -l < {tmp_path}/tries-$2) -gt {refusals} ] || exit 11; touch {tmp_path}/primary-$2;; "
             f"role) if [ -e {tmp_path}/primary-$2 ]; then echo Primary/Primary; else echo {role}/Primary; fi;; esac"
         ),
         "blkid": "echo ocfs2",
@@ -61,7 +68,7 @@ def run_start(tmp_path: Path, role: str, cstate: str, mounted: bool, inactive_po
         "virsh": f'case "$*" in *"pool-list --inactive --autostart"*) printf "{inactive_pools}";; esac',
         "systemctl": "exit 1",
     }
-    for command in ("drbdadm", "modprobe", "blkid", "mount", "systemctl", "exportfs", "virsh"):
+    for command in ("drbdadm", "modprobe", "blkid", "mount", "systemctl", "exportfs", "virsh", "sleep"):
         stub = bin_dir / command
         stub.write_text(f'#!/bin/sh\necho "{command} $*" >> {log}\n{answers.get(command, "true")}\n')
         stub.chmod(0o755)
@@ -93,6 +100,13 @@ def test_start_on_a_booting_node_promotes_then_mounts(tmp_path: Path) -> None:
         "mount -t ocfs2 -o _netdev,noatime /dev/drbd0 /vol/ocfs2-small",
         "mount -t ocfs2 -o _netdev,noatime /dev/drbd1 /vol/ocfs2-large",
     ]
+
+
+def test_a_promotion_refused_by_a_concurrent_one_is_tried_again(tmp_path: Path) -> None:
+    calls = run_start(tmp_path, role="Secondary", cstate="Connected", mounted=False, refusals=2)
+    promotions = [call for call in calls if call.startswith("drbdadm primary")]
+    assert promotions == ["drbdadm primary drbd0"] * 3 + ["drbdadm primary drbd1"] * 3
+    assert "mount -t ocfs2 -o _netdev,noatime /dev/drbd1 /vol/ocfs2-large" in calls
 
 
 def test_start_starts_the_autostart_pools_libvirt_could_not_start_before_the_mounts(tmp_path: Path) -> None:

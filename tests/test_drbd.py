@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from facts.drbd import DrbdResources, DrbdResourceState
-from operations.drbd import ResourcePlan, plan_resource
+from operations.drbd import ResourcePlan, plan_resource, promote_command
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -238,3 +239,28 @@ def test_wiped_but_not_zeroed_backing_volume_is_refused() -> None:
     rule = refused.problems[0].rule
     assert "no signature blkid knows, but its first 68 KiB are not zero" in rule
     assert "dd if=/dev/zero of=/dev/mapper/vg0-rep--drbd0 bs=1K count=68" in rule
+
+
+def run_promotion(tmp_path: Path, refusals: int) -> subprocess.CompletedProcess[str]:
+    """The deploy's promotion command, with a drbdadm that refuses `refusals` times first."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "drbdadm").write_text(
+        f'#!/bin/sh\necho "$*" >> {tmp_path}/calls\n[ $(wc -l < {tmp_path}/calls) -gt {refusals} ] || exit 11\n'
+    )
+    (bin_dir / "sleep").write_text("#!/bin/sh\n")
+    for stub in bin_dir.iterdir():
+        stub.chmod(0o755)
+    command = promote_command("drbd0").get_raw_value()
+    return subprocess.run(
+        ["sh", "-c", command], env={"PATH": f"{bin_dir}:/usr/bin:/bin"}, capture_output=True, text=True
+    )
+
+
+def test_a_promotion_refused_by_a_concurrent_one_is_tried_again(tmp_path: Path) -> None:
+    assert run_promotion(tmp_path, refusals=2).returncode == 0
+    assert (tmp_path / "calls").read_text().splitlines() == ["primary drbd0"] * 3
+
+
+def test_a_promotion_refused_three_times_fails(tmp_path: Path) -> None:
+    assert run_promotion(tmp_path, refusals=3).returncode == 11
