@@ -69,7 +69,10 @@ def test_one_legged_start_then_second_leg_join(
     assert zero, wiped.output[-3000:]
     torchio.check_output(zero.group(1))
 
-    # 5. Now the join creates metadata and starts the full sync from fiori.
+    # 5. Now the join creates metadata and starts the full sync from fiori. fiori holds the sync
+    # paused (DRBD keeps the flag until resume-sync) so that step 6 runs during it whatever the
+    # machine's speed: at 40 MiB/s the 1 GiB of drbd0 could finish before the next run reads it.
+    fiori.check_output("drbdadm pause-sync all")
     join = run_pyinfra("-y", "--limit", "torchio", LAB_INVENTORY, "deploy.py")
     assert join.returncode == 0, join.output[-4000:]
     assert "Create metadata for drbd0" in join.output and "Promote" not in join.output
@@ -78,9 +81,11 @@ def test_one_legged_start_then_second_leg_join(
     during = run_pyinfra("-y", "--limit", "torchio", LAB_INVENTORY, "deploy.py")
     assert during.returncode == 0, during.output[-4000:]
     assert during.grand_total()["changed"] == "-", during.output[-4000:]
-    assert re.search(r"SyncTarget Secondary/Primary Inconsistent/UpToDate.*% synced", during.output), during.output[
-        -4000:
-    ]
+    for resource in ("drbd0", "drbd1"):
+        assert re.search(
+            rf"{resource} on torchio: PausedSyncT Secondary/Primary Inconsistent/UpToDate.*% synced", during.output
+        ), during.output[-4000:]
+    fiori.check_output("drbdadm resume-sync all")
 
     # 7. After the sync the next run promotes torchio; both hold fiori's data.
     wait_for(torchio, "drbdadm dstate all", "UpToDate/UpToDate\nUpToDate/UpToDate", timeout=SYNC_TIMEOUT_S, every=5)
