@@ -98,6 +98,10 @@ def same_version(peer: str, root: str) -> Generator[StringCommand, None, None]:
     if remote is None:
         report(f"unison: {peer} cannot be reached; its version is compared on a run that reaches it")
         return
+    if remote.version is None:
+        # A second leg not deployed yet (a one-legged start): its own run installs unison and compares.
+        report(f"unison: {peer} has no unison yet; the versions are compared once it has")
+        return
     if local.version != remote.version:
         raise OperationError(
             f"unison differs between the nodes: {host.name} has {local.version or 'no unison'}, "

@@ -221,3 +221,36 @@ def test_a_failed_sync_keeps_the_last_count(tmp_path: Path) -> None:
     # The health report sees when and how the last run ended.
     when, status = sync.last_run.read_text().split()
     assert status == "3" and int(when) > 1_700_000_000
+
+
+def version_check(local: str | None, remote: UnisonState | None) -> list[str]:
+    """Run same_version's generator on a fake host; returns what it reported."""
+    from pyinfra.context import ctx_host
+
+    from operations import unison
+    from tests.helpers import FakeHost
+
+    reports: list[str] = []
+    fake = FakeHost({Unison: UnisonState(version=local)})
+    original_read, original_report = unison.read_node, unison.report
+    unison.read_node = lambda name, root: remote
+    unison.report = reports.append  # type: ignore[assignment]
+    try:
+        with ctx_host.use(fake):
+            list(unison.same_version._inner(peer="torchio", root="/vol/rep-unison"))
+    finally:
+        unison.read_node, unison.report = original_read, original_report
+    return reports
+
+
+def test_a_peer_without_unison_yet_is_compared_later_not_refused() -> None:
+    reports = version_check("unison version 2.52.1", UnisonState(version=None))
+    assert reports == ["unison: torchio has no unison yet; the versions are compared once it has"]
+
+
+def test_different_versions_stop_the_deploy() -> None:
+    import pytest
+    from pyinfra.api import OperationError
+
+    with pytest.raises(OperationError, match="unison differs between the nodes"):
+        version_check("unison version 2.52.1", UnisonState(version="unison version 2.53.0"))
