@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pyinfra.api import FactBase, QuoteString, StringCommand
 from typing_extensions import override
 
-from facts.lvm import SECTION
+from facts.lvm import SECTION, section_lines
 
 SCRIPT = r"""
 cluster=$1; last_run=$2; shift 2
@@ -80,13 +80,9 @@ class StorageHealth(FactBase[StorageHealthState]):
 
     @override
     def process(self, output: list[str]) -> StorageHealthState:
-        sections: dict[str, list[str]] = {}
-        current: list[str] = []
-        for line in output:
-            if line.startswith(SECTION):
-                current = sections.setdefault(line[len(SECTION) :], [])
-            elif line.strip():
-                current.append(line.strip())
+        sections = {
+            name: [line.strip() for line in lines if line.strip()] for name, lines in section_lines(output).items()
+        }
         volumes = {}
         for line in sections.get("volumes", []):
             parts = line.split()

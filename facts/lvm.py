@@ -40,7 +40,8 @@ class LvmState:
     physical_volumes: dict[str, str] = field(default_factory=dict)
 
 
-def _split_sections(output: list[str]) -> dict[str, str]:
+def section_lines(output: list[str]) -> dict[str, list[str]]:
+    """A fact script's output split at its SECTION markers: section name -> its lines."""
     sections: dict[str, list[str]] = {}
     current: list[str] | None = None
     for line in output:
@@ -48,7 +49,11 @@ def _split_sections(output: list[str]) -> dict[str, str]:
             current = sections.setdefault(line[len(SECTION) :].strip(), [])
         elif current is not None:
             current.append(line)
-    return {name: "\n".join(lines) for name, lines in sections.items()}
+    return sections
+
+
+def _split_sections(output: list[str]) -> dict[str, str]:
+    return {name: "\n".join(lines) for name, lines in section_lines(output).items()}
 
 
 def _report_rows(text: str, kind: str) -> list[dict[str, Any]]:

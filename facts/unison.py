@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pyinfra.api import FactBase, QuoteString, StringCommand
 from typing_extensions import override
 
-from facts.lvm import SECTION
+from facts.lvm import SECTION, section_lines
 
 SCRIPT = r"""
 key=$1; known_hosts=$2; archive_dir=$3; root=$4
@@ -79,13 +79,9 @@ class Unison(FactBase[UnisonState]):
 
     @override
     def process(self, output: list[str]) -> UnisonState:
-        sections: dict[str, list[str]] = {}
-        current: list[str] = []
-        for line in output:
-            if line.startswith(SECTION):
-                current = sections.setdefault(line[len(SECTION) :], [])
-            elif line.strip():
-                current.append(line.strip())
+        sections = {
+            name: [line.strip() for line in lines if line.strip()] for name, lines in section_lines(output).items()
+        }
         return UnisonState(
             version=next(iter(sections.get("version", [])), None),
             public_key=next(iter(sections.get("key", [])), None),

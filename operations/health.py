@@ -193,7 +193,7 @@ def unison_cell(storage: StorageHealthState, is_client: bool) -> str:
     return f"last sync {age(storage.now - when)} ago, {result}"
 
 
-@operation(is_idempotent=False)
+@operation()
 def pair_healthy(pair: str, problems: list[str]) -> Generator[StringCommand, None, None]:
     """
     Stop with the pair's problems, so the run exits non-zero; say so when there are none.
