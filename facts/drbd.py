@@ -30,6 +30,8 @@ OOS = re.compile(r"\boos:(\d+)")
 SCRIPT = r"""
 echo "{section}proc"
 if [ -r /proc/drbd ]; then cat /proc/drbd; else echo "NO_MODULE=1"; fi
+echo "{section}mounts"
+grep '^/dev/drbd' /proc/mounts
 echo "{section}splitbrain"
 dmesg 2>/dev/null | grep -i 'split-brain' | tail -n 50
 while [ "$#" -ge 3 ]; do
@@ -75,6 +77,8 @@ class DrbdResourceState:
     # drbdmeta get-gi, read only while the resource is down.
     generation: str | None = None
     split_brain_reported: bool = False
+    # Where the device is mounted, if it is: its contents cannot be replaced under a mount.
+    mount_point: str | None = None
 
     @property
     def attached(self) -> bool:
@@ -174,6 +178,9 @@ class DrbdResources(FactBase[dict[str, DrbdResourceState]]):
         module_loaded = bool(proc) and "NO_MODULE=1" not in proc
         minors = parse_proc_drbd(proc) if module_loaded else {}
         split_brain_lines = sections.get("splitbrain", [])
+        mounted = {
+            fields[0]: fields[1] for fields in (line.split() for line in sections.get("mounts", [])) if len(fields) > 1
+        }
 
         resources: dict[str, DrbdResourceState] = {}
         for header, lines in sections.items():
@@ -203,6 +210,7 @@ class DrbdResources(FactBase[dict[str, DrbdResourceState]]):
                 backing_blkid_status=int(values.get("BLKID_RC", "2")),
                 backing_head_zero="HEAD_ZERO" in values,
                 generation=values.get("GI"),
+                mount_point=mounted.get(f"/dev/drbd{minor}"),
                 split_brain_reported=any(
                     re.search(rf"\b(drbd{minor}|{re.escape(name)})\b", line) for line in split_brain_lines
                 ),

@@ -7,7 +7,11 @@ Every destructive step is decided from facts of both nodes, before anything runs
   initial sync), primary on both;
 * one-legged start: only on the node the user names (``--data first_leg=NODE``);
 * second-leg join: this node is blank and the peer is up with UpToDate data -> create-md,
-  up, and the full sync runs; the first run after the sync promotes.
+  up, and the full sync runs; the first run after the sync promotes;
+* split brain: only with the node named by the user (``--data split_brain_discard=NODE``),
+  and only when the other node holds UpToDate data -> NODE demotes, reconnects with
+  ``--discard-my-data`` and becomes the sync target; the other node reconnects. The first run
+  after the resync promotes NODE again.
 
 Anything else that would need a destructive step (a filesystem on the backing volume, a
 peer that cannot be reached, StandAlone or split brain) stops the run with a message.
@@ -15,7 +19,7 @@ peer that cannot be reached, StandAlone or split brain) stops the run with a mes
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +51,9 @@ class ResourcePlan:
     wait_connected: bool = False
     clear_bitmap: bool = False
     force_primary: bool = False
+    # Split-brain recovery: this node's changes are thrown away / this node keeps its own.
+    discard_my_data: bool = False
+    reconnect: bool = False
     promote: bool = False
     # Logged as a warning: why nothing (more) happens, e.g. sync progress.
     note: str | None = None
@@ -79,6 +86,7 @@ def plan_resource(
     peer_targeted: bool,
     first_leg: str | None,
     source: str = "group_data/storage.py",
+    split_brain_discard: str | None = None,
 ) -> ResourcePlan:
     """Decide, from both nodes' facts, what this node does for one resource."""
     plan = ResourcePlan(name)
@@ -91,11 +99,17 @@ def plan_resource(
         )
         return plan
 
-    if local.configured and local.connection == "StandAlone":
-        split = " and the kernel reported a split brain" if local.split_brain_reported else ""
-        return refuse(
-            f"{where} is StandAlone{split}. twinstore never discards data by itself: compare both nodes, "
-            "decide which node's changes to throw away, and resolve it explicitly"
+    if is_split(local, peer):
+        if split_brain_discard is None:
+            split = " and the kernel reported a split brain" if local.split_brain_reported else ""
+            return refuse(
+                f"{where} is {local.connection}{split}. twinstore never discards data by itself: compare both "
+                "nodes, decide which node's changes to throw away, and name it: --data split_brain_discard=NODE "
+                "(preview with --dry)",
+                "split_brain_discard",
+            )
+        return plan_split_brain_recovery(
+            plan, where, host_name, peer_name, local, peer, peer_targeted, split_brain_discard, refuse
         )
     if local.configured and local.disk == "Diskless":
         return refuse(f"{where} is up without its backing disk; attach it (drbdadm attach {name}) or investigate")
@@ -156,6 +170,60 @@ def plan_resource(
     return plan
 
 
+def is_split(local: DrbdResourceState, peer: DrbdResourceState | None) -> bool:
+    """Disconnected for good: StandAlone here, or waiting here for a peer that is StandAlone."""
+    if not local.configured:
+        return False
+    if local.connection == "StandAlone":
+        return True
+    return local.connection == "WFConnection" and peer is not None and peer.connection == "StandAlone"
+
+
+def plan_split_brain_recovery(
+    plan: ResourcePlan,
+    where: str,
+    host_name: str,
+    peer_name: str,
+    local: DrbdResourceState,
+    peer: DrbdResourceState | None,
+    peer_targeted: bool,
+    discard: str,
+    refuse: Callable[[str, str], ResourcePlan],
+) -> ResourcePlan:
+    """The user named the node whose changes go: check the kept side is whole, then plan both sides."""
+    field_name = "split_brain_discard"
+    if peer is None or not peer_targeted:
+        return refuse(
+            f"split_brain_discard={discard}: both {host_name} and {peer_name} must be in this run "
+            "(no --limit), so that the kept side reconnects too",
+            field_name,
+        )
+    keeper, kept = (peer_name, peer) if discard == host_name else (host_name, local)
+    if kept.disk != "UpToDate":
+        return refuse(
+            f"split_brain_discard={discard}: {keeper} is {kept.summary()}, so its copy of {plan.name} is not "
+            f"whole; discarding {discard}'s changes would leave no good copy. Nothing is discarded",
+            field_name,
+        )
+    if discard == host_name:
+        if local.mount_point is not None:
+            return refuse(
+                f"split_brain_discard={discard}: /dev/drbd{local.minor} is mounted on {local.mount_point} on "
+                f"{host_name}. Stop exporting and unmount it there first: its contents are replaced by "
+                f"{peer_name}'s",
+                field_name,
+            )
+        plan.discard_my_data = True
+        plan.note = (
+            f"{where}: its changes since the split are discarded; it resyncs from {peer_name} "
+            "and the first run after the resync promotes it"
+        )
+        return plan
+    plan.reconnect = local.connection == "StandAlone"
+    plan.note = f"{where} keeps its data; {discard} resyncs from it"
+    return plan
+
+
 def backing_not_blank(where: str, local: DrbdResourceState) -> str:
     """Why create-md may not run on this backing volume, and what the administrator can do."""
     if local.backing_signature is None and local.backing_blkid_status == 2:
@@ -188,6 +256,10 @@ def resource_commands(name: str) -> dict[str, StringCommand]:
         '[ "$(drbdadm dstate "$1")" = Inconsistent/Inconsistent ] || '
         '{ echo "twinstore: $1 is not Inconsistent on both nodes; no clear-bitmap" >&2; exit 1; }'
     )
+    standalone_guard = (
+        'cs=$(drbdadm cstate "$1"); case "$cs" in StandAlone) ;; WFConnection) drbdadm disconnect "$1" ;; '
+        '*) echo "twinstore: $1 is $cs, not StandAlone; nothing discarded" >&2; exit 1;; esac'
+    )
     force_guard = (
         'case "$(drbdadm dstate "$1")" in Inconsistent/DUnknown|Inconsistent/Inconsistent) ;; '
         '*) echo "twinstore: $1 is not a new one-legged resource; no forced primary" >&2; exit 1;; esac'
@@ -197,6 +269,7 @@ def resource_commands(name: str) -> dict[str, StringCommand]:
         "wait_up_to_date": StringCommand("sh", "-c", QuoteString(wait_up_to_date), "sh", quoted),
         "clear_bitmap_guard": StringCommand("sh", "-c", QuoteString(clear_bitmap_guard), "sh", quoted),
         "force_guard": StringCommand("sh", "-c", QuoteString(force_guard), "sh", quoted),
+        "standalone_guard": StringCommand("sh", "-c", QuoteString(standalone_guard), "sh", quoted),
     }
 
 
@@ -252,6 +325,36 @@ def first_leg_primary(resource: str) -> Generator[StringCommand, None, None]:
     """
     yield resource_commands(resource)["force_guard"]
     yield StringCommand("drbdadm", "primary", "--force", QuoteString(resource))
+
+
+@operation(is_idempotent=False)
+def discard_my_data(resource: str) -> Generator[StringCommand, None, None]:
+    """
+    Throw away this node's changes since a split brain: demote, and reconnect as the sync target.
+
+    + resource: the DRBD resource
+    """
+    yield from discard_commands(resource)
+
+
+def discard_commands(resource: str) -> list[StringCommand]:
+    """The split-brain victim's commands, in order; pyinfra stops at the first that fails."""
+    return [
+        resource_commands(resource)["standalone_guard"],
+        # Fails while the device is open (mounted): nothing is discarded then.
+        StringCommand("drbdadm", "secondary", QuoteString(resource)),
+        StringCommand("drbdadm", "connect", "--discard-my-data", QuoteString(resource)),
+    ]
+
+
+@operation(is_idempotent=False)
+def reconnect(resource: str) -> Generator[StringCommand, None, None]:
+    """
+    Connect a StandAlone resource again, keeping its data.
+
+    + resource: the DRBD resource
+    """
+    yield StringCommand("drbdadm", "connect", QuoteString(resource))
 
 
 @operation(is_idempotent=False)
@@ -314,6 +417,15 @@ def read_peer(config: StorageConfig) -> tuple[dict[str, DrbdResourceState] | Non
         return None, targeted
 
 
+def changes_discarded_here(config: StorageConfig) -> set[str]:
+    """The resources whose data this node gives up in this run (split_brain_discard names it)."""
+    if config.split_brain_discard != host.name:
+        return set()
+    local = host.get_fact(DrbdResources, resources=resource_args(config))
+    peer, _ = read_peer(config)
+    return {name for name in config.drbd_resources if is_split(local[name], peer.get(name) if peer else None)}
+
+
 @deploy("DRBD resources")
 def configure_drbd(config: StorageConfig) -> None:
     options = config.drbd_options
@@ -364,6 +476,7 @@ def configure_drbd(config: StorageConfig) -> None:
             peer_targeted,
             config.first_leg,
             source,
+            config.split_brain_discard,
         )
         for name in config.drbd_resources
     ]
@@ -385,6 +498,10 @@ def configure_drbd(config: StorageConfig) -> None:
             )
         if plan.bring_up:
             up(name=f"Bring {plan.name} up", resource=plan.name)
+        if plan.discard_my_data:
+            discard_my_data(name=f"Discard {host.name}'s changes to {plan.name}", resource=plan.name)
+        if plan.reconnect:
+            reconnect(name=f"Reconnect {plan.name}, keeping {host.name}'s data", resource=plan.name)
     for plan in plans:
         if plan.wait_connected:
             connected(name=f"Wait for {plan.name} to connect", resource=plan.name)

@@ -18,7 +18,7 @@ from pyinfra.api import OperationError, QuoteString, StringCommand, deploy, oper
 from pyinfra.operations import files
 
 from facts.ocfs2 import ZERO_HEAD_BYTES, Ocfs2, Ocfs2Device
-from operations.drbd import replication_address
+from operations.drbd import changes_discarded_here, replication_address
 from operations.ext4 import fstab_match
 from operations.lvm import refuse_unless_blank
 from operations.report import report
@@ -153,6 +153,7 @@ def cluster_mount(
     mount_point: str,
     options: list[str],
     all_devices: list[tuple[str, int]] | None = None,
+    held: str | None = None,
 ) -> Generator[StringCommand, None, None]:
     """
     Mount an OCFS2 volume once its device is Primary, holds OCFS2 and the cluster is online.
@@ -163,11 +164,15 @@ def cluster_mount(
     + mount_point: where to mount it
     + options: mount options
     + all_devices: every (device, minor) of the node's OCFS2 volumes, so one fact read serves them all
+    + held: why the volume stays unmounted in this run whatever the facts say (e.g. its device is demoted)
     """
     ocfs2 = host.get_fact(Ocfs2, cluster=cluster, devices=all_devices or [(device, minor)])
     state = ocfs2.devices.get(device, Ocfs2Device(device))
     if mount_point in state.mount_points:
         host.noop(f"{device} is mounted on {mount_point}")
+        return
+    if held is not None:
+        report(f"{mount_point} is not mounted: {held}")
         return
     if not state.has_ocfs2:
         report(f"{mount_point} is not mounted: {device} holds no OCFS2 file system yet")
@@ -222,6 +227,7 @@ def configure_ocfs2(config: StorageConfig) -> None:
     # mounting it before DRBD and o2cb are ready, and pass 0 because the peer may have it mounted.
     fstab_options = ",".join(["_netdev", "noauto", *(o for o in config.ocfs2_mount_options if o != "_netdev")])
     maker = filesystem_maker(config)
+    discarded = changes_discarded_here(config)
     for volume in config.ocfs2_volumes.values():
         minor = config.drbd_resources[volume.drbd_resource].minor
         device = f"/dev/drbd{minor}"
@@ -253,4 +259,10 @@ def configure_ocfs2(config: StorageConfig) -> None:
             mount_point=volume.mount_point,
             options=config.ocfs2_mount_options,
             all_devices=devices,
+            held=(
+                f"{host.name}'s changes to {volume.drbd_resource} are discarded in this run; "
+                "it is mounted by the first run after the resync"
+                if volume.drbd_resource in discarded
+                else None
+            ),
         )

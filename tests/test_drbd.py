@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from facts.drbd import DrbdResources, DrbdResourceState
-from operations.drbd import ResourcePlan, plan_resource, promote_command
+from operations.drbd import ResourcePlan, discard_commands, plan_resource, promote_command
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -103,9 +103,15 @@ def plan(
     host: str = "fiori",
     targeted: bool = True,
     first_leg: str | None = None,
+    discard: str | None = None,
 ) -> ResourcePlan:
     peer_name = "torchio" if host == "fiori" else "fiori"
-    return plan_resource(local.name, host, "fiori", peer_name, local, peer, targeted, first_leg)
+    return plan_resource(local.name, host, "fiori", peer_name, local, peer, targeted, first_leg, "--data", discard)
+
+
+def split_pair() -> tuple[DrbdResourceState, DrbdResourceState]:
+    split = states("drbd-standalone-split-brain.txt")["drbd0"]
+    return split, split
 
 
 def test_new_pair_clears_the_bitmap_on_the_first_node_only() -> None:
@@ -213,7 +219,68 @@ def test_standalone_is_refused_with_both_nodes_states() -> None:
     problem = refused.problems[0]
     assert "StandAlone and the kernel reported a split brain" in problem.rule
     assert "never discards data" in problem.rule
+    assert "--data split_brain_discard=NODE" in problem.rule and problem.field == "split_brain_discard"
     assert "fiori: StandAlone Primary/Unknown" in problem.value and "torchio: StandAlone" in problem.value
+
+
+def test_mounted_drbd_devices_are_read_from_proc_mounts() -> None:
+    found = states("drbd-standalone-split-brain.txt")
+    assert found["drbd1"].mount_point == "/vol/ocfs2-large"
+    assert found["drbd0"].mount_point is None
+
+
+def test_split_brain_discard_plans_the_named_node_as_sync_target_and_reconnects_the_other() -> None:
+    fiori, torchio = split_pair()
+    victim = plan(torchio, fiori, host="torchio", discard="torchio")
+    keeper = plan(fiori, torchio, host="fiori", discard="torchio")
+    assert not victim.problems and not keeper.problems
+    assert victim.discard_my_data and not victim.reconnect and not victim.promote
+    assert keeper.reconnect and not keeper.discard_my_data
+    assert victim.note is not None and "resyncs from fiori" in victim.note
+
+
+def test_split_brain_discard_waiting_side_is_disconnected_first_not_refused() -> None:
+    standalone, _ = split_pair()
+    waiting = DrbdResourceState(**{**standalone.__dict__, "connection": "WFConnection"})
+    assert plan(waiting, standalone, host="torchio").problems, "a peer that is StandAlone is a split without a name"
+    victim = plan(waiting, standalone, host="torchio", discard="torchio")
+    assert victim.discard_my_data and not victim.problems
+    keeper = plan(waiting, standalone, host="fiori", discard="torchio")
+    assert not keeper.reconnect and not keeper.problems, "a waiting keeper needs no connect"
+
+
+def test_split_brain_discard_needs_both_nodes_in_the_run() -> None:
+    fiori, torchio = split_pair()
+    refused = plan(torchio, fiori, host="torchio", targeted=False, discard="torchio")
+    assert refused.problems and "must be in this run" in refused.problems[0].rule
+    assert not refused.discard_my_data
+    assert "must be in this run" in plan(torchio, None, host="torchio", discard="torchio").problems[0].rule
+
+
+def test_split_brain_discard_refused_when_the_kept_copy_is_not_up_to_date() -> None:
+    fiori, torchio = split_pair()
+    outdated = DrbdResourceState(**{**fiori.__dict__, "disk": "Outdated"})
+    refused = plan(torchio, outdated, host="torchio", discard="torchio")
+    assert refused.problems and "would leave no good copy" in refused.problems[0].rule
+    assert not refused.discard_my_data
+    assert plan(outdated, torchio, host="fiori", discard="torchio").problems
+
+
+def test_split_brain_discard_refused_while_the_discarded_device_is_mounted() -> None:
+    mounted = states("drbd-standalone-split-brain.txt")["drbd1"]
+    mounted = DrbdResourceState(**{**mounted.__dict__, "connection": "StandAlone", "peer_role": "Unknown"})
+    refused = plan(mounted, mounted, host="torchio", discard="torchio")
+    assert refused.problems and "mounted on /vol/ocfs2-large on torchio" in refused.problems[0].rule
+    assert not refused.discard_my_data
+    # The kept side may stay mounted: it keeps serving.
+    assert plan(mounted, mounted, host="fiori", discard="torchio").reconnect
+
+
+def test_split_brain_discard_changes_nothing_on_a_connected_resource() -> None:
+    healthy = states("drbd-connected-primary-primary.txt")["drbd0"]
+    unchanged = plan(healthy, healthy, host="torchio", discard="torchio")
+    assert unchanged == plan(healthy, healthy, host="torchio")
+    assert not unchanged.discard_my_data
 
 
 def test_diskless_is_refused() -> None:
@@ -264,3 +331,37 @@ def test_a_promotion_refused_by_a_concurrent_one_is_tried_again(tmp_path: Path) 
 
 def test_a_promotion_refused_three_times_fails(tmp_path: Path) -> None:
     assert run_promotion(tmp_path, refusals=3).returncode == 11
+
+
+def run_discard(tmp_path: Path, cstate: str, secondary_rc: int = 0) -> list[str]:
+    """The victim's commands as pyinfra runs them (stop at the first failure) against a fake drbdadm."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "drbdadm").write_text(
+        f'#!/bin/sh\necho "$*" >> {tmp_path}/calls\n'
+        f'case "$1" in cstate) echo {cstate} ;; secondary) exit {secondary_rc} ;; esac\n'
+    )
+    (bin_dir / "drbdadm").chmod(0o755)
+    for command in discard_commands("drbd1"):
+        ran = subprocess.run(
+            ["sh", "-c", command.get_raw_value()], env={"PATH": f"{bin_dir}:/usr/bin:/bin"}, capture_output=True
+        )
+        if ran.returncode != 0:
+            break
+    return (tmp_path / "calls").read_text().splitlines()
+
+
+def test_discard_demotes_then_connects_with_discard_my_data(tmp_path: Path) -> None:
+    assert run_discard(tmp_path, "StandAlone") == ["cstate drbd1", "secondary drbd1", "connect --discard-my-data drbd1"]
+
+
+def test_discard_disconnects_a_waiting_resource_first(tmp_path: Path) -> None:
+    assert run_discard(tmp_path, "WFConnection")[:2] == ["cstate drbd1", "disconnect drbd1"]
+
+
+def test_discard_on_a_connected_resource_does_nothing(tmp_path: Path) -> None:
+    assert run_discard(tmp_path, "Connected") == ["cstate drbd1"]
+
+
+def test_discard_stops_when_the_device_cannot_be_demoted(tmp_path: Path) -> None:
+    assert run_discard(tmp_path, "StandAlone", secondary_rc=11) == ["cstate drbd1", "secondary drbd1"]

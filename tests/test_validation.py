@@ -237,6 +237,15 @@ def test_first_leg_must_name_a_node() -> None:
     assert "--data: first_leg = 'torchi': must name one of this pair's nodes" in messages(validate(views))
 
 
+def test_split_brain_discard_must_name_a_node() -> None:
+    views = real_views()
+    for view in views:
+        if view.name in ("fiori", "torchio"):
+            view.data["split_brain_discard"] = "all"
+            view.sources["split_brain_discard"] = "--data"
+    assert "--data: split_brain_discard = 'all': must name one of this pair's nodes" in messages(validate(views))
+
+
 def test_every_problem_is_listed_in_one_message() -> None:
     resources = storage_value("drbd_resources")
     resources["drbd1"]["minor"] = 0

@@ -257,6 +257,9 @@ class StorageConfig(Model):
     sysctls: dict[str, int | str] = {}
     # Day-2 switch: set only with --data first_leg=NODE --limit NODE, never in files.
     first_leg: HostName | None = None
+    # Day-2 switch: --data split_brain_discard=NODE throws away NODE's changes to every
+    # resource that is StandAlone; nothing is ever discarded without it.
+    split_brain_discard: HostName | None = None
 
     def node(self, name: str) -> Node:
         return next(node for node in self.nodes if node.name == name)

@@ -53,7 +53,7 @@ def test_drbd_files_and_boot(converge: Run, fiori: testinfra.host.Host) -> None:
         assert line in drbd0
 
 
-def test_split_brain_is_refused_until_the_administrator_resolves_it(
+def test_split_brain_is_refused_until_the_administrator_names_the_side_to_discard(
     converge: Run, fiori: testinfra.host.Host, torchio: testinfra.host.Host
 ) -> None:
     read = "dd if=/dev/drbd1 bs=1M count=4 skip=40 iflag=direct status=none | sha256sum"
@@ -77,31 +77,52 @@ def test_split_brain_is_refused_until_the_administrator_resolves_it(
         wait_for(node, "drbdadm cstate drbd1", "StandAlone")
     assert torchio.run("dmesg | grep -q 'drbd1: Split-Brain detected'").rc == 0
 
+    # The health report shows it, with what each node changed since (out of sync on each side).
+    status = run_pyinfra("-y", LAB_INVENTORY, "status.py")
+    assert status.returncode != 0, status.output[-3000:]
+    assert "reports a split brain" in status.output, status.output[-3000:]
+    assert (
+        len(re.findall(r"StandAlone Primary/Unknown UpToDate/DUnknown oos [1-9]\d* KiB, SPLIT BRAIN", status.output))
+        == 2
+    ), status.output[-3000:]
+
     refused = run_pyinfra("-y", LAB_INVENTORY, "deploy.py")
     assert refused.returncode == 2, refused.output[-3000:]
-    # One problem that names what each node has.
+    # One problem that names what each node has, and how to resolve it.
     assert re.search(r"drbd1 on (fiori|torchio) is StandAlone and the kernel reported a split brain", refused.output), (
         refused.output[-3000:]
     )
     assert re.search(r"fiori: StandAlone Primary/\S+ UpToDate/DUnknown, out of sync [1-9]", refused.output)
     assert re.search(r"torchio: StandAlone Primary/\S+ UpToDate/DUnknown, out of sync [1-9]", refused.output)
     assert "twinstore never discards data by itself" in refused.output
+    assert "--data split_brain_discard=NODE" in refused.output
     # Nothing was touched: both sides keep their own changes, and drbd0 is still healthy.
     assert {node.backend.hostname: node.check_output(read) for node in (fiori, torchio)} == before
     assert torchio.check_output("drbdadm cstate drbd1") == "StandAlone"
     assert "cs:Connected ro:Primary/Primary ds:UpToDate/UpToDate" in proc_drbd(torchio).splitlines()[2]
 
-    # The administrator decides torchio's changes go, and says so to DRBD by hand.
-    torchio.check_output("drbdadm secondary drbd1 && drbdadm connect --discard-my-data drbd1")
-    if fiori.check_output("drbdadm cstate drbd1") == "StandAlone":
-        fiori.check_output("drbdadm connect drbd1")
-    wait_for(torchio, "drbdadm dstate drbd1", "UpToDate/UpToDate")
-    # fiori's side won (torchio, now Secondary, cannot open the device to show it).
-    assert fiori.check_output(read) == before["fiori"]
+    # The administrator decides torchio's changes go. fiori's 4 MiB are the test's own damage
+    # to the file system: put its region back on the side that is kept.
     fiori.check_output("dd if=/root/drbd1-region of=/dev/drbd1 bs=1M seek=40 oflag=direct status=none")
+    kept_region = fiori.check_output(read)
+    discard = ("--data", "split_brain_discard=torchio")
+    preview = run_pyinfra("-y", "--dry", *discard, LAB_INVENTORY, "deploy.py")
+    assert preview.returncode == 0, preview.output[-3000:]
+    planned = preview.planned_changes()
+    assert planned.get("Discard torchio's changes to drbd1", "").startswith("1 ("), planned
+    assert planned.get("Reconnect drbd1, keeping fiori's data", "").startswith("1 ("), planned
+    assert torchio.check_output(read) == before["torchio"], "--dry discarded torchio's changes"
+    assert torchio.check_output("drbdadm cstate drbd1") == "StandAlone"
+
+    recovered = run_pyinfra("-y", *discard, LAB_INVENTORY, "deploy.py")
+    assert recovered.returncode == 0, recovered.output[-3000:]
+    assert "Discard torchio's changes to drbd1" in recovered.output
+    wait_for(torchio, "drbdadm dstate drbd1", "UpToDate/UpToDate")
     resumed = run_pyinfra("-y", LAB_INVENTORY, "deploy.py")
     assert resumed.returncode == 0, resumed.output[-3000:]
     assert "Promote drbd1" in resumed.output
+    # fiori's side won: torchio, Primary again, reads fiori's data where it wrote its own.
+    assert torchio.check_output(read) == kept_region != before["torchio"]
     for node in (fiori, torchio):
         assert proc_drbd(node).count("cs:Connected ro:Primary/Primary ds:UpToDate/UpToDate") == 2
         # The deploy mounted the volume again, with its files intact.
