@@ -106,7 +106,7 @@ def test_split_brain_is_refused_until_the_administrator_names_the_side_to_discar
     fiori.check_output("dd if=/root/drbd1-region of=/dev/drbd1 bs=1M seek=40 oflag=direct status=none")
     kept_region = fiori.check_output(read)
     discard = ("--data", "split_brain_discard=torchio")
-    preview = run_pyinfra("-y", "--dry", *discard, LAB_INVENTORY, "deploy.py")
+    preview = run_pyinfra("--dry", *discard, LAB_INVENTORY, "deploy.py")
     assert preview.returncode == 0, preview.output[-3000:]
     planned = preview.planned_changes()
     assert planned.get("Discard torchio's changes to drbd1", "").startswith("1 ("), planned
