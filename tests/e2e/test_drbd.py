@@ -109,8 +109,11 @@ def test_split_brain_is_refused_until_the_administrator_names_the_side_to_discar
     preview = run_pyinfra("--dry", *discard, LAB_INVENTORY, "deploy.py")
     assert preview.returncode == 0, preview.output[-3000:]
     planned = preview.planned_changes()
-    assert planned.get("Discard torchio's changes to drbd1", "").startswith("1 ("), planned
-    assert planned.get("Reconnect drbd1, keeping fiori's data", "").startswith("1 ("), planned
+    assert planned.get("DRBD resources | Discard torchio's changes to drbd1", "").startswith("1 ("), planned
+    assert planned.get("DRBD resources | Reconnect drbd1, keeping fiori's data", "").startswith("1 ("), planned
+    # The volume stays unmounted on the side whose changes go.
+    assert "OCFS2 cluster and file systems | Mount /vol/ocfs2-large" in planned
+    assert planned["OCFS2 cluster and file systems | Mount /vol/ocfs2-large"] == "1 (fiori)", planned
     assert torchio.check_output(read) == before["torchio"], "--dry discarded torchio's changes"
     assert torchio.check_output("drbdadm cstate drbd1") == "StandAlone"
 
