@@ -51,7 +51,7 @@ def test_one_legged_start_then_second_leg_join(
     torchio.check_output(
         "apt-get install -q -y --no-install-recommends lvm2 >/dev/null"
         " && pvcreate -q /dev/vdb && vgcreate -q vg0 /dev/vdb"
-        " && lvcreate -q -y -n rep-drbd1 -L 3G vg0 && mkfs.ext4 -q /dev/vg0/rep-drbd1"
+        " && lvcreate -q -y -n rep-drbd1 -L 2112M vg0 && mkfs.ext4 -q /dev/vg0/rep-drbd1"
         " && mount /dev/vg0/rep-drbd1 /mnt && echo precious > /mnt/keep && umount /mnt"
     )
     blocked = run_pyinfra("-y", "--limit", "torchio", LAB_INVENTORY, "deploy.py")

@@ -16,9 +16,9 @@ def node(request: pytest.FixtureRequest, converge: Run) -> testinfra.host.Host:
 
 
 def test_volume_group_and_volumes_at_their_lab_sizes(node: testinfra.host.Host) -> None:
-    sizes = node.check_output("lvs --noheadings --units g --nosuffix -o lv_name,lv_size vg0")
+    sizes = node.check_output("lvs --noheadings --units m --nosuffix -o lv_name,lv_size vg0")
     found = {name: float(size) for name, size in (line.split() for line in sizes.splitlines())}
-    assert found == {"rep-no": 1.0, "rep-drbd0": 1.0, "rep-drbd1": 3.0, "rep-unison": 2.0}
+    assert found == {"rep-no": 1024.0, "rep-drbd0": 1024.0, "rep-drbd1": 2112.0, "rep-unison": 2048.0}
     assert node.check_output("pvs --noheadings -o pv_name,vg_name").split() == ["/dev/vdb", "vg0"]
 
 
