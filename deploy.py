@@ -6,6 +6,7 @@ One deploy per subsystem, in the order the machines need them at boot.
 from pyinfra import host, inventory
 from pyinfra.operations import apt
 
+from operations.accounts import configure_accounts
 from operations.boot import configure_boot
 from operations.drbd import configure_drbd
 from operations.ext4 import configure_ext4
@@ -54,6 +55,10 @@ fact_cache.install()
 
 # Same rules as inventory.py, now including --data overrides; stops before any change.
 check_deploy_inventory(inventory)
+
+if STORAGE_GROUP in host.groups:
+    # Before the packages: one of them could create an account with ids of its own choosing.
+    configure_accounts(config=storage_config(host))
 
 packages = packages_for(host.groups)
 if packages:

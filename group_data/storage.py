@@ -123,7 +123,7 @@ unison = {
 }
 
 # Created before any package so both OCFS2 nodes agree on file ownership.
-accounts = [{"name": "libvirt-qemu", "uid": 64055, "gid": 64055}]
+accounts = [{"name": "libvirt-qemu", "uid": 64055, "gid": 64055, "home": "/var/lib/libvirt"}]
 
 # The caching resolver forwards here; empty = resolve from the root servers.
 resolver_upstreams = ["192.168.1.1"]

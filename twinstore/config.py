@@ -230,6 +230,8 @@ class Account(Model):
     name: HostName
     uid: int = Field(ge=1, le=65533)
     gid: int = Field(ge=1, le=65533)
+    # A system account: no login shell, and its home is not created.
+    home: AbsolutePath = "/nonexistent"
 
 
 class StorageConfig(Model):
