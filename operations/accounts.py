@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from pyinfra import host
 from pyinfra.api import deploy
+from pyinfra.facts.deb import DebPackages
 from pyinfra.operations import server
 
 from facts.accounts import LocalAccounts, LocalAccountsState
 from twinstore.config import Account, StorageConfig
+from twinstore.fact_cache import prefetch_for_operations
 from twinstore.validation import Problem, host_source, stop
 
 NO_LOGIN_SHELL = "/usr/sbin/nologin"
@@ -66,6 +68,8 @@ def id_conflicts(account: Account, found: LocalAccountsState, host_name: str) ->
 
 @deploy("Pinned accounts")
 def configure_accounts(config: StorageConfig) -> None:
+    # With the package list the next step (apt.packages) reads: one round trip for both.
+    prefetch_for_operations(host, facts=[(LocalAccounts, {}), (DebPackages, {})])
     found = host.get_fact(LocalAccounts)
     stop(account_problems(config.accounts, found, host.name, host_source(host, "accounts")))
     for account in config.accounts:
