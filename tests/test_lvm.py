@@ -44,8 +44,12 @@ def lab_config() -> StorageConfig:
     return storage_config(_ConfigHost(fiori.data))
 
 
+# lab/group_data/storage.py: the smallest backing volume -T vmstore allows.
+LAB_DRBD1 = 2112 * 1024**2
+
+
 def converged_state(sizes: dict[str, int] | None = None) -> LvmState:
-    sizes = sizes or {"rep-no": GIB, "rep-drbd0": GIB, "rep-drbd1": 3 * GIB, "rep-unison": 2 * GIB}
+    sizes = sizes or {"rep-no": GIB, "rep-drbd0": GIB, "rep-drbd1": LAB_DRBD1, "rep-unison": 2 * GIB}
     return LvmState(
         available=True,
         volume_groups={"vg0": VolumeGroupState("vg0", 16 * GIB - EXTENT, 10 * GIB - EXTENT, EXTENT, ("/dev/vdb",))},
@@ -94,7 +98,7 @@ def test_converged_host_has_no_lvm_problems() -> None:
 
 
 def test_shrinking_a_volume_is_refused() -> None:
-    state = converged_state({"rep-no": 3 * GIB, "rep-drbd0": GIB, "rep-drbd1": 3 * GIB, "rep-unison": 2 * GIB})
+    state = converged_state({"rep-no": 3 * GIB, "rep-drbd0": GIB, "rep-drbd1": LAB_DRBD1, "rep-unison": 2 * GIB})
     problems = lvm_problems(lab_config(), state, {}, "lab/group_data/storage.py", "fiori")
     assert [str(p) for p in problems] == [
         f"lab/group_data/storage.py: logical_volumes.rep-no.size = '1G': vg0/rep-no is already {3 * GIB} bytes "
