@@ -6,6 +6,7 @@ One deploy per subsystem, in the order the machines need them at boot.
 from pyinfra import host, inventory
 from pyinfra.operations import apt
 
+from operations import accounts, boot, drbd, ext4, links, lvm, nfs, ocfs2, tuning, unison
 from operations.accounts import configure_accounts
 from operations.boot import configure_boot
 from operations.drbd import configure_drbd
@@ -17,6 +18,7 @@ from operations.ocfs2 import configure_ocfs2
 from operations.tuning import configure_tuning
 from operations.unison import configure_unison
 from twinstore import fact_cache
+from twinstore.config import StorageConfig
 from twinstore.validation import (
     NFS_CLIENT_GROUP,
     STORAGE_GROUP,
@@ -40,6 +42,14 @@ STORAGE_PACKAGES = [
 NFS_CLIENT_PACKAGES = ["nfs-common"]
 
 
+def storage_fact_reads(config: StorageConfig) -> fact_cache.FactReads:
+    """Everything the storage deploys read on a node."""
+    reads = accounts.fact_reads()
+    for subsystem in (tuning, lvm, ext4, drbd, ocfs2, links, unison, nfs, boot):
+        reads += subsystem.fact_reads(config)
+    return reads
+
+
 def packages_for(groups: list[str]) -> list[str]:
     """Every package a host needs, for all the groups it is in."""
     packages = []
@@ -57,6 +67,9 @@ fact_cache.install()
 check_deploy_inventory(inventory)
 
 if STORAGE_GROUP in host.groups:
+    # What every subsystem below reads, in one round trip: each remote command costs a round
+    # trip, and each subsystem's own read then finds its answers (fact_cache).
+    fact_cache.prefetch_reads(host, storage_fact_reads(storage_config(host)))
     # Before the packages: one of them could create an account with ids of its own choosing.
     configure_accounts(config=storage_config(host))
 

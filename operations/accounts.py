@@ -15,7 +15,7 @@ from pyinfra.operations import server
 
 from facts.accounts import LocalAccounts, LocalAccountsState
 from twinstore.config import Account, StorageConfig
-from twinstore.fact_cache import prefetch_for_operations
+from twinstore.fact_cache import FactReads, prefetch_reads
 from twinstore.validation import Problem, host_source, stop
 
 NO_LOGIN_SHELL = "/usr/sbin/nologin"
@@ -66,10 +66,14 @@ def id_conflicts(account: Account, found: LocalAccountsState, host_name: str) ->
     return conflicts
 
 
+def fact_reads() -> FactReads:
+    # With the package list the next step (apt.packages) reads.
+    return FactReads(facts=[(LocalAccounts, {}), (DebPackages, {})])
+
+
 @deploy("Pinned accounts")
 def configure_accounts(config: StorageConfig) -> None:
-    # With the package list the next step (apt.packages) reads: one round trip for both.
-    prefetch_for_operations(host, facts=[(LocalAccounts, {}), (DebPackages, {})])
+    prefetch_reads(host, fact_reads())
     found = host.get_fact(LocalAccounts)
     stop(account_problems(config.accounts, found, host.name, host_source(host, "accounts")))
     for account in config.accounts:

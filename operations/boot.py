@@ -22,7 +22,7 @@ from facts.ocfs2 import Ocfs2
 from operations.ocfs2 import ocfs2_devices
 from operations.report import report
 from twinstore.config import StorageConfig
-from twinstore.fact_cache import prefetch_for_operations
+from twinstore.fact_cache import FactReads, prefetch_reads
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "boot"
 UNIT = "twinstore-storage.service"
@@ -54,9 +54,13 @@ def in_service(
     yield StringCommand("systemctl", "start", unit)
 
 
+def fact_reads(config: StorageConfig) -> FactReads:
+    return FactReads(files=[SCRIPT, f"/etc/systemd/system/{UNIT}"], services=[UNIT])
+
+
 @deploy("Ordered boot")
 def configure_boot(config: StorageConfig) -> None:
-    prefetch_for_operations(host, files=[SCRIPT, f"/etc/systemd/system/{UNIT}"], services=[UNIT])
+    prefetch_reads(host, fact_reads(config))
     volumes = [
         {
             "resource": volume.drbd_resource,

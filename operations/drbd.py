@@ -26,6 +26,7 @@ from pathlib import Path
 from pyinfra import host, inventory, logger, state
 from pyinfra.api import QuoteString, StringCommand, deploy, operation
 from pyinfra.api.exceptions import PyinfraError
+from pyinfra.facts.server import KernelModules
 from pyinfra.operations import files, server, systemd
 from pyinfra.operations.util import any_changed
 
@@ -33,7 +34,7 @@ from facts.drbd import DRBDMETA_CHECKED_BYTES, DrbdResources, DrbdResourceState
 from operations.ext4 import mapper_path
 from operations.lvm import refuse_unless_blank
 from twinstore.config import Node, StorageConfig
-from twinstore.fact_cache import prefetch_for_operations
+from twinstore.fact_cache import FactReads, prefetch_reads
 from twinstore.validation import Problem, host_source, stop
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "drbd"
@@ -426,16 +427,19 @@ def changes_discarded_here(config: StorageConfig) -> set[str]:
     return {name for name in config.drbd_resources if is_split(local[name], peer.get(name) if peer else None)}
 
 
+def fact_reads(config: StorageConfig) -> FactReads:
+    return FactReads(
+        files=["/etc/drbd.d/global_common.conf", *(f"/etc/drbd.d/{name}.res" for name in config.drbd_resources)],
+        services=["drbd.service"],
+        lines=[("/etc/modules-load.d/drbd.conf", "drbd", False)],
+        facts=[(DrbdResources, {"resources": resource_args(config)}), (KernelModules, {})],
+    )
+
+
 @deploy("DRBD resources")
 def configure_drbd(config: StorageConfig) -> None:
     options = config.drbd_options
-    resource_files_paths = [f"/etc/drbd.d/{name}.res" for name in config.drbd_resources]
-    prefetch_for_operations(
-        host,
-        files=["/etc/drbd.d/global_common.conf", *resource_files_paths],
-        services=["drbd.service"],
-        lines=[("/etc/modules-load.d/drbd.conf", "drbd", False)],
-    )
+    prefetch_reads(host, fact_reads(config))
     files.line(name="Load drbd at boot", path="/etc/modules-load.d/drbd.conf", line="drbd")
     server.modprobe(name="Load the drbd module", module="drbd")
     global_file = files.template(

@@ -11,12 +11,13 @@ from collections.abc import Generator
 
 from pyinfra import host
 from pyinfra.api import OperationError, QuoteString, StringCommand, deploy, operation
+from pyinfra.facts.server import Mounts
 from pyinfra.operations import files, server
 
 from facts.lvm import BlockDevices, LvmReport
 from operations.lvm import refuse_unless_blank
 from twinstore.config import StorageConfig
-from twinstore.fact_cache import prefetch_for_operations
+from twinstore.fact_cache import FactReads, prefetch_reads
 
 
 def fstab_match(mount_point: str) -> str:
@@ -61,21 +62,35 @@ def filesystem(
     yield StringCommand(f"mkfs.{fs_type}", "-q", QuoteString(device))
 
 
-@deploy("ext4 volumes")
-def configure_ext4(config: StorageConfig) -> None:
-    group = config.volume_group.name
-    lvm = host.get_fact(LvmReport)
-    options = ",".join(config.ext4_mount_options)
-    ext4_volumes = {
+def mounted_volumes(config: StorageConfig) -> dict[str, str]:
+    """Logical volume name -> mount point of every ext4 volume."""
+    return {
         name: volume.mount_point
         for name, volume in config.logical_volumes.items()
         if volume.role in ("ext4", "unison") and volume.mount_point is not None
     }
-    prefetch_for_operations(
-        host,
-        directories=["/vol", *ext4_volumes.values()],
-        lines=[("/etc/fstab", fstab_match(mount_point), True) for mount_point in ext4_volumes.values()],
+
+
+def fact_reads(config: StorageConfig) -> FactReads:
+    volumes = mounted_volumes(config)
+    return FactReads(
+        directories=["/vol", *volumes.values()],
+        lines=[("/etc/fstab", fstab_match(mount_point), True) for mount_point in volumes.values()],
+        facts=[
+            (LvmReport, {}),
+            (BlockDevices, {"paths": [mapper_path(config.volume_group.name, name) for name in volumes]}),
+            (Mounts, {}),
+        ],
     )
+
+
+@deploy("ext4 volumes")
+def configure_ext4(config: StorageConfig) -> None:
+    group = config.volume_group.name
+    prefetch_reads(host, fact_reads(config))
+    lvm = host.get_fact(LvmReport)
+    options = ",".join(config.ext4_mount_options)
+    ext4_volumes = mounted_volumes(config)
     files.directory(name="Directory /vol", path="/vol", present=True)
     all_devices = [mapper_path(group, name) for name in ext4_volumes]
     for volume_name, mount_point in ext4_volumes.items():

@@ -15,6 +15,7 @@ from pyinfra.api import OperationError, QuoteString, StringCommand, deploy, oper
 from facts.links import PublicPath, PublicPaths
 from operations.report import report
 from twinstore.config import StorageConfig
+from twinstore.fact_cache import FactReads, prefetch_reads
 from twinstore.validation import resolve_volume_mount
 
 
@@ -58,8 +59,18 @@ def public_link(
     yield StringCommand("ln", "-sfn", QuoteString(target), QuoteString(path))
 
 
+def link_arguments(config: StorageConfig) -> list[tuple[str, str, str]]:
+    """(path, target, volume) of every public link."""
+    return [(link.path, link.target, resolve_volume_mount(config, link.target)) for link in config.public_links]
+
+
+def fact_reads(config: StorageConfig) -> FactReads:
+    return FactReads(facts=[(PublicPaths, {"links": link_arguments(config)})])
+
+
 @deploy("Public paths under /vol")
 def configure_links(config: StorageConfig) -> None:
-    all_links = [(link.path, link.target, resolve_volume_mount(config, link.target)) for link in config.public_links]
+    all_links = link_arguments(config)
+    prefetch_reads(host, fact_reads(config))
     for path, target, volume in all_links:
         public_link(name=f"{path} -> {target}", path=path, target=target, volume=volume, all_links=all_links)

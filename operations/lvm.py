@@ -13,6 +13,7 @@ from pyinfra.api import OperationError, QuoteString, StringCommand, deploy, oper
 
 from facts.lvm import BlockDevices, BlockDeviceState, LvmReport, LvmState
 from twinstore.config import StorageConfig, parse_size
+from twinstore.fact_cache import FactReads, prefetch_reads
 from twinstore.validation import Problem, host_source, stop
 
 DEFAULT_EXTENT_SIZE = 4 * 1024**2
@@ -173,8 +174,14 @@ def logical_volume(group: str, volume: str, size: str) -> Generator[StringComman
         host.noop(f"logical volume {group}/{volume} is {size}")
 
 
+def fact_reads(config: StorageConfig) -> FactReads:
+    devices = config.volume_group.devices
+    return FactReads(facts=[(LvmReport, {}), *([(BlockDevices, {"paths": devices})] if devices else [])])
+
+
 @deploy("LVM volume group and logical volumes")
 def configure_lvm(config: StorageConfig) -> None:
+    prefetch_reads(host, fact_reads(config))
     lvm = host.get_fact(LvmReport)
     devices = host.get_fact(BlockDevices, paths=config.volume_group.devices) if config.volume_group.devices else {}
     stop(lvm_problems(config, lvm, devices, host_source(host, "logical_volumes"), host.name))

@@ -20,7 +20,7 @@ from pyinfra.operations.util import any_changed
 from facts.nfs import NfsExports
 from operations.report import changes, report
 from twinstore.config import SiteConfig, StorageConfig
-from twinstore.fact_cache import prefetch_for_operations
+from twinstore.fact_cache import FactReads, prefetch_reads
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "nfs"
 EXPORTS_FILE = "/etc/exports.d/twinstore.exports"
@@ -50,11 +50,17 @@ def exported(paths: list[str], exports_file: OperationMeta) -> Generator[StringC
         host.noop(f"exported: {', '.join(path for path in paths if path in table.resolved)}")
 
 
+def fact_reads(config: StorageConfig) -> FactReads:
+    return FactReads(
+        files=["/etc/nfs.conf.d/twinstore.conf", EXPORTS_FILE],
+        services=["nfs-server.service"],
+        facts=[(NfsExports, {"paths": [export.path for export in config.nfs_exports]})],
+    )
+
+
 @deploy("NFS exports")
 def configure_nfs(config: StorageConfig, site: SiteConfig) -> None:
-    prefetch_for_operations(
-        host, files=["/etc/nfs.conf.d/twinstore.conf", EXPORTS_FILE], services=["nfs-server.service"]
-    )
+    prefetch_reads(host, fact_reads(config))
     mountd = files.template(
         name="mountd keeps the client's groups (LP#409366)",
         src=str(TEMPLATES / "nfs.conf.j2"),

@@ -23,7 +23,7 @@ from operations.ext4 import fstab_match
 from operations.lvm import refuse_unless_blank
 from operations.report import report
 from twinstore.config import StorageConfig
-from twinstore.fact_cache import prefetch_for_operations
+from twinstore.fact_cache import FactReads, prefetch_reads
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "ocfs2"
 O2CB_SERVICE = "o2cb.service"
@@ -188,15 +188,19 @@ def cluster_mount(
     )
 
 
-@deploy("OCFS2 cluster and file systems")
-def configure_ocfs2(config: StorageConfig) -> None:
-    cluster = config.ocfs2_cluster
-    prefetch_for_operations(
-        host,
+def fact_reads(config: StorageConfig) -> FactReads:
+    return FactReads(
         files=["/etc/ocfs2/cluster.conf", "/etc/default/o2cb"],
         directories=["/etc/ocfs2", *(volume.mount_point for volume in config.ocfs2_volumes.values())],
         lines=[("/etc/fstab", fstab_match(volume.mount_point), True) for volume in config.ocfs2_volumes.values()],
+        facts=[(Ocfs2, {"cluster": config.ocfs2_cluster.name, "devices": ocfs2_devices(config)})],
     )
+
+
+@deploy("OCFS2 cluster and file systems")
+def configure_ocfs2(config: StorageConfig) -> None:
+    cluster = config.ocfs2_cluster
+    prefetch_reads(host, fact_reads(config))
     files.directory(name="Directory /etc/ocfs2", path="/etc/ocfs2", present=True)
     nodes = [
         {"name": node.name, "address": replication_address(config, node), "number": node.o2cb_number}

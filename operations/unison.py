@@ -22,7 +22,7 @@ from facts.unison import Unison, UnisonState
 from operations.drbd import replication_address
 from operations.report import report
 from twinstore.config import StorageConfig, UnisonProfile
-from twinstore.fact_cache import prefetch_for_operations
+from twinstore.fact_cache import FactReads, prefetch_reads
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "unison"
 KEY = "/root/.ssh/id_ed25519_unison"
@@ -202,6 +202,20 @@ def first_sync(peer: str, root: str) -> Generator[StringCommand, None, None]:
     yield StringCommand(SYNC_COMMAND)
 
 
+def fact_reads(config: StorageConfig) -> FactReads:
+    profile = config.unison
+    mount_point = config.logical_volumes[profile.volume].mount_point
+    if mount_point is None:
+        return FactReads()
+    if host.name != profile.client:
+        return FactReads(files=[SERVER_COMMAND], facts=[(Unison, fact_arguments(mount_point))])
+    return FactReads(
+        files=[f"{ARCHIVE_DIR}/{profile.profile_name}.prf", LOGROTATE_FILE, SYNC_COMMAND],
+        directories=[ARCHIVE_DIR],
+        facts=[(Unison, fact_arguments(mount_point)), (Crontab, {"user": "root"})],
+    )
+
+
 @deploy("unison: the large volume kept in step")
 def configure_unison(config: StorageConfig) -> None:
     profile = config.unison
@@ -212,12 +226,7 @@ def configure_unison(config: StorageConfig) -> None:
     peer = config.peer_of(client.name)
     is_client = host.name == client.name
     profile_file = f"{ARCHIVE_DIR}/{profile.profile_name}.prf"
-    prefetch_for_operations(
-        host,
-        files=[profile_file, LOGROTATE_FILE, SYNC_COMMAND] if is_client else [SERVER_COMMAND],
-        directories=[ARCHIVE_DIR] if is_client else [],
-        facts=[(Unison, fact_arguments(mount_point)), *([(Crontab, {"user": "root"})] if is_client else [])],
-    )
+    prefetch_reads(host, fact_reads(config))
 
     same_version(name="unison is the same version on both nodes", peer=config.peer_of(host.name).name, root=mount_point)
     if is_client:

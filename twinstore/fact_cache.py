@@ -14,6 +14,7 @@ import contextlib
 import copy
 import posixpath
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from greenlet import getcurrent
@@ -112,6 +113,41 @@ def prefetch(host: Host, facts: list[tuple[type[FactBase[Any]], dict[str, Any]]]
         except Exception:  # the normal read reports it the pyinfra way
             continue
         _answers[key] = copy.deepcopy(answer)
+
+
+@dataclass
+class FactReads:
+    """What one subsystem's deploy reads, as prefetch_for_operations takes it; added up across subsystems."""
+
+    files: list[str] = field(default_factory=list)
+    directories: list[str] = field(default_factory=list)
+    services: list[str] = field(default_factory=list)
+    sysctls: list[str] = field(default_factory=list)
+    lines: list[tuple[str, str, bool]] = field(default_factory=list)
+    facts: list[tuple[type[FactBase[Any]], dict[str, Any]]] = field(default_factory=list)
+
+    def __add__(self, other: FactReads) -> FactReads:
+        return FactReads(
+            files=self.files + other.files,
+            directories=self.directories + other.directories,
+            services=self.services + other.services,
+            sysctls=self.sysctls + other.sysctls,
+            lines=self.lines + other.lines,
+            facts=self.facts + other.facts,
+        )
+
+
+def prefetch_reads(host: Host, reads: FactReads) -> None:
+    """prefetch_for_operations for a FactReads."""
+    prefetch_for_operations(
+        host,
+        files=reads.files,
+        directories=reads.directories,
+        services=reads.services,
+        sysctls=reads.sysctls,
+        lines=reads.lines,
+        facts=reads.facts,
+    )
 
 
 def prefetch_for_operations(
