@@ -53,9 +53,10 @@ def markdown_table(results: list[dict[str, Any]]) -> str:
         + " |"
     )
     rows.append(
-        "| no-op re-run targeting 1 / 2 / 3 hosts | "
+        "| no-op re-run by number of hosts targeted | "
         + " | ".join(
-            " / ".join(f"{median:.1f} s" for median in r.get("noop_by_hosts_median_s", {}).values()) or "not measured"
+            ", ".join(f"{hosts}: {median:.1f} s" for hosts, median in r.get("noop_by_hosts_median_s", {}).items())
+            or "not measured"
             for r in results
         )
         + " |"
