@@ -246,6 +246,19 @@ def test_split_brain_discard_must_name_a_node() -> None:
     assert "--data: split_brain_discard = 'all': must name one of this pair's nodes" in messages(validate(views))
 
 
+def test_split_brain_discard_is_refused_in_a_file() -> None:
+    views = real_views()
+    for view in views:
+        if view.name in ("fiori", "torchio"):
+            view.data["split_brain_discard"] = "torchio"
+    found = messages(validate(views))
+    assert "split_brain_discard = 'torchio': only for one run, on the command line" in found
+    for view in views:
+        if view.name in ("fiori", "torchio"):
+            view.sources["split_brain_discard"] = "--data"
+    assert "split_brain_discard" not in messages(validate(views))
+
+
 def test_every_problem_is_listed_in_one_message() -> None:
     resources = storage_value("drbd_resources")
     resources["drbd1"]["minor"] = 0

@@ -348,6 +348,14 @@ def pair_problems(config: StorageConfig, view: HostView, storage_hosts: dict[str
             )
     if config.first_leg is not None and config.first_leg not in [node.name for node in config.nodes]:
         add("first_leg", "first_leg", config.first_leg, "must name one of this pair's nodes")
+    if config.split_brain_discard is not None and src("split_brain_discard") != "--data":
+        add(
+            "split_brain_discard",
+            "split_brain_discard",
+            config.split_brain_discard,
+            "only for one run, on the command line (--data split_brain_discard=NODE): kept in a file it would "
+            "throw away that node's changes at the next split brain, with no one deciding",
+        )
     if config.split_brain_discard is not None and config.split_brain_discard not in [
         node.name for node in config.nodes
     ]:
