@@ -4,6 +4,7 @@ One deploy per subsystem, in the order the machines need them at boot.
 """
 
 from pyinfra import host, inventory
+from pyinfra.facts.server import TmpDir
 from pyinfra.operations import apt
 
 from operations import accounts, boot, drbd, ext4, links, lvm, nfs, ocfs2, tuning, unison
@@ -44,7 +45,8 @@ NFS_CLIENT_PACKAGES = ["nfs-common"]
 
 def storage_fact_reads(config: StorageConfig) -> fact_cache.FactReads:
     """Everything the storage deploys read on a node."""
-    reads = accounts.fact_reads()
+    # pyinfra's own temporary directory, asked by files.template and files.put.
+    reads = accounts.fact_reads() + fact_cache.FactReads(facts=[(TmpDir, {})])
     for subsystem in (tuning, lvm, ext4, drbd, ocfs2, links, unison, nfs, boot):
         reads += subsystem.fact_reads(config)
     return reads

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import gevent  # type: ignore[import-untyped]
 import pytest
-from pyinfra.api import Config, Inventory, State, StringCommand
+from pyinfra.api import Config, FactBase, Inventory, State, StringCommand
 from pyinfra.api.connect import connect_all
 from pyinfra.api.host import Host
 from pyinfra.connectors.local import LocalConnector
 from pyinfra.context import ctx_host, ctx_state
-from pyinfra.facts.files import Directory, File, FindInFile, Sha1File
-from pyinfra.facts.server import Command
+from pyinfra.facts.files import Directory, File, FindInFile, Link, Sha1File
+from pyinfra.facts.server import Command, Sysctl
+from pyinfra.facts.systemd import SystemdEnabled, SystemdStatus
 from pyinfra.operations.util.files import adjust_regex
 
 from twinstore import fact_cache
@@ -126,3 +129,131 @@ def test_prefetched_lines_answer_as_files_line_reads_them(local_host: tuple[Host
     assert len(sent) == 4
     # A match, an existing file without one, no file at all: three different answers.
     assert prefetched == [["/dev/vg0/b /vol/b ext4 noatime 0 2"], [], None]
+
+
+def read_paths(host: Host, paths: dict[str, str]) -> list[Any]:
+    return [host.get_fact(fact, path=path) for path in paths.values() for fact in (File, Directory, Link, Sha1File)]
+
+
+def test_one_program_answers_every_path_as_its_own_read_would(
+    local_host: tuple[Host, list[str]], tmp_path: Path
+) -> None:
+    host, sent = local_host
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "file with 'quote' and space").write_text("content\n")
+    (tmp_path / "link").symlink_to(tmp_path / "file with 'quote' and space")
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    paths = {
+        name: str(tmp_path / name) for name in ("dir", "file with 'quote' and space", "link", "dangling", "absent")
+    }
+    reads = [(fact, {"path": path}) for path in paths.values() for fact in (File, Directory, Link, Sha1File)]
+    fact_cache.prefetch(host, reads)
+    assert len(sent) == 1
+    # One stat and one sha1sum for twenty reads, not a program per read.
+    assert sent[0].count("stat --printf") == 1 and sent[0].count("sha1sum") == 1
+    prefetched = read_paths(host, paths)
+    assert len(sent) == 1
+
+    fact_cache.forget()
+    read_alone = read_paths(host, paths)
+    assert len(sent) == 1 + len(reads)
+    assert prefetched == read_alone
+    # Each kind of path is told apart: the right fact answers, the others say False or None.
+    by_path = dict(zip(paths, [prefetched[i : i + 4] for i in range(0, len(prefetched), 4)], strict=True))
+    assert by_path["dir"][1] and by_path["dir"][0] is False and by_path["dir"][3] is None
+    assert by_path["file with 'quote' and space"][0] and by_path["file with 'quote' and space"][3]
+    assert by_path["link"][2] and by_path["link"][2]["link_target"] == paths["file with 'quote' and space"]
+    assert by_path["dangling"][2] and by_path["dangling"][2]["link_target"] == str(tmp_path / "nowhere")
+    assert by_path["absent"] == [None, None, None, None]
+
+
+FAKE_SYSTEMCTL = """#!/bin/sh
+# systemctl show as systemd prints it: the asked properties of each unit, a blank line between units.
+[ "$1" = show ] || exit 1
+shift
+properties=""
+first=1
+while [ "$#" -gt 0 ]; do
+    case "$1" in
+        --all) ;;
+        --property) shift; properties="$properties $1" ;;
+        *)
+            [ "$first" = 1 ] || echo
+            first=0
+            case "$1" in *.*) unit=$1 ;; *) unit=$1.service ;; esac
+            case "$unit" in
+                running.service) sub=running; file=enabled ;;
+                static.service) sub=exited; file=static ;;
+                *) sub=dead; file=disabled ;;
+            esac
+            for property in $properties; do
+                case "$property" in
+                    Id) echo "Id=$unit" ;;
+                    SubState) echo "SubState=$sub" ;;
+                    UnitFileState) echo "UnitFileState=$file" ;;
+                esac
+            done
+            ;;
+    esac
+    shift
+done
+"""
+
+
+def read_units(host: Host, units: list[str]) -> list[object]:
+    unit = {"user_mode": False, "machine": None, "user_name": None}
+    return [host.get_fact(fact, **unit, services=[name]) for name in units for fact in (SystemdStatus, SystemdEnabled)]
+
+
+def test_one_systemctl_and_one_sysctl_answer_every_unit_and_key(
+    local_host: tuple[Host, list[str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    host, sent = local_host
+    fake = tmp_path / "bin" / "systemctl"
+    fake.parent.mkdir()
+    fake.write_text(FAKE_SYSTEMCTL)
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
+    units = ["running.service", "static.service", "stopped", "absent.timer"]
+    keys = ["kernel.ostype", "kernel.no_such_key"]
+    unit = {"user_mode": False, "machine": None, "user_name": None}
+    reads: list[tuple[type[FactBase[Any]], dict[str, Any]]] = [
+        (fact, {**unit, "services": [name]}) for name in units for fact in (SystemdStatus, SystemdEnabled)
+    ]
+    reads += [(Sysctl, {"keys": [key]}) for key in keys]
+    fact_cache.prefetch(host, reads)
+    assert len(sent) == 1
+    assert sent[0].count("systemctl show") == 1 and sent[0].count("sysctl ") == 1
+    prefetched = [*read_units(host, units), *(host.get_fact(Sysctl, keys=[key]) for key in keys)]
+    assert len(sent) == 1
+
+    fact_cache.forget()
+    read_alone = [*read_units(host, units), *(host.get_fact(Sysctl, keys=[key]) for key in keys)]
+    assert len(sent) == 1 + len(reads)
+    assert prefetched == read_alone
+    assert prefetched[:4] == [
+        {"running.service": True},
+        {"running.service": True},
+        {"static.service": True},
+        {"static.service": True},
+    ]
+    assert prefetched[4:8] == [{"stopped.service": False}] * 2 + [{"absent.timer": False}] * 2
+    assert prefetched[8:] == [{"kernel.ostype": "Linux"}, {}]
+
+
+def test_the_same_read_asked_twice_is_sent_once(local_host: tuple[Host, list[str]], tmp_path: Path) -> None:
+    host, sent = local_host
+    fact_cache.prefetch(host, [(Command, {"command": "echo once"})] * 2 + [(Directory, {"path": str(tmp_path)})] * 2)
+    assert len(sent) == 1
+    assert sent[0].count("echo once") == 1 and sent[0].count(str(tmp_path)) == 1
+
+
+def test_a_read_waits_for_the_prefetch_that_is_answering_it(local_host: tuple[Host, list[str]]) -> None:
+    host, sent = local_host
+    # The other greenlet asks while the prefetch is still on its way (the peer's DRBD state).
+    slow = {"command": "sleep 0.5; echo answer"}
+    prefetching = gevent.spawn(fact_cache.prefetch, host, [(Command, slow)])
+    gevent.sleep(0.1)
+    assert host.get_fact(Command, **slow) == "answer"
+    prefetching.join()
+    assert len(sent) == 1
