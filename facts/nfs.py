@@ -10,11 +10,12 @@ from typing_extensions import override
 from facts.lvm import SECTION
 
 SCRIPT = r"""
+# Shell built-ins wherever they do: each program started costs 60-100 ms under TCG.
 echo "{section}exported"
-exportfs -s 2>/dev/null | awk 'NF {{ print "EXPORTED=" $1 }}'
+exportfs -s 2>/dev/null | while read -r path rest; do [ -n "$path" ] && echo "EXPORTED=$path"; done
 for path in "$@"; do
     echo "{section}path $path"
-    if [ -d "$path" ]; then echo "RESOLVED=$(readlink -f "$path")"; fi
+    if [ -d "$path" ]; then echo "RESOLVED=$(cd "$path" && pwd -P)"; fi
 done
 true
 """

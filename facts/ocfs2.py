@@ -27,25 +27,40 @@ from facts.lvm import SECTION
 ZERO_HEAD_BYTES = 1024 * 1024
 
 SCRIPT = r"""
+# Shell built-ins wherever they do: each program started costs 60-100 ms under TCG.
 cluster=$1; shift
 echo "{section}cluster"
 config=/sys/kernel/config/cluster/$cluster
 if [ -d "$config" ]; then
     echo "ONLINE=1"
-    echo "DEAD_THRESHOLD=$(cat "$config/heartbeat/dead_threshold" 2>/dev/null)"
+    threshold=""; read -r threshold < "$config/heartbeat/dead_threshold" 2>/dev/null
+    echo "DEAD_THRESHOLD=$threshold"
     for node in "$config"/node/*; do
-        [ -d "$node" ] && echo "NODE=${{node##*/}} $(cat "$node/ipv4_address"):$(cat "$node/ipv4_port")"
+        [ -d "$node" ] || continue
+        address=""; port=""
+        read -r address < "$node/ipv4_address"; read -r port < "$node/ipv4_port"
+        echo "NODE=${{node##*/}} $address:$port"
     done
 fi
 while [ "$#" -ge 2 ]; do
     device=$1; minor=$2; shift 2
     echo "{section}device $device"
-    grep -E "^ *$minor: cs:" /proc/drbd 2>/dev/null | sed 's/^/DRBD=/'
-    awk -v d="$device" '$1 == d {{ print "MOUNTED=" $2 }}' /proc/mounts
+    if [ -r /proc/drbd ]; then
+        while IFS= read -r line; do
+            case ${{line#"${{line%%[! ]*}}"}} in "$minor: cs:"*) printf 'DRBD=%s\n' "$line" ;; esac
+        done < /proc/drbd
+    fi
+    while read -r source point rest; do
+        [ "$source" = "$device" ] && echo "MOUNTED=$point"
+    done < /proc/mounts
     if [ ! -b "$device" ]; then echo "MISSING=1"; continue; fi
     probe=$(blkid -p -o export "$device" 2>/dev/null); echo "BLKID_RC=$?"
     if cmp -s -n {head_bytes} "$device" /dev/zero; then echo "HEAD_ZERO=1"; fi
-    echo "$probe" | grep -E '^(TYPE|LABEL|UUID)='
+    while IFS= read -r line; do
+        case $line in TYPE=*|LABEL=*|UUID=*) printf '%s\n' "$line" ;; esac
+    done <<PROBE
+$probe
+PROBE
 done
 true
 """

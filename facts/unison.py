@@ -10,21 +10,34 @@ from typing_extensions import override
 from facts.lvm import SECTION, section_lines
 
 SCRIPT = r"""
+# Shell built-ins wherever they do: each program started costs 60-100 ms under TCG.
 key=$1; known_hosts=$2; archive_dir=$3; root=$4
+show() {{ while IFS= read -r line || [ -n "$line" ]; do printf '%s\n' "$line"; done < "$1"; }}
 echo "{section}version"
-unison -version 2>/dev/null | head -n 1
+unison -version 2>/dev/null
 echo "{section}key"
-if [ -r "$key.pub" ]; then cat "$key.pub"; fi
+if [ -r "$key.pub" ]; then show "$key.pub"; fi
 echo "{section}hostkey"
-if [ -r /etc/ssh/ssh_host_ed25519_key.pub ]; then cut -d' ' -f1,2 /etc/ssh/ssh_host_ed25519_key.pub; fi
+if [ -r /etc/ssh/ssh_host_ed25519_key.pub ]; then
+    read -r kind base64 rest < /etc/ssh/ssh_host_ed25519_key.pub; echo "$kind $base64"
+fi
 echo "{section}known_hosts"
-if [ -r "$known_hosts" ]; then cat "$known_hosts"; fi
+if [ -r "$known_hosts" ]; then show "$known_hosts"; fi
 echo "{section}authorized"
-if [ -r /root/.ssh/authorized_keys ]; then grep -F 'twinstore-unison' /root/.ssh/authorized_keys; fi
+if [ -r /root/.ssh/authorized_keys ]; then
+    show /root/.ssh/authorized_keys | while IFS= read -r line; do
+        case $line in *twinstore-unison*) printf '%s\n' "$line" ;; esac
+    done
+fi
 echo "{section}archives"
-ls "$archive_dir" 2>/dev/null | grep -E '^ar[0-9a-f]+$'
+for archive in "$archive_dir"/ar*; do
+    name=${{archive##*/}}
+    case $name in ar*[!0-9a-f]*) ;; ar?*) [ -e "$archive" ] && echo "$name" ;; esac
+done
 echo "{section}mounted"
-if mountpoint -q "$root"; then echo yes; fi
+while read -r source point rest; do
+    [ "$point" = "$root" ] && echo yes && break
+done < /proc/mounts
 true
 """
 
