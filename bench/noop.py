@@ -1,6 +1,6 @@
 """No-op speed on a converged lab: baseline, no-op re-run, --dry, remote commands per host.
 
-    python bench/noop.py [--runs N] [--label TEXT]
+    python bench/noop.py [--runs N] [--label TEXT] [--by-hosts]
 
 Run it on a lab where `pyinfra -y lab/inventory.py deploy.py` has converged. Each timing is
 taken N times; the JSON in bench/results/ records every sample, their medians, the machine,
@@ -118,8 +118,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--label", default="")
+    parser.add_argument("--by-hosts", action="store_true", help="also time the no-op targeting 1, 2 and 3 hosts")
     args = parser.parse_args()
-    write_result("noop", args.label, args.runs, measure_noop(args.runs))
+    figures = measure_noop(args.runs)
+    if args.by_hosts:
+        figures |= measure_host_scaling(args.runs)
+    write_result("noop", args.label, args.runs, figures)
 
 
 if __name__ == "__main__":
