@@ -7,14 +7,17 @@ from pyinfra import host, inventory
 from pyinfra.facts.server import TmpDir
 from pyinfra.operations import apt
 
-from operations import accounts, boot, drbd, ext4, links, lvm, nfs, ocfs2, tuning, unison
+from operations import accounts, boot, drbd, ext4, links, lvm, mail, names, nfs, ocfs2, tuning, unison
 from operations.accounts import configure_accounts
 from operations.boot import configure_boot
 from operations.drbd import configure_drbd
 from operations.ext4 import configure_ext4
 from operations.links import configure_links
 from operations.lvm import configure_lvm
+from operations.mail import configure_mail
+from operations.names import configure_names
 from operations.nfs import configure_nfs
+from operations.nis import CLIENT_PACKAGES, SERVER_PACKAGES, configure_nfs_client, configure_nis_server
 from operations.ocfs2 import configure_ocfs2
 from operations.tuning import configure_tuning
 from operations.unison import configure_unison
@@ -22,8 +25,11 @@ from twinstore import fact_cache
 from twinstore.config import StorageConfig
 from twinstore.validation import (
     NFS_CLIENT_GROUP,
+    NIS_SERVER_GROUP,
     STORAGE_GROUP,
     check_deploy_inventory,
+    nfs_client_config,
+    nis_server_config,
     site_config,
     storage_config,
 )
@@ -38,28 +44,37 @@ STORAGE_PACKAGES = [
     # The nightly sync's scheduler and its log rotation: not in a minimal Debian.
     "cron",
     "logrotate",
+    # The node's own caching resolver (operations/names.py), and the root trust anchor it
+    # copies at start without any network (a Recommends; no recommends are installed).
+    "unbound",
+    "dns-root-data",
 ]
-# The procedure's NFS clients mount the storage's exports (NFSv3).
-NFS_CLIENT_PACKAGES = ["nfs-common"]
+# The procedure's NFS clients mount the storage's exports (NFSv3), found through NIS maps.
+NFS_CLIENT_PACKAGES = ["nfs-common", *CLIENT_PACKAGES]
 
 
 def storage_fact_reads(config: StorageConfig) -> fact_cache.FactReads:
     """Everything the storage deploys read on a node."""
     # pyinfra's own temporary directory, asked by files.template and files.put.
     reads = accounts.fact_reads() + fact_cache.FactReads(facts=[(TmpDir, {})])
-    for subsystem in (tuning, lvm, ext4, drbd, ocfs2, links, unison, nfs, boot):
+    for subsystem in (names, mail, tuning, lvm, ext4, drbd, ocfs2, links, unison, nfs, boot):
         reads += subsystem.fact_reads(config)
     return reads
 
 
-def packages_for(groups: list[str]) -> list[str]:
+def packages_for(groups: list[str], storage: StorageConfig | None) -> list[str]:
     """Every package a host needs, for all the groups it is in."""
     packages = []
-    if STORAGE_GROUP in groups:
+    if STORAGE_GROUP in groups and storage is not None:
         packages += STORAGE_PACKAGES
+        if storage.mail_relay is not None:
+            packages += mail.PACKAGES
+    if NIS_SERVER_GROUP in groups:
+        packages += SERVER_PACKAGES
     if NFS_CLIENT_GROUP in groups:
         packages += NFS_CLIENT_PACKAGES
-    return packages
+    # A host in several groups (the lab's client) installs each package once.
+    return list(dict.fromkeys(packages))
 
 
 # One read per fact and arguments until something changes (pyinfra 3 reads on every call).
@@ -75,7 +90,7 @@ if STORAGE_GROUP in host.groups:
     # Before the packages: one of them could create an account with ids of its own choosing.
     configure_accounts(config=storage_config(host))
 
-packages = packages_for(host.groups)
+packages = packages_for(host.groups, storage_config(host) if STORAGE_GROUP in host.groups else None)
 if packages:
     # One apt run per host for every subsystem (under TCG each run's start-up and triggers cost
     # most of a minute), and the same operation on every host, so all of them install at once.
@@ -83,6 +98,8 @@ if packages:
 
 if STORAGE_GROUP in host.groups:
     config = storage_config(host)
+    configure_names(config=config)
+    configure_mail(config=config)
     configure_tuning(config=config)
     configure_lvm(config=config)
     configure_ext4(config=config)
@@ -92,3 +109,10 @@ if STORAGE_GROUP in host.groups:
     configure_unison(config=config)
     configure_nfs(config=config, site=site_config(host))
     configure_boot(config=config)
+
+# The master's maps first: the clients below (the lab's client is both) bind to it.
+if NIS_SERVER_GROUP in host.groups:
+    configure_nis_server(config=nis_server_config(host), site=site_config(host))
+
+if NFS_CLIENT_GROUP in host.groups:
+    configure_nfs_client(config=nfs_client_config(host), site=site_config(host))

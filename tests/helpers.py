@@ -29,6 +29,22 @@ def with_storage(key: str, value: Any, hosts: tuple[str, ...] = ("fiori", "torch
     return validate(views)
 
 
+LAB_GROUPS: dict[str, Any] = {"storage": ["fiori", "torchio"], "nis_servers": ["client"], "nfs_clients": ["client"]}
+
+
+def lab_storage_value(key: str) -> Any:
+    """A storage value as the lab's inventory gives it to fiori (lab/group_data over group_data)."""
+    view = next(v for v in real_views(ROOT / "lab" / "inventory.py", LAB_GROUPS) if v.name == "fiori")
+    return copy.deepcopy(view.data.get(key))
+
+
+def render_template(path: Path, **values: Any) -> str:
+    """A template rendered as files.template renders it (pyinfra's own Jinja2 environment)."""
+    from pyinfra.api.util import get_template
+
+    return get_template(str(path)).render(**values)
+
+
 def storage_value(key: str) -> Any:
     view = next(v for v in real_views() if v.name == "fiori")
     return copy.deepcopy(view.data[key])

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ROOT, real_views, storage_value, with_storage
+from tests.helpers import LAB_GROUPS, ROOT, real_views, storage_value, with_storage
 from twinstore.config import parse_size
 from twinstore.validation import format_problems, validate
 
@@ -22,10 +22,7 @@ def test_the_procedures_values_validate() -> None:
 
 
 def test_the_lab_configuration_validates() -> None:
-    views = real_views(
-        ROOT / "lab" / "inventory.py",
-        {"storage": ["fiori", "torchio"], "nis_servers": ["client"], "nfs_clients": ["client"]},
-    )
+    views = real_views(ROOT / "lab" / "inventory.py", LAB_GROUPS)
     assert validate(views) == []
     fiori = next(v for v in views if v.name == "fiori")
     assert fiori.data["logical_volumes"]["rep-no"]["size"] == "1G"
@@ -321,3 +318,20 @@ def test_bad_export_client(client: str) -> None:
     exports = storage_value("nfs_exports")
     exports[0]["clients"] = [client]
     assert f"nfs_exports.0.clients.0 = {client!r}: must be an address" in messages(with_storage("nfs_exports", exports))
+
+
+@pytest.mark.parametrize("name", ["torchio", "localhost"])
+def test_extra_hosts_cannot_rename_a_node(name: str) -> None:
+    text = messages(with_storage("extra_hosts", {name: "192.168.1.99"}))
+    assert f"group_data/storage.py: extra_hosts.{name} = '{name}': already in /etc/hosts" in text
+
+
+def test_nis_map_servers_are_storage_nodes_by_name_or_address() -> None:
+    views = real_views()
+    rotini = next(v for v in views if v.name == "rotini")
+    servers = ["fiori", "torchio.pasta.net", "192.168.1.6", "192.168.1.99", "penne.pasta.net"]
+    rotini.data["automount_maps"] = {"auto.staging": {"pub": {"servers": servers, "path": "/vol/pub"}}}
+    text = messages(validate(views))
+    assert "servers.0" not in text and "servers.1" not in text and "servers.2" not in text
+    assert "automount_maps.auto.staging.pub.servers.3 = '192.168.1.99': must name a storage node" in text
+    assert "automount_maps.auto.staging.pub.servers.4 = 'penne.pasta.net': must name a storage node" in text

@@ -512,6 +512,15 @@ def pair_problems(config: StorageConfig, view: HostView, storage_hosts: dict[str
     for key in config.sysctls:
         if not all(part.replace("_", "").replace("-", "").isalnum() for part in key.split(".")):
             add("sysctls", f"sysctls.{key}", key, "is not a sysctl name like vm.min_free_kbytes")
+    node_names = [node.name for node in config.nodes]
+    for name in config.extra_hosts:
+        if name in node_names or name == "localhost":
+            add(
+                "extra_hosts",
+                f"extra_hosts.{name}",
+                name,
+                "already in /etc/hosts (localhost and the pair's nodes are written from nodes)",
+            )
     if config.apt_mirror is not None:
         parsed = urlparse(config.apt_mirror)
         if parsed.scheme not in ("http", "https") or not _is_ip(parsed.hostname or ""):
@@ -601,6 +610,7 @@ def validate(views: list[HostView]) -> list[Problem]:
         for export in config.nfs_exports
     ]
     node_names = {node.name for config in storage.values() for node in config.nodes}
+    node_addresses = {str(node.lan_address) for config in storage.values() for node in config.nodes}
     nis_maps: set[str] = set()
     for view in views:
         if NIS_SERVER_GROUP not in view.groups:
@@ -625,13 +635,13 @@ def validate(views: list[HostView]) -> list[Problem]:
                     )
                 for i, server in enumerate(entry.servers):
                     short_name = server.removesuffix(f".{domain}") if domain else server
-                    if short_name not in node_names:
+                    if short_name not in node_names and server not in node_addresses:
                         problems.append(
                             Problem(
                                 view.source("automount_maps"),
                                 f"{where}.servers.{i}",
                                 _short(server),
-                                "must name a storage node (optionally with the domain)",
+                                "must name a storage node (optionally with the domain) or its LAN address",
                             )
                         )
     for view in views:
@@ -679,6 +689,20 @@ def storage_config(host: Any) -> StorageConfig:
 
 def site_config(host: Any) -> SiteConfig:
     return SiteConfig.model_validate({key: host.data.get(key) for key in SITE_KEYS if host.data.get(key) is not None})
+
+
+def nis_server_config(host: Any) -> NisServerConfig:
+    """The validated NisServerConfig of a host in the nis_servers group (deploy time)."""
+    return NisServerConfig.model_validate(
+        {key: host.data.get(key) for key in NIS_SERVER_KEYS if host.data.get(key) is not None}
+    )
+
+
+def nfs_client_config(host: Any) -> NfsClientConfig:
+    """The validated NfsClientConfig of a host in the nfs_clients group (deploy time)."""
+    return NfsClientConfig.model_validate(
+        {key: host.data.get(key) for key in NFS_CLIENT_KEYS if host.data.get(key) is not None}
+    )
 
 
 __all__ = [

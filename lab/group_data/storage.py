@@ -18,5 +18,7 @@ logical_volumes = {name: {**volume, "size": _lab_sizes[name]} for name, volume i
 # A fixed resync rate above what the TCG guests reach (10-20 MB/s per resource on the lab), so
 # the guests alone set the pace of a second-leg sync; on real machines DRBD's controller decides.
 drbd_options = {**_real["drbd_options"], "resync_rate": "40M"}
-# The guests reach no outside resolver.
-resolver_upstreams: list[str] = []
+# resolver_upstreams comes from the real file (192.168.1.1): no guest has that address and the
+# guests reach nothing outside, so the lab is the case where every upstream is unreachable.
+# The client guest stands in for the site's mail relay (tests/e2e/test_mail.py listens there).
+mail_relay = "192.168.1.10"

@@ -121,3 +121,11 @@ def test_both_nodes_rebooted_together_come_back_in_service(
             assert re.search(rf"^{re.escape(real)}\s+192\.168\.1\.0/24\(", exports, re.MULTILINE), exports
         assert node.check_output("sha256sum < /vol/mail/before-reboot") == checksum
         assert node.run("systemctl is-failed --quiet twinstore-storage").rc != 0
+    # The lab's upstream resolver (group_data: 192.168.1.1) is unreachable: the boot did not wait
+    # on it. The local resolver started at once, with the trust anchor from dns-root-data and no
+    # network (nss-lookup.target, which rpc-statd and postfix wait for, was reached), and each
+    # node names its peer from /etc/hosts.
+    for node, peer, address in ((fiori, "torchio", "192.168.1.7"), (torchio, "fiori", "192.168.1.6")):
+        assert node.check_output("systemctl is-active unbound.service nss-lookup.target | sort -u") == "active"
+        assert node.check_output("systemctl show -p NRestarts --value unbound.service") == "0"
+        assert node.check_output(f"getent hosts {peer}").split() == [address, peer]

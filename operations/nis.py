@@ -1,0 +1,176 @@
+"""NIS maps on the site's NIS master, and the NFS clients that mount the storage through them.
+
+On the master (group ``nis_servers``) the procedure adds the storage's exports to the
+automount maps (/etc/auto.home, /etc/auto.staging) and runs ``make -C /var/yp``. twinstore
+owns one line per configured key in each map file (other keys stay as they are), names its
+maps in /var/yp/Makefile (AUTO_MAPS and ALL, so a plain ``make -C /var/yp`` builds them), and
+runs make only when a map or the Makefile changed. A master with no NIS domain yet is set up
+with ``ypinit -m`` (no slaves); an existing domain is never set up again (ypinit empties it).
+
+On the clients (group ``nfs_clients``): ypbind bound to the configured server (yp.conf, not
+broadcast), autofs mounting each automount point from its NIS map, and the procedure's
+symlinks (``/pub -> staging/pub``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Generator
+from ipaddress import IPv4Network
+from pathlib import Path
+
+from pyinfra import host
+from pyinfra.api import QuoteString, StringCommand, deploy, operation
+from pyinfra.api.operation import OperationMeta
+from pyinfra.operations import files, systemd
+from pyinfra.operations.util import any_changed
+
+from facts.nis import Nis
+from operations.report import changes
+from twinstore.config import AutomountEntry, NfsClientConfig, NisServerConfig, SiteConfig
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "nis"
+MAKEFILE = "/var/yp/Makefile"
+SERVER_PACKAGES = ["nis"]
+# ypbind and the yp tools only (the "nis" package would bring a server too), and autofs.
+CLIENT_PACKAGES = ["ypbind-mt", "yp-tools", "autofs"]
+# Debian's Makefile lists the automount maps commented out; twinstore's line replaces it.
+ALL_LINE = r"^(#ALL \+= amd\.home auto\.master auto\.home auto\.local|ALL \+= .* # twinstore)$"
+
+
+def map_line(key: str, entry: AutomountEntry) -> str:
+    """The procedure's map entry: pub -noquota,noatime,... fiori.pasta.net,torchio.pasta.net:/vol/pub"""
+    return f"{key} {','.join(entry.options)} {','.join(entry.servers)}:{entry.path}"
+
+
+@operation()
+def domain_name(domain: str) -> Generator[StringCommand, None, None]:
+    """
+    Set the running NIS domain name (/etc/defaultdomain sets it at boot).
+
+    + domain: the NIS domain
+    """
+    if host.get_fact(Nis, domain=domain).domainname == domain:
+        host.noop(f"NIS domain is {domain}")
+        return
+    yield StringCommand("domainname", QuoteString(domain))
+
+
+@operation()
+def master_maps(domain: str, sources: list[OperationMeta]) -> Generator[StringCommand, None, None]:
+    """
+    Build the NIS maps: ypinit -m for a domain that does not exist yet, else make when a map changed.
+
+    + domain: the NIS domain
+    + sources: the operations that write the map files and the Makefile
+    """
+    if not host.get_fact(Nis, domain=domain).domain_initialised:
+        # Re-checked on the host: ypinit empties /var/yp/<domain>.
+        yield StringCommand(
+            "sh", "-c",
+            QuoteString('[ ! -e "/var/yp/$1" ] && /usr/lib/yp/ypinit -m < /dev/null'), "sh", QuoteString(domain),
+        )  # fmt: skip
+    elif any(changes(source) for source in sources):
+        yield StringCommand("make", "-C", "/var/yp")
+    else:
+        host.noop(f"NIS maps of {domain} are up to date")
+
+
+@deploy("NIS maps")
+def configure_nis_server(config: NisServerConfig, site: SiteConfig) -> None:
+    defaultdomain = files.template(
+        name="NIS domain at boot (/etc/defaultdomain)",
+        src=str(TEMPLATES / "defaultdomain.j2"),
+        dest="/etc/defaultdomain",
+        domain=site.nis_domain,
+    )
+    domain_name(name=f"NIS domain {site.nis_domain}", domain=site.nis_domain)
+    network = IPv4Network(site.client_network)
+    securenets = files.template(
+        name="Only the LAN may ask the NIS server (/etc/ypserv.securenets)",
+        src=str(TEMPLATES / "securenets.j2"),
+        dest="/etc/ypserv.securenets",
+        netmask=str(network.netmask),
+        network=str(network.network_address),
+    )
+    maps = sorted(config.automount_maps)
+    sources = [
+        files.line(
+            name="Automount maps built by make (AUTO_MAPS)",
+            path=MAKEFILE,
+            line=r"^AUTO_MAPS\s*=.*$",
+            replace=f"AUTO_MAPS   = {' '.join(maps)}",
+            extended_regex=True,
+        ),
+        files.line(
+            name="Automount maps built by default (ALL)",
+            path=MAKEFILE,
+            line=ALL_LINE,
+            replace=f"ALL += {' '.join(maps)} # twinstore",
+            extended_regex=True,
+        ),
+    ]
+    for map_name, entries in config.automount_maps.items():
+        for key, entry in entries.items():
+            sources.append(
+                files.line(
+                    name=f"{map_name}: {key}",
+                    path=f"/etc/{map_name}",
+                    line=rf"^{re.escape(key)}\s.*$",
+                    replace=map_line(key, entry),
+                    extended_regex=True,
+                )
+            )
+    master_maps(name=f"Build the NIS maps of {site.nis_domain}", domain=site.nis_domain, sources=sources)
+    systemd.service(
+        name="NIS server restarted for its domain or securenets",
+        service="ypserv.service",
+        running=True,
+        restarted=True,
+        _if=any_changed(defaultdomain, securenets),
+    )
+    systemd.service(name="NIS server running and started at boot", service="ypserv.service", running=True, enabled=True)
+
+
+@deploy("NFS clients")
+def configure_nfs_client(config: NfsClientConfig, site: SiteConfig) -> None:
+    defaultdomain = files.template(
+        name="NIS domain at boot (/etc/defaultdomain)",
+        src=str(TEMPLATES / "defaultdomain.j2"),
+        dest="/etc/defaultdomain",
+        domain=site.nis_domain,
+    )
+    domain_name(name=f"NIS domain {site.nis_domain}", domain=site.nis_domain)
+    yp_conf = files.template(
+        name=f"Bind to the NIS server {site.nis_server} (/etc/yp.conf)",
+        src=str(TEMPLATES / "yp.conf.j2"),
+        dest="/etc/yp.conf",
+        domain=site.nis_domain,
+        server=str(site.nis_server),
+    )
+    systemd.service(
+        name="ypbind restarted for its server",
+        service="ypbind.service",
+        running=True,
+        restarted=True,
+        _if=any_changed(defaultdomain, yp_conf),
+    )
+    systemd.service(name="ypbind running and started at boot", service="ypbind.service", running=True, enabled=True)
+    automounts = files.template(
+        name="Automount points from NIS (/etc/auto.master.d/twinstore.autofs)",
+        src=str(TEMPLATES / "twinstore.autofs.j2"),
+        dest="/etc/auto.master.d/twinstore.autofs",
+        points=config.automount_points,
+    )
+    systemd.service(
+        name="autofs reloaded for its maps",
+        service="autofs.service",
+        running=True,
+        reloaded=True,
+        _if=any_changed(automounts),
+    )
+    systemd.service(name="autofs running and started at boot", service="autofs.service", running=True, enabled=True)
+    for point in config.automount_points:
+        files.directory(name=f"Mount point {point}", path=point)
+    for link in config.client_links:
+        files.link(name=f"{link.path} -> {link.target}", path=link.path, target=link.target)

@@ -1,0 +1,49 @@
+"""NIS and the NFS client on the lab: the client guest is both the NIS master and an NFS client
+(as group_data/all.py's nis_server names it); the maps point at the storage pair's exports."""
+
+from __future__ import annotations
+
+import uuid
+
+import testinfra
+
+from tests.e2e.conftest import Run
+from tests.helpers import LAB_GROUPS, ROOT, lab_storage_value, real_views
+
+
+def client_value(key: str) -> object:
+    view = next(v for v in real_views(ROOT / "lab" / "inventory.py", LAB_GROUPS) if v.name == "client")
+    return view.data[key]
+
+
+def storage_node_names_by_address() -> dict[str, str]:
+    return {str(node["lan_address"]): str(node["name"]) for node in lab_storage_value("nodes")}
+
+
+def test_the_client_finds_the_storage_through_nis_and_mounts_it_over_nfs(
+    converge: Run, fiori: testinfra.host.Host, torchio: testinfra.host.Host, client: testinfra.host.Host
+) -> None:
+    maps = client_value("automount_maps")
+    assert isinstance(maps, dict)
+    pub = maps["auto.staging"]["pub"]
+    expected = f"{','.join(pub['options'])} {','.join(pub['servers'])}:{pub['path']}"
+    assert client.check_output("ypwhich") in ("192.168.1.10", "client", "localhost")
+    assert client.check_output("ypmatch pub auto.staging") == expected
+    alexis = maps["auto.home"]["alexis"]
+    assert client.check_output("ypmatch alexis auto.home").endswith(f":{alexis['path']}")
+    assert "domain pasta.net server 192.168.1.10" in client.file("/etc/yp.conf").content_string
+    # The client writes through /pub -> staging/pub (autofs, NFS); the file lands on the storage
+    # node autofs chose. /vol/pub is on rep-unison (kept in step nightly, not instantly), so the
+    # test reads it back on that node.
+    assert client.file("/pub").linked_to == "/staging/pub"
+    assert client.check_output("readlink /pub") == "staging/pub"
+    token = uuid.uuid4().hex
+    client.check_output(f"echo {token} > /pub/nis-{token} && sync")
+    source, fstype = client.check_output("findmnt -n -o SOURCE,FSTYPE /staging/pub").split()
+    server_address, exported = source.split(":", 1)
+    assert fstype == "nfs" and exported == pub["path"], (source, fstype)
+    node = {"fiori": fiori, "torchio": torchio}[storage_node_names_by_address()[server_address]]
+    try:
+        assert node.check_output(f"cat /vol/pub/nis-{token}") == token
+    finally:
+        client.check_output(f"rm -f /pub/nis-{token}")
