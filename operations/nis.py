@@ -76,8 +76,8 @@ def master_maps(domain: str, sources: list[OperationMeta]) -> Generator[StringCo
         host.noop(f"NIS maps of {domain} are up to date")
 
 
-@deploy("NIS maps")
-def configure_nis_server(config: NisServerConfig, site: SiteConfig) -> None:
+def nis_domain(site: SiteConfig) -> OperationMeta:
+    """The NIS domain, now and at boot (both the master and its clients need it); returns the file's operation."""
     defaultdomain = files.template(
         name="NIS domain at boot (/etc/defaultdomain)",
         src=str(TEMPLATES / "defaultdomain.j2"),
@@ -85,6 +85,12 @@ def configure_nis_server(config: NisServerConfig, site: SiteConfig) -> None:
         domain=site.nis_domain,
     )
     domain_name(name=f"NIS domain {site.nis_domain}", domain=site.nis_domain)
+    return defaultdomain
+
+
+@deploy("NIS maps")
+def configure_nis_server(config: NisServerConfig, site: SiteConfig) -> None:
+    defaultdomain = nis_domain(site)
     network = IPv4Network(site.client_network)
     securenets = files.template(
         name="Only the LAN may ask the NIS server (/etc/ypserv.securenets)",
@@ -134,13 +140,7 @@ def configure_nis_server(config: NisServerConfig, site: SiteConfig) -> None:
 
 @deploy("NFS clients")
 def configure_nfs_client(config: NfsClientConfig, site: SiteConfig) -> None:
-    defaultdomain = files.template(
-        name="NIS domain at boot (/etc/defaultdomain)",
-        src=str(TEMPLATES / "defaultdomain.j2"),
-        dest="/etc/defaultdomain",
-        domain=site.nis_domain,
-    )
-    domain_name(name=f"NIS domain {site.nis_domain}", domain=site.nis_domain)
+    defaultdomain = nis_domain(site)
     yp_conf = files.template(
         name=f"Bind to the NIS server {site.nis_server} (/etc/yp.conf)",
         src=str(TEMPLATES / "yp.conf.j2"),

@@ -6,6 +6,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
+from twinstore.config import STORAGE_KEYS, StorageConfig
 from twinstore.validation import HostView, Problem, validate, views_from_files
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,6 +49,26 @@ def render_template(path: Path, **values: Any) -> str:
 def storage_value(key: str) -> Any:
     view = next(v for v in real_views() if v.name == "fiori")
     return copy.deepcopy(view.data[key])
+
+
+def real_storage_config(**changes: Any) -> StorageConfig:
+    """fiori's StorageConfig from the real group_data, with some values replaced."""
+    view = next(v for v in real_views() if v.name == "fiori")
+    data = {key: value for key in STORAGE_KEYS if (value := view.data.get(key)) is not None}
+    return StorageConfig.model_validate({**copy.deepcopy(data), **changes})
+
+
+class FakeOperationMeta:
+    """An earlier operation's result, as OperationMeta exposes it once it ran."""
+
+    def __init__(self, changed: bool) -> None:
+        self.changed = changed
+
+    def is_complete(self) -> bool:
+        return True
+
+    def did_change(self) -> bool:
+        return self.changed
 
 
 class FakeHost:

@@ -6,8 +6,7 @@ from pyinfra.context import ctx_host
 
 from facts.mail import PostfixSettings
 from operations.mail import postfix_settings, relay_settings
-from tests.helpers import FakeHost, storage_value
-from twinstore.config import StorageConfig
+from tests.helpers import FakeHost, real_storage_config
 
 
 def test_postconf_output_is_read_with_empty_values() -> None:
@@ -20,9 +19,7 @@ def test_postconf_output_is_read_with_empty_values() -> None:
 
 
 def wanted() -> dict[str, str]:
-    data = {key: storage_value(key) for key in ("nodes", "logical_volumes", "drbd_resources", "drbd_options")}
-    data |= {key: storage_value(key) for key in ("ocfs2_volumes", "public_links", "nfs_exports", "unison")}
-    return postfix_settings(StorageConfig.model_validate({**data, "mail_relay": "192.168.1.25"}))
+    return postfix_settings(real_storage_config(mail_relay="192.168.1.25"))
 
 
 def plan(current: dict[str, str]) -> tuple[list[str], list[str]]:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from operations.names import TEMPLATES, hosts_entries
-from tests.helpers import render_template, storage_value
-from twinstore.config import StorageConfig
+from tests.helpers import real_storage_config, render_template
 
 
 def render(name: str, **values: object) -> list[str]:
@@ -12,21 +11,8 @@ def render(name: str, **values: object) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
 
 
-def config(**changes: object) -> StorageConfig:
-    data = {key: storage_value(key) for key in StorageConfig.model_fields if _has(key)}
-    return StorageConfig.model_validate({**data, **changes})
-
-
-def _has(key: str) -> bool:
-    try:
-        storage_value(key)
-    except KeyError:
-        return False
-    return True
-
-
 def test_hosts_holds_localhost_and_the_pairs_nodes_by_short_name() -> None:
-    lines = render("hosts.j2", entries=hosts_entries(config()))
+    lines = render("hosts.j2", entries=hosts_entries(real_storage_config()))
     assert lines == [
         "127.0.0.1\tlocalhost",
         "192.168.1.6\tfiori",
@@ -36,7 +22,7 @@ def test_hosts_holds_localhost_and_the_pairs_nodes_by_short_name() -> None:
 
 
 def test_extra_hosts_follow_the_pair() -> None:
-    lines = render("hosts.j2", entries=hosts_entries(config(extra_hosts={"rotini": "192.168.1.10"})))
+    lines = render("hosts.j2", entries=hosts_entries(real_storage_config(extra_hosts={"rotini": "192.168.1.10"})))
     assert lines[3] == "192.168.1.10\trotini"
 
 

@@ -15,7 +15,7 @@ from pyinfra.context import ctx_host, ctx_state
 
 from facts.nfs import NfsExports, NfsExportsState
 from operations.nfs import REEXPORT, exported
-from tests.helpers import FakeHost
+from tests.helpers import FakeHost, FakeOperationMeta
 
 TEMPLATES = Path(__file__).parent.parent / "templates" / "nfs"
 PATHS = ["/vol/pub", "/vol/home"]
@@ -52,22 +52,9 @@ def test_fact_reads_the_table_and_where_paths_lead() -> None:
     )
 
 
-class Meta:
-    """An earlier operation's result, as OperationMeta exposes it."""
-
-    def __init__(self, changed: bool) -> None:
-        self.changed = changed
-
-    def is_complete(self) -> bool:
-        return True
-
-    def did_change(self) -> bool:
-        return self.changed
-
-
 def commands(table: NfsExportsState, file_changed: bool = False) -> list[str]:
     with ctx_host.use(FakeHost({NfsExports: table})):
-        meta = cast(OperationMeta, Meta(file_changed))
+        meta = cast(OperationMeta, FakeOperationMeta(file_changed))
         return [c.get_raw_value() for c in exported._inner(paths=PATHS, exports_file=meta)]
 
 

@@ -8,7 +8,7 @@ from pyinfra.context import ctx_host
 
 from facts.nis import Nis, NisState
 from operations.nis import ALL_LINE, TEMPLATES, map_line, master_maps
-from tests.helpers import FakeHost, render_template
+from tests.helpers import FakeHost, FakeOperationMeta, render_template
 from twinstore.config import AutomountEntry
 
 DEBIAN_MAKEFILE_LINES = [
@@ -37,20 +37,9 @@ def test_nis_fact_reads_the_domain_and_whether_it_was_set_up() -> None:
     assert Nis().process(["DOMAINNAME=(none)"]) == NisState("(none)", False)
 
 
-class Changed:
-    def __init__(self, changed: bool) -> None:
-        self.changed = changed
-
-    def is_complete(self) -> bool:
-        return True
-
-    def did_change(self) -> bool:
-        return self.changed
-
-
 def plan(state: NisState, *changed: bool) -> list[str]:
     with ctx_host.use(FakeHost({Nis: state})):
-        sources = [Changed(flag) for flag in changed]
+        sources = [FakeOperationMeta(flag) for flag in changed]
         return [c.get_raw_value() for c in master_maps._inner(domain="pasta.net", sources=sources)]  # type: ignore[arg-type]
 
 
