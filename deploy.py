@@ -17,12 +17,13 @@ from operations.lvm import configure_lvm
 from operations.mail import configure_mail
 from operations.names import configure_names
 from operations.nfs import configure_nfs
-from operations.nis import CLIENT_PACKAGES, SERVER_PACKAGES, configure_nfs_client, configure_nis_server
+from operations.nis import configure_nfs_client, configure_nis_server
 from operations.ocfs2 import configure_ocfs2
 from operations.tuning import configure_tuning
 from operations.unison import configure_unison
 from twinstore import fact_cache
 from twinstore.config import StorageConfig
+from twinstore.packages import packages_for
 from twinstore.validation import (
     NFS_CLIENT_GROUP,
     NIS_SERVER_GROUP,
@@ -34,24 +35,6 @@ from twinstore.validation import (
     storage_config,
 )
 
-STORAGE_PACKAGES = [
-    "lvm2",
-    # drbd8-utils is gone: drbd-utils (9.x userland) drives the 8.4 kernel module.
-    "drbd-utils",
-    "ocfs2-tools",
-    "nfs-kernel-server",
-    "unison",
-    # The nightly sync's scheduler and its log rotation: not in a minimal Debian.
-    "cron",
-    "logrotate",
-    # The node's own caching resolver (operations/names.py), and the root trust anchor it
-    # copies at start without any network (a Recommends; no recommends are installed).
-    "unbound",
-    "dns-root-data",
-]
-# The procedure's NFS clients mount the storage's exports (NFSv3), found through NIS maps.
-NFS_CLIENT_PACKAGES = ["nfs-common", *CLIENT_PACKAGES]
-
 
 def storage_fact_reads(config: StorageConfig) -> fact_cache.FactReads:
     """Everything the storage deploys read on a node."""
@@ -60,21 +43,6 @@ def storage_fact_reads(config: StorageConfig) -> fact_cache.FactReads:
     for subsystem in (names, mail, tuning, lvm, ext4, drbd, ocfs2, links, unison, nfs, boot):
         reads += subsystem.fact_reads(config)
     return reads
-
-
-def packages_for(groups: list[str], storage: StorageConfig | None) -> list[str]:
-    """Every package a host needs, for all the groups it is in."""
-    packages = []
-    if STORAGE_GROUP in groups and storage is not None:
-        packages += STORAGE_PACKAGES
-        if storage.mail_relay is not None:
-            packages += mail.PACKAGES
-    if NIS_SERVER_GROUP in groups:
-        packages += SERVER_PACKAGES
-    if NFS_CLIENT_GROUP in groups:
-        packages += NFS_CLIENT_PACKAGES
-    # A host in several groups (the lab's client) installs each package once.
-    return list(dict.fromkeys(packages))
 
 
 # One read per fact and arguments until something changes (pyinfra 3 reads on every call).
@@ -90,7 +58,7 @@ if STORAGE_GROUP in host.groups:
     # Before the packages: one of them could create an account with ids of its own choosing.
     configure_accounts(config=storage_config(host))
 
-packages = packages_for(host.groups, storage_config(host) if STORAGE_GROUP in host.groups else None)
+packages = packages_for(host.groups, STORAGE_GROUP in host.groups and storage_config(host).mail_relay is not None)
 if packages:
     # One apt run per host for every subsystem (under TCG each run's start-up and triggers cost
     # most of a minute), and the same operation on every host, so all of them install at once.

@@ -11,6 +11,10 @@ in bench/results/ records every sample, their medians and the machine, and, take
 last converged lab, bench/noop.py's figures (baseline, no-op re-run, --dry, noop_ratio,
 commands per host, and the no-op re-run targeting 1, 2 and 3 hosts). It leaves the lab
 running and converged.
+
+The guests boot from their role's image, which carries the packages the deploy would install
+(lab/image.py); `TWINSTORE_LAB_PREINSTALL=0 python bench/converge.py ...` boots them from the
+plain Debian image, so the converge includes the package step. The JSON says which.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import sys
 
 from noop import INVENTORY, RESULTS, measure_host_scaling, measure_noop, timed, write_result
 
-from lab.image import image_dir
+from lab.image import image_dir, preinstalled
 from lab.machines import ssh_command
 
 STORAGE_NODES = ("fiori", "torchio")
@@ -75,6 +79,9 @@ def main() -> None:
         resync.append(sum(resynced_bytes(node) for node in STORAGE_NODES))
 
     figures: dict[str, object] = {
+        # Whether the guests' images carried the deploy's packages (then the converge has no
+        # package step for them) or were plain Debian.
+        "packages_preinstalled": preinstalled(),
         "image_build_s": image,
         "boot_s": boot_s,
         "converge_s": converge_s,

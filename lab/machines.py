@@ -15,7 +15,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from lab.image import build_image, ensure_ssh_key, run
+from lab.image import build_image, disk_image, ensure_ssh_key, run
 from lab.settings import DATA_DISK_SIZE, GUESTS, LAN_PREFIX, Guest, known_hosts, lab_dir, ssh_config, ssh_key
 
 HOSTKEY_MARKER = "TWINSTORE-HOSTKEY "
@@ -79,7 +79,7 @@ def backing_file(disk: Path) -> str | None:
 
 def make_disks(guest: Guest, image: Path) -> None:
     guest.root_disk.parent.mkdir(parents=True, exist_ok=True)
-    base = image / "base.img"
+    base = disk_image(image, guest.storage)
     if guest.root_disk.exists() and (
         backing_file(guest.root_disk) != str(base)
         # The same recipe built again (its cache was removed): an overlay last used before the
@@ -99,7 +99,7 @@ def make_disks(guest: Guest, image: Path) -> None:
                 "-f",
                 "qcow2",
                 "-b",
-                str(image / "base.img"),
+                str(base),
                 "-F",
                 "raw",
                 str(guest.root_disk),

@@ -18,8 +18,6 @@ from facts.mail import PostfixSettings
 from twinstore.config import StorageConfig
 from twinstore.fact_cache import FactReads, prefetch_reads
 
-PACKAGES = ["postfix"]
-
 
 def postfix_settings(config: StorageConfig) -> dict[str, str]:
     """main.cf values: a satellite that relays all its mail and listens to no one else."""

@@ -31,9 +31,6 @@ from twinstore.config import AutomountEntry, NfsClientConfig, NisServerConfig, S
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "nis"
 MAKEFILE = "/var/yp/Makefile"
-SERVER_PACKAGES = ["nis"]
-# ypbind and the yp tools only (the "nis" package would bring a server too), and autofs.
-CLIENT_PACKAGES = ["ypbind-mt", "yp-tools", "autofs"]
 # Debian's Makefile lists the automount maps commented out; twinstore's line replaces it.
 ALL_LINE = r"^(#ALL \+= amd\.home auto\.master auto\.home auto\.local|ALL \+= .* # twinstore)$"
 

@@ -11,6 +11,7 @@ import pytest
 
 from lab import image, machines
 from lab.settings import GUESTS, guest
+from twinstore.packages import packages_for
 
 
 @pytest.fixture(autouse=True)
@@ -77,7 +78,7 @@ def test_recipe_hash_changes_with_the_recipe(lab_dir: Path, monkeypatch: pytest.
 def test_disks_older_than_a_rebuilt_base_image_are_replaced(lab_dir: Path) -> None:
     image = lab_dir / "images" / "base-test"
     image.mkdir(parents=True)
-    subprocess.run(["qemu-img", "create", "-q", "-f", "raw", str(image / "base.img"), "1M"], check=True)
+    subprocess.run(["qemu-img", "create", "-q", "-f", "raw", str(image / "storage.img"), "1M"], check=True)
     fiori = guest("fiori")
     machines.make_disks(fiori, image)
     first = fiori.root_disk.stat().st_ino
@@ -87,4 +88,33 @@ def test_disks_older_than_a_rebuilt_base_image_are_replaced(lab_dir: Path) -> No
     os.utime(fiori.root_disk, (1_000_000_000, 1_000_000_000))
     machines.make_disks(fiori, image)
     assert fiori.root_disk.stat().st_mtime > 1_000_000_000
-    assert machines.backing_file(fiori.root_disk) == str(image / "base.img")
+    assert machines.backing_file(fiori.root_disk) == str(image / "storage.img")
+
+
+@pytest.mark.skipif(shutil.which("qemu-img") is None, reason="qemu-img (qemu-utils) is not installed")
+def test_guests_boot_their_roles_image_or_the_plain_one(lab_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    image = lab_dir / "images" / "base-test"
+    image.mkdir(parents=True)
+    for name in ("base", "storage", "client"):
+        subprocess.run(["qemu-img", "create", "-q", "-f", "raw", str(image / f"{name}.img"), "1M"], check=True)
+    machines.make_disks(guest("client"), image)
+    machines.make_disks(guest("torchio"), image)
+    assert machines.backing_file(guest("client").root_disk) == str(image / "client.img")
+    assert machines.backing_file(guest("torchio").root_disk) == str(image / "storage.img")
+    # Switching to the plain image gives the guest a fresh disk on it, data disk included.
+    guest("torchio").data_disk.write_text("old")
+    monkeypatch.setenv("TWINSTORE_LAB_PREINSTALL", "0")
+    machines.make_disks(guest("torchio"), image)
+    assert machines.backing_file(guest("torchio").root_disk) == str(image / "base.img")
+    assert guest("torchio").data_disk.read_bytes() != b"old"
+
+
+def test_every_package_the_deploy_installs_on_the_lab_is_in_its_repository() -> None:
+    groups = {"fiori": ["storage"], "torchio": ["storage"], "client": ["nis_servers", "nfs_clients"]}
+    for host_groups in groups.values():
+        missing = set(packages_for(host_groups, mail_relay=True)) - set(image.REPO_PACKAGES)
+        assert not missing, f"not in the lab's repository: {missing}"
+    for packages in image.ROLE_PACKAGES.values():
+        assert set(packages) <= set(image.REPO_PACKAGES)
+    # Postfix stays a real install in every converge (its config takes the host's name).
+    assert "postfix" not in {name for packages in image.ROLE_PACKAGES.values() for name in packages}

@@ -101,7 +101,7 @@ def lab() -> Iterator[None]:
 class DryRun:
     run: Run
     # Read on fiori right after the dry run, before anything else can change it.
-    lvm2_installed: bool
+    postfix_installed: bool
     sysctl_file_exists: bool
     data_disk_blkid_status: int
 
@@ -112,7 +112,7 @@ def dry_run_on_fresh_lab(lab: None) -> DryRun:
     fiori = guest("fiori")
     return DryRun(
         run=run,
-        lvm2_installed=fiori.package("lvm2").is_installed,
+        postfix_installed=fiori.package("postfix").is_installed,
         sysctl_file_exists=fiori.run("test -e /etc/sysctl.d/60-twinstore.conf").rc == 0,
         data_disk_blkid_status=fiori.run("blkid -p /dev/vdb").rc,
     )

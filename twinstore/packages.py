@@ -1,0 +1,46 @@
+"""Which Debian packages each kind of host needs (the deploy installs them; the lab's images may carry them)."""
+
+from __future__ import annotations
+
+from twinstore.validation import NFS_CLIENT_GROUP, NIS_SERVER_GROUP, STORAGE_GROUP
+
+STORAGE_PACKAGES = [
+    "lvm2",
+    # drbd8-utils is gone: drbd-utils (9.x userland) drives the 8.4 kernel module.
+    "drbd-utils",
+    "ocfs2-tools",
+    "nfs-kernel-server",
+    "unison",
+    # The nightly sync's scheduler and its log rotation: not in a minimal Debian.
+    "cron",
+    "logrotate",
+    # The node's own caching resolver (operations/names.py), and the root trust anchor it
+    # copies at start without any network (a Recommends; no recommends are installed).
+    "unbound",
+    "dns-root-data",
+]
+# Only on storage nodes with a mail_relay (operations/mail.py).
+MAIL_PACKAGES = ["postfix"]
+NIS_SERVER_PACKAGES = ["nis"]
+# The procedure's NFS clients mount the storage's exports (NFSv3), found through NIS maps:
+# ypbind and the yp tools only (the "nis" package would bring a server too), and autofs.
+NFS_CLIENT_PACKAGES = ["nfs-common", "ypbind-mt", "yp-tools", "autofs"]
+
+
+def packages_for(groups: list[str], mail_relay: bool) -> list[str]:
+    """Every package a host needs, for all the groups it is in.
+
+    + groups: the host's inventory groups
+    + mail_relay: whether the host is a storage node with a mail relay configured
+    """
+    packages = []
+    if STORAGE_GROUP in groups:
+        packages += STORAGE_PACKAGES
+        if mail_relay:
+            packages += MAIL_PACKAGES
+    if NIS_SERVER_GROUP in groups:
+        packages += NIS_SERVER_PACKAGES
+    if NFS_CLIENT_GROUP in groups:
+        packages += NFS_CLIENT_PACKAGES
+    # A host in several groups (the lab's client) installs each package once.
+    return list(dict.fromkeys(packages))
