@@ -7,7 +7,7 @@ from pyinfra import host, inventory
 from pyinfra.facts.server import TmpDir
 from pyinfra.operations import apt
 
-from operations import accounts, boot, drbd, ext4, links, lvm, mail, names, nfs, ocfs2, tuning, unison
+from operations import accounts, boot, drbd, ext4, links, lvm, mail, names, nfs, ocfs2, sources, tuning, unison
 from operations.accounts import configure_accounts
 from operations.boot import configure_boot
 from operations.drbd import configure_drbd
@@ -19,6 +19,7 @@ from operations.names import configure_names
 from operations.nfs import configure_nfs
 from operations.nis import configure_nfs_client, configure_nis_server
 from operations.ocfs2 import configure_ocfs2
+from operations.sources import configure_sources
 from operations.tuning import configure_tuning
 from operations.unison import configure_unison
 from twinstore import fact_cache
@@ -40,7 +41,7 @@ def storage_fact_reads(config: StorageConfig) -> fact_cache.FactReads:
     """Everything the storage deploys read on a node."""
     # pyinfra's own temporary directory, asked by files.template and files.put.
     reads = accounts.fact_reads() + fact_cache.FactReads(facts=[(TmpDir, {})])
-    for subsystem in (names, mail, tuning, lvm, ext4, drbd, ocfs2, links, unison, nfs, boot):
+    for subsystem in (sources, names, mail, tuning, lvm, ext4, drbd, ocfs2, links, unison, nfs, boot):
         reads += subsystem.fact_reads(config)
     return reads
 
@@ -57,6 +58,8 @@ if STORAGE_GROUP in host.groups:
     fact_cache.prefetch_reads(host, storage_fact_reads(storage_config(host)))
     # Before the packages: one of them could create an account with ids of its own choosing.
     configure_accounts(config=storage_config(host))
+    # The packages below come from the install server by address when apt_sources is set.
+    configure_sources(config=storage_config(host))
 
 packages = packages_for(host.groups, STORAGE_GROUP in host.groups and storage_config(host).mail_relay is not None)
 if packages:

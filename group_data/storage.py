@@ -130,8 +130,11 @@ resolver_upstreams = ["192.168.1.1"]
 extra_hosts: dict[str, str] = {}
 # Postfix relays to this address; None = no relay configured, postfix left alone.
 mail_relay = None
-# apt sources by IP address; None = keep the machine's own sources.
-apt_mirror = None
+# /etc/apt/sources.list by IP address of the install server, e.g.
+#   [{"uri": "http://192.168.1.2/debian", "suites": ["bookworm", "bookworm-updates"]},
+#    {"uri": "http://192.168.1.2/debian-security", "suites": ["bookworm-security"]}]
+# Components default to main and non-free-firmware. Empty = keep the machine's own sources.
+apt_sources: list[dict[str, object]] = []
 
 sysctls = {
     # BTS#666021

@@ -234,6 +234,18 @@ class Account(Model):
     home: AbsolutePath = "/nonexistent"
 
 
+class AptSource(Model):
+    """One line per suite in /etc/apt/sources.list: the install server by IP address."""
+
+    uri: str
+    suites: list[Annotated[str, Field(pattern=r"^[a-z0-9./-]+$")]] = Field(
+        default=["bookworm", "bookworm-updates"], min_length=1
+    )
+    components: list[Annotated[str, Field(pattern=r"^[a-z0-9-]+$")]] = Field(
+        default=["main", "non-free-firmware"], min_length=1
+    )
+
+
 class StorageConfig(Model):
     """Everything one storage pair needs (group_data/storage.py and the pair's own group)."""
 
@@ -254,8 +266,8 @@ class StorageConfig(Model):
     resolver_upstreams: list[IPv4Address] = []
     extra_hosts: dict[HostName, IPv4Address] = {}
     mail_relay: IPv4Address | None = None
-    # e.g. "http://192.168.1.2/debian": by IP address so apt does not need DNS.
-    apt_mirror: str | None = None
+    # /etc/apt/sources.list by IP address so apt needs no DNS; empty = the machine's own sources.
+    apt_sources: list[AptSource] = []
     sysctls: dict[str, int | str] = {}
     # Day-2 switch: set only with --data first_leg=NODE --limit NODE, never in files.
     first_leg: HostName | None = None

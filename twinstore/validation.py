@@ -521,13 +521,13 @@ def pair_problems(config: StorageConfig, view: HostView, storage_hosts: dict[str
                 name,
                 "already in /etc/hosts (localhost and the pair's nodes are written from nodes)",
             )
-    if config.apt_mirror is not None:
-        parsed = urlparse(config.apt_mirror)
+    for i, source in enumerate(config.apt_sources):
+        parsed = urlparse(source.uri)
         if parsed.scheme not in ("http", "https") or not _is_ip(parsed.hostname or ""):
             add(
-                "apt_mirror",
-                "apt_mirror",
-                config.apt_mirror,
+                "apt_sources",
+                f"apt_sources.{i}.uri",
+                source.uri,
                 "must be an http(s) URL with an IP address, so apt needs no DNS",
             )
     return problems

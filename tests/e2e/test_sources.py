@@ -1,0 +1,131 @@
+"""apt sources by IP address on the lab: the client guest serves a signed Debian mirror by address.
+
+The mirror holds the lab repository's packages in a Debian layout (dists/, pool/), its
+Release files signed by a key made for the test and trusted on the storage nodes, as a
+site's install server serves Debian's own signed files. The deploy is run with apt_sources
+pointing at it; apt then updates and downloads by IP while every DNS upstream is unreachable.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import tempfile
+from collections.abc import Iterator
+
+import pytest
+import testinfra
+
+from tests.e2e.conftest import LAB_INVENTORY, Run, run_pyinfra
+
+MIRROR_ADDRESS = "192.168.1.10:8080"
+MIRROR_URI = f"http://{MIRROR_ADDRESS}/debian"
+SUITES = ("bookworm", "bookworm-updates")
+KEY_FILE = "/etc/apt/trusted.gpg.d/twinstore-lab-mirror.asc"
+SOURCES_LIST = "/etc/apt/sources.list"
+LISTS = "/var/lib/apt/lists"
+SERVER_PID = "/tmp/twinstore-mirror.pid"
+
+# The lab repository's packages as a Debian mirror: the suite's package index points into pool/.
+MAKE_MIRROR = r"""
+set -e
+mirror=/srv/mirror/debian
+rm -rf /srv/mirror
+mkdir -p "$mirror/dists"
+ln -s /srv/lab-repo "$mirror/pool"
+for suite in {suites}; do
+    index="$mirror/dists/$suite/main/binary-amd64"
+    mkdir -p "$index"
+    if [ "$suite" = bookworm ]; then
+        sed 's|^Filename: \./|Filename: pool/|' /srv/lab-repo/Packages > "$index/Packages"
+    else
+        : > "$index/Packages"
+    fi
+    cd "$mirror/dists/$suite"
+    {{
+        echo "Origin: twinstore-lab"
+        echo "Suite: $suite"
+        echo "Codename: $suite"
+        echo "Date: $(date -Ru)"
+        echo "Architectures: amd64"
+        echo "Components: main"
+        echo "SHA256:"
+        index=main/binary-amd64/Packages
+        echo " $(sha256sum < $index | cut -d' ' -f1) $(stat -c %s $index) $index"
+    }} > Release
+done
+"""
+
+
+def sign_releases(client: testinfra.host.Host) -> str:
+    """Clear-sign each suite's Release into InRelease on the client; return the public key."""
+    with tempfile.TemporaryDirectory(prefix="gpg", dir="/tmp") as home:
+        gpg = ["gpg", "--homedir", home, "--batch", "--quiet", "--pinentry-mode", "loopback", "--passphrase", ""]
+        subprocess.run([*gpg, "--quick-gen-key", "twinstore lab mirror", "ed25519", "sign", "never"], check=True)
+        for suite in SUITES:
+            release = client.check_output(f"cat /srv/mirror/debian/dists/{suite}/Release") + "\n"
+            signed = subprocess.run([*gpg, "--clearsign"], input=release, capture_output=True, text=True, check=True)
+            client.check_output(f"printf %s {shlex.quote(signed.stdout)} > /srv/mirror/debian/dists/{suite}/InRelease")
+        key = subprocess.run([*gpg, "--armor", "--export"], capture_output=True, text=True, check=True).stdout
+        subprocess.run(["gpgconf", "--homedir", home, "--kill", "gpg-agent"], check=False)
+    return key
+
+
+@pytest.fixture
+def mirror(
+    converge: Run, fiori: testinfra.host.Host, torchio: testinfra.host.Host, client: testinfra.host.Host
+) -> Iterator[None]:
+    client.check_output("sh -c %s", MAKE_MIRROR.format(suites=" ".join(SUITES)))
+    key = sign_releases(client)
+    client.check_output(
+        f"nohup python3 -m http.server 8080 --bind {MIRROR_ADDRESS.split(':')[0]} --directory /srv/mirror"
+        f" > /tmp/twinstore-mirror.log 2>&1 & echo $! > {SERVER_PID}; sleep 2"
+    )
+    originals = {}
+    for node in (fiori, torchio):
+        originals[node] = node.file(SOURCES_LIST).content_string
+        node.check_output(f"printf %s {shlex.quote(key)} > {KEY_FILE}")
+    try:
+        yield
+    finally:
+        # The lab goes back to its own repository for the tests after this one.
+        for node, original in originals.items():
+            node.run(f"printf %s {shlex.quote(original)} > {SOURCES_LIST}; rm -f {KEY_FILE} {LISTS}/*_debian_dists_*")
+            node.run("apt-get update -q")
+        client.run(f"kill $(cat {SERVER_PID}); rm -rf /srv/mirror {SERVER_PID}")
+
+
+def test_apt_reaches_the_install_server_by_address_without_dns(
+    mirror: None, fiori: testinfra.host.Host, torchio: testinfra.host.Host
+) -> None:
+    sources = json.dumps([{"uri": MIRROR_URI, "suites": list(SUITES), "components": ["main"]}])
+    first = run_pyinfra("-y", "--limit", "storage", "--data", f"apt_sources={sources}", LAB_INVENTORY, "deploy.py")
+    assert first.returncode == 0, first.output[-4000:]
+    for node in (fiori, torchio):
+        lines = [line for line in node.file(SOURCES_LIST).content_string.splitlines() if not line.startswith("#")]
+        assert lines == [f"deb {MIRROR_URI} {suite} main" for suite in SUITES]
+        # The run refreshed the package lists from the mirror (signature checked against the key).
+        lists = node.check_output(f"ls {LISTS}").split()
+        for suite in SUITES:
+            assert f"{MIRROR_ADDRESS}_debian_dists_{suite}_InRelease" in lists, lists
+        # No name resolves beyond the pair (the lab's upstream resolver does not answer), yet
+        # apt knows the packages from the install server and fetches one by its address.
+        assert node.run("getent hosts deb.debian.org").rc != 0
+        assert f"{MIRROR_URI} bookworm/main amd64 Packages" in node.check_output("apt-cache policy rsync")
+        node.check_output(
+            "cd /tmp && rm -f rsync_*.deb && apt-get download -q rsync && ls rsync_*.deb && rm rsync_*.deb"
+        )
+
+    again = run_pyinfra("-y", "--limit", "storage", "--data", f"apt_sources={sources}", LAB_INVENTORY, "deploy.py")
+    assert again.returncode == 0, again.output[-4000:]
+    assert again.grand_total()["changed"] == "-", again.output[-4000:]
+
+
+def test_a_source_by_name_is_refused_before_anything_changes(fiori: testinfra.host.Host) -> None:
+    before = fiori.file(SOURCES_LIST).content_string
+    sources = json.dumps([{"uri": "http://deb.debian.org/debian"}])
+    refused = run_pyinfra("-y", "--limit", "storage", "--data", f"apt_sources={sources}", LAB_INVENTORY, "deploy.py")
+    assert refused.returncode != 0
+    assert "apt_sources.0.uri" in refused.output and "IP address" in refused.output, refused.output[-3000:]
+    assert fiori.file(SOURCES_LIST).content_string == before
