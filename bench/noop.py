@@ -1,6 +1,7 @@
 """No-op speed on a converged lab: baseline, no-op re-run, --dry, remote commands per host.
 
     python bench/noop.py [--runs N] [--label TEXT] [--by-hosts]
+    TWINSTORE_LAB_PAIRS=2 python bench/noop.py --by-pairs [--runs N]
 
 Run it on a lab where `pyinfra -y lab/inventory.py deploy.py` has converged. Each timing is
 taken N times; the JSON in bench/results/ records every sample, their medians, the machine,
@@ -13,6 +14,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -48,6 +50,15 @@ def timed(command: list[str]) -> float:
     if result.returncode != 0:
         sys.exit(f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
     return round(elapsed, 2)
+
+
+def timed_with_cpu(command: list[str]) -> tuple[float, float]:
+    """Wall time, and the CPU time the controller (pyinfra and its ssh clients) spent."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    elapsed = timed(command)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, round(cpu, 2)
 
 
 def commit() -> str:
@@ -97,6 +108,43 @@ def measure_host_scaling(runs: int) -> dict[str, object]:
     }
 
 
+def measure_pair_scaling(runs: int) -> dict[str, object]:
+    """
+    On a lab of two pairs (TWINSTORE_LAB_PAIRS=2): the no-op re-run and the baseline for each
+    pair alone and for both pairs (the storage group), `runs` times each, alternating.
+    """
+    # "1b", the second pair alone, tells a cost that grows with the inventory from one that grows
+    # because four single-CPU guests share the lab machine's cores.
+    targets = {
+        "1": ["--limit", "fiori", "--limit", "torchio"],
+        "1b": ["--limit", "pair_b"],
+        "2": ["--limit", "storage"],
+    }
+    pyinfra = [sys.executable, "-m", "pyinfra", "-y"]
+    noop: dict[str, list[float]] = {pairs: [] for pairs in targets}
+    noop_cpu: dict[str, list[float]] = {pairs: [] for pairs in targets}
+    baseline: dict[str, list[float]] = {pairs: [] for pairs in targets}
+    for _ in range(runs):
+        for pairs, limit in targets.items():
+            baseline[pairs].append(timed([*pyinfra, *limit, INVENTORY, "exec", "--", "true"]))
+            elapsed, cpu = timed_with_cpu([*pyinfra, *limit, INVENTORY, "deploy.py"])
+            noop[pairs].append(elapsed)
+            noop_cpu[pairs].append(cpu)
+    medians = {pairs: statistics.median(times) for pairs, times in noop.items()}
+    baseline_medians = {pairs: statistics.median(times) for pairs, times in baseline.items()}
+    return {
+        "noop_by_pairs_s": noop,
+        "baseline_by_pairs_s": baseline,
+        "noop_by_pairs_median_s": medians,
+        "baseline_by_pairs_median_s": baseline_medians,
+        "noop_ratio_by_pairs": {pairs: round(medians[pairs] / baseline_medians[pairs], 2) for pairs in targets},
+        # The controller's own CPU (pyinfra in one process, its ssh clients): what grows with the
+        # inventory on the machine running the deploy, whatever the storage nodes' speed.
+        "noop_controller_cpu_by_pairs_s": noop_cpu,
+        "noop_controller_cpu_by_pairs_median_s": {pairs: statistics.median(c) for pairs, c in noop_cpu.items()},
+    }
+
+
 def write_result(kind: str, label: str, runs: int, figures: dict[str, object]) -> None:
     """bench/results/<kind>-<UTC time>.json: the figures, the machine, the commit."""
     result = {
@@ -119,7 +167,16 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--label", default="")
     parser.add_argument("--by-hosts", action="store_true", help="also time the no-op targeting 1, 2 and 3 hosts")
+    parser.add_argument(
+        "--by-pairs", action="store_true", help="time the no-op for one pair and two (needs TWINSTORE_LAB_PAIRS=2)"
+    )
     args = parser.parse_args()
+    if args.by_pairs:
+        if os.environ.get("TWINSTORE_LAB_PAIRS") != "2":
+            sys.exit("--by-pairs needs the two-pair lab: TWINSTORE_LAB_PAIRS=2 python -m lab up, then the deploy")
+        figures = measure_pair_scaling(args.runs)
+        write_result("pairs", args.label, args.runs, figures)
+        return
     figures = measure_noop(args.runs)
     if args.by_hosts:
         figures |= measure_host_scaling(args.runs)

@@ -16,10 +16,26 @@ import time
 from pathlib import Path
 
 from lab.image import build_image, disk_image, ensure_ssh_key, run
-from lab.settings import DATA_DISK_SIZE, GUESTS, LAN_PREFIX, Guest, known_hosts, lab_dir, ssh_config, ssh_key
+from lab.settings import (
+    ALL_GUESTS,
+    DATA_DISK_SIZE,
+    GUESTS,
+    LAN_PREFIX,
+    Guest,
+    known_hosts,
+    lab_dir,
+    ssh_config,
+    ssh_key,
+)
 
 HOSTKEY_MARKER = "TWINSTORE-HOSTKEY "
 BOOT_TIMEOUT_S = 240
+# The guests share the host's cores under TCG: five boot in about 5 minutes on 2 cores.
+BOOT_TIMEOUT_PER_GUEST_S = 80
+
+
+def boot_timeout(guest_count: int) -> float:
+    return max(BOOT_TIMEOUT_S, BOOT_TIMEOUT_PER_GUEST_S * guest_count)
 
 
 def run_dir() -> Path:
@@ -213,7 +229,8 @@ def ssh_ready(name: str) -> bool:
     return result.returncode == 0
 
 
-def wait_for_guests(guests: list[Guest], timeout: float = BOOT_TIMEOUT_S) -> None:
+def wait_for_guests(guests: list[Guest], timeout: float | None = None) -> None:
+    timeout = boot_timeout(len(guests)) if timeout is None else timeout
     deadline = time.monotonic() + timeout
     host_keys: dict[str, str] = {}
     pending = list(guests)
@@ -251,7 +268,8 @@ def up(names: list[str] | None = None) -> None:
 
 
 def down(names: list[str] | None = None) -> None:
-    guests = [g for g in GUESTS if names is None or g.name in names]
+    # Every guest the lab can run, so a lab brought up with TWINSTORE_LAB_PAIRS=2 stops whole.
+    guests = [g for g in ALL_GUESTS if names is None or g.name in names]
     for guest in guests:
         _stop_pid(guest.pid_file)
     if names is None:
@@ -262,7 +280,7 @@ def down(names: list[str] | None = None) -> None:
 def reset(names: list[str] | None = None) -> None:
     """Fresh disks for the named guests (default all), then up: seconds, thanks to qcow2 overlays."""
     down(names)
-    for guest in GUESTS:
+    for guest in ALL_GUESTS:
         if names is None or guest.name in names:
             guest.root_disk.unlink(missing_ok=True)
             guest.data_disk.unlink(missing_ok=True)
@@ -270,7 +288,7 @@ def reset(names: list[str] | None = None) -> None:
 
 
 def status() -> list[tuple[Guest, int | None]]:
-    return [(guest, guest_pid(guest)) for guest in GUESTS]
+    return [(guest, guest_pid(guest)) for guest in ALL_GUESTS if guest in GUESTS or guest_pid(guest) is not None]
 
 
 def lab_qemu_pids() -> list[int]:

@@ -50,19 +50,36 @@ class Guest:
         return lab_dir() / "disks" / f"{self.name}-data.qcow2"
 
 
+def lab_pairs() -> int:
+    """How many storage pairs the lab runs: 1 (default) or 2 (TWINSTORE_LAB_PAIRS=2, for scaling)."""
+    value = os.environ.get("TWINSTORE_LAB_PAIRS", "1")
+    if value not in ("1", "2"):
+        raise ValueError(f"TWINSTORE_LAB_PAIRS={value!r}: the lab runs 1 or 2 storage pairs")
+    return int(value)
+
+
 # The LAN addresses are the real inventory's; memory adds up to 2.75 GiB (budget: 4 GiB).
-GUESTS = (
+FIRST_PAIR_AND_CLIENT = (
     Guest("fiori", 0, "192.168.1.6", 1024, storage=True),
     Guest("torchio", 1, "192.168.1.7", 1024, storage=True),
     Guest("client", 2, "192.168.1.10", 768, storage=False),
 )
+# A second pair (inventory group pair_b) on the same LAN and back-to-back switch, only to
+# measure how a run grows with the inventory; 2 GiB more.
+SECOND_PAIR = (
+    Guest("fusilli", 3, "192.168.1.8", 1024, storage=True),
+    Guest("penne", 4, "192.168.1.9", 1024, storage=True),
+)
+# Every guest the lab can run, whatever this process's setting: what `down` stops.
+ALL_GUESTS = FIRST_PAIR_AND_CLIENT + SECOND_PAIR
+GUESTS = FIRST_PAIR_AND_CLIENT + (SECOND_PAIR if lab_pairs() == 2 else ())
 
 
 def guest(name: str) -> Guest:
-    for candidate in GUESTS:
+    for candidate in ALL_GUESTS:
         if candidate.name == name:
             return candidate
-    raise KeyError(f"no lab guest named {name!r} (guests: {', '.join(g.name for g in GUESTS)})")
+    raise KeyError(f"no lab guest named {name!r} (guests: {', '.join(g.name for g in ALL_GUESTS)})")
 
 
 def ssh_key() -> Path:

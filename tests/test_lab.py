@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from lab import image, machines
-from lab.settings import GUESTS, guest
+from lab.settings import FIRST_PAIR_AND_CLIENT, guest
 from twinstore.packages import packages_for
 
 
@@ -21,7 +21,7 @@ def lab_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_guests_fit_the_memory_budget() -> None:
-    assert sum(g.memory_mib for g in GUESTS) <= 4096
+    assert sum(g.memory_mib for g in FIRST_PAIR_AND_CLIENT) <= 4096
 
 
 def test_management_network_is_restricted_and_local() -> None:
@@ -118,3 +118,51 @@ def test_every_package_the_deploy_installs_on_the_lab_is_in_its_repository() -> 
         assert set(packages) <= set(image.REPO_PACKAGES)
     # Postfix stays a real install in every converge (its config takes the host's name).
     assert "postfix" not in {name for packages in image.ROLE_PACKAGES.values() for name in packages}
+
+
+TWO_PAIR_GROUPS: dict[str, object] = {
+    "storage": ["fiori", "torchio", "fusilli", "penne"],
+    "nis_servers": ["client"],
+    "nfs_clients": ["client"],
+    "pair_b": ["fusilli", "penne"],
+}
+
+
+def test_two_pair_lab_validates_and_each_pair_sees_its_own_nodes() -> None:
+    from tests.helpers import ROOT
+    from twinstore.validation import validate, views_from_files
+
+    views = {v.name: v for v in views_from_files(str(ROOT / "lab" / "inventory.py"), TWO_PAIR_GROUPS, cwd=str(ROOT))}
+    assert validate(list(views.values())) == []
+    pair_names = {name: [node["name"] for node in views[name].data["nodes"]] for name in ("fiori", "penne")}
+    assert pair_names == {"fiori": ["fiori", "torchio"], "penne": ["fusilli", "penne"]}
+    assert views["fusilli"].data["unison"]["client"] == "fusilli"
+    assert views["fiori"].data["drbd_options"]["shared_secret"] != views["penne"].data["drbd_options"]["shared_secret"]
+    # The lab's scaled-down sizes and data disk reach the second pair through the storage group.
+    assert views["penne"].data["logical_volumes"] == views["fiori"].data["logical_volumes"]
+    assert views["penne"].data["volume_group"]["devices"] == ["/dev/vdb"]
+
+
+def test_second_pair_guests_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+
+    from lab import settings
+
+    try:
+        monkeypatch.setenv("TWINSTORE_LAB_PAIRS", "2")
+        names = [g.name for g in importlib.reload(settings).GUESTS]
+        assert names == ["fiori", "torchio", "client", "fusilli", "penne"]
+        assert len({g.ssh_port for g in settings.GUESTS}) == 5
+        assert len({g.lan_address for g in settings.GUESTS}) == 5
+        monkeypatch.setenv("TWINSTORE_LAB_PAIRS", "3")
+        with pytest.raises(ValueError, match="1 or 2 storage pairs"):
+            importlib.reload(settings)
+    finally:
+        monkeypatch.delenv("TWINSTORE_LAB_PAIRS")
+        importlib.reload(settings)
+    assert [g.name for g in settings.GUESTS] == ["fiori", "torchio", "client"]
+
+
+def test_boot_timeout_grows_with_the_guests() -> None:
+    assert machines.boot_timeout(3) == machines.BOOT_TIMEOUT_S
+    assert machines.boot_timeout(5) > machines.boot_timeout(3)
