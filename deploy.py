@@ -7,7 +7,22 @@ from pyinfra import host, inventory
 from pyinfra.facts.server import TmpDir
 from pyinfra.operations import apt
 
-from operations import accounts, boot, drbd, ext4, links, lvm, mail, names, nfs, ocfs2, sources, tuning, unison
+from operations import (
+    accounts,
+    boot,
+    drbd,
+    ext4,
+    links,
+    lvm,
+    mail,
+    names,
+    nfs,
+    ocfs2,
+    replication,
+    sources,
+    tuning,
+    unison,
+)
 from operations.accounts import configure_accounts
 from operations.boot import configure_boot
 from operations.drbd import configure_drbd
@@ -19,6 +34,7 @@ from operations.names import configure_names
 from operations.nfs import configure_nfs
 from operations.nis import configure_nfs_client, configure_nis_server
 from operations.ocfs2 import configure_ocfs2
+from operations.replication import configure_replication_link, finish_link_move
 from operations.sources import configure_sources
 from operations.tuning import configure_tuning
 from operations.unison import configure_unison
@@ -41,7 +57,7 @@ def storage_fact_reads(config: StorageConfig) -> fact_cache.FactReads:
     """Everything the storage deploys read on a node."""
     # pyinfra's own temporary directory, asked by files.template and files.put.
     reads = accounts.fact_reads() + fact_cache.FactReads(facts=[(TmpDir, {})])
-    for subsystem in (sources, names, mail, tuning, lvm, ext4, drbd, ocfs2, links, unison, nfs, boot):
+    for subsystem in (sources, names, mail, tuning, lvm, ext4, replication, drbd, ocfs2, links, unison, nfs, boot):
         reads += subsystem.fact_reads(config)
     return reads
 
@@ -74,12 +90,16 @@ if STORAGE_GROUP in host.groups:
     configure_tuning(config=config)
     configure_lvm(config=config)
     configure_ext4(config=config)
+    # A move of the link takes the node out of service here, before the files below change,
+    # and brings it back after the boot unit's: see operations/replication.py.
+    configure_replication_link(config=config)
     configure_drbd(config=config)
     configure_ocfs2(config=config)
     configure_links(config=config)
     configure_unison(config=config)
     configure_nfs(config=config, site=site_config(host))
     configure_boot(config=config)
+    finish_link_move(config=config)
 
 # The master's maps first: the clients below (the lab's client is both) bind to it.
 if NIS_SERVER_GROUP in host.groups:

@@ -48,7 +48,11 @@ def filesystem_maker(config: StorageConfig) -> str:
 
 @operation()
 def cluster_online(
-    cluster: str, dead_threshold: int, members: dict[str, str], devices: list[tuple[str, int]]
+    cluster: str,
+    dead_threshold: int,
+    members: dict[str, str],
+    devices: list[tuple[str, int]],
+    moving: bool = False,
 ) -> Generator[StringCommand, None, None]:
     """
     Bring the o2cb cluster online with the configured members and heartbeat threshold.
@@ -57,6 +61,7 @@ def cluster_online(
     + dead_threshold: O2CB_HEARTBEAT_THRESHOLD
     + members: node name -> address:port
     + devices: (device, minor) of the OCFS2 volumes, to know whether any is mounted
+    + moving: the replication link moves in this run (operations/replication.py restarts o2cb)
     """
     ocfs2 = host.get_fact(Ocfs2, cluster=cluster, devices=devices)
     if not ocfs2.online:
@@ -65,6 +70,9 @@ def cluster_online(
         return
     if ocfs2.dead_threshold == dead_threshold and ocfs2.cluster_members == members:
         host.noop(f"cluster {cluster} is online with {', '.join(sorted(members))}")
+        return
+    if moving:
+        host.noop(f"o2cb restarts with {', '.join(sorted(members.values()))} when the node returns to service")
         return
     mounted = [point for device in ocfs2.devices.values() for point in device.mount_points]
     if mounted:
@@ -199,6 +207,9 @@ def fact_reads(config: StorageConfig) -> FactReads:
 
 @deploy("OCFS2 cluster and file systems")
 def configure_ocfs2(config: StorageConfig) -> None:
+    # Imported here: operations/replication.py builds on this module.
+    from operations.replication import link_move
+
     cluster = config.ocfs2_cluster
     prefetch_reads(host, fact_reads(config))
     files.directory(name="Directory /etc/ocfs2", path="/etc/ocfs2", present=True)
@@ -226,6 +237,7 @@ def configure_ocfs2(config: StorageConfig) -> None:
         dead_threshold=cluster.heartbeat_threshold,
         members=cluster_members(config),
         devices=devices,
+        moving=link_move(config).needed,
     )
     # The fstab entry is for the administrator and the boot unit: noauto keeps systemd from
     # mounting it before DRBD and o2cb are ready, and pass 0 because the peer may have it mounted.

@@ -119,7 +119,8 @@ class ReplicationLink(Model):
     """Which network DRBD and o2cb use: the LAN (as first built) or the back-to-back cable."""
 
     mode: Literal["lan", "backlink"] = "lan"
-    interface: str = "eth1"
+    # The back-to-back NIC (a Linux interface name), configured when mode is "backlink".
+    interface: str = Field(default="eth1", pattern=r"^[A-Za-z0-9_.-]{1,15}$")
     prefix_length: int = Field(default=24, ge=8, le=31)
 
 

@@ -1,0 +1,109 @@
+"""The replication link moved to the back-to-back cable (the lab's eth2) and back, on the converged lab."""
+
+from __future__ import annotations
+
+import json
+
+import testinfra
+
+from tests.e2e.conftest import LAB_INVENTORY, Run, run_pyinfra
+
+BACKLINK = json.dumps({"mode": "backlink", "interface": "eth2", "prefix_length": 24})
+HEALTHY = "grep -c 'cs:Connected ro:Primary/Primary ds:UpToDate/UpToDate' /proc/drbd"
+DRBD_ADDRESSES = "drbdsetup show | awk '$1 == \"address\" { print $3 }' | tr -d ';' | sort | tr '\\n' ' '"
+O2CB_ADDRESSES = "cat /sys/kernel/config/cluster/ocfs2/node/*/ipv4_address | sort | tr '\\n' ' '"
+CLIENT_MOUNT = "mountpoint -q /mnt/link-home || mount -t nfs -o nfsvers=3 192.168.1.6:/vol/home /mnt/link-home"
+
+
+def addresses(node: testinfra.host.Host) -> tuple[str, str]:
+    return node.check_output(DRBD_ADDRESSES), node.check_output(O2CB_ADDRESSES)
+
+
+def assert_in_service(node: testinfra.host.Host) -> None:
+    assert node.check_output(HEALTHY) == "2", node.check_output("cat /proc/drbd")
+    assert node.check_output("grep -c ' ocfs2 ' /proc/mounts") == "2"
+    assert node.check_output("exportfs -s | wc -l") == "5"
+    assert node.check_output("systemctl is-active twinstore-storage.service") == "active"
+
+
+def test_replication_moves_to_the_back_to_back_link_and_back_without_a_resync(
+    converge: Run, fiori: testinfra.host.Host, torchio: testinfra.host.Host, client: testinfra.host.Host
+) -> None:
+    lan = {node: addresses(node) for node in (fiori, torchio)}
+    assert lan[fiori] == (
+        "192.168.1.6:7790 192.168.1.6:7791 192.168.1.7:7790 192.168.1.7:7791 ",
+        "192.168.1.6 192.168.1.7 ",
+    )
+    fiori.check_output("head -c 1048576 /dev/urandom > /vol/mail/before-link-move && sync")
+    checksum = fiori.check_output("sha256sum < /vol/mail/before-link-move")
+
+    # 1. --dry shows the whole move on both nodes and changes nothing.
+    dry = run_pyinfra("--dry", LAB_INVENTORY, "deploy.py", "--data", f"replication_link={BACKLINK}")
+    assert dry.returncode == 0, dry.output[-4000:]
+    planned = dry.planned_changes()
+    for operation in (
+        "Replication link | The peer answers on the back-to-back link",
+        "Replication link | Move replication to the back-to-back link (10.99.0.6, 10.99.0.7): "
+        "take the node out of service",
+        "DRBD resources | DRBD resource drbd0",
+        "OCFS2 cluster and file systems | o2cb cluster members",
+        "Replication link: back in service | Bring the node back into service over the new link",
+    ):
+        assert planned.get(operation, "").startswith("2 (fiori, torchio)"), (operation, planned)
+    assert (
+        "drbd0 runs on 192.168.1.6:7790 to 192.168.1.7:7790, configured 10.99.0.6:7790 to 10.99.0.7:7790" in dry.output
+    )
+    assert {node: addresses(node) for node in (fiori, torchio)} == lan
+
+    # 2. One node alone cannot move: both go out of service together. Refused, nothing touched.
+    alone = run_pyinfra("-y", "--limit", "fiori", LAB_INVENTORY, "deploy.py", "--data", f"replication_link={BACKLINK}")
+    assert alone.returncode == 2, alone.output[-3000:]
+    assert "torchio is left out by --limit; run the deploy on both nodes of the pair" in alone.output
+    assert addresses(fiori) == lan[fiori]
+    assert_in_service(fiori)
+
+    # 3. The move: both nodes on 10.99.0.x, in service, no resync, the data and the client's mount intact.
+    client.check_output(f"mkdir -p /mnt/link-home && {CLIENT_MOUNT}")
+    log_lines = {node: int(node.check_output("dmesg | wc -l")) for node in (fiori, torchio)}
+    moved = run_pyinfra("-y", LAB_INVENTORY, "deploy.py", "--data", f"replication_link={BACKLINK}")
+    assert moved.returncode == 0, moved.output[-5000:]
+    for node, own in ((fiori, "10.99.0.6"), (torchio, "10.99.0.7")):
+        assert addresses(node) == (
+            "10.99.0.6:7790 10.99.0.6:7791 10.99.0.7:7790 10.99.0.7:7791 ",
+            "10.99.0.6 10.99.0.7 ",
+        )
+        assert node.check_output(f"ip -o -4 addr show dev eth2 | grep -c 'inet {own}/24'") == "1"
+        assert_in_service(node)
+        kernel = node.check_output(f"dmesg | tail -n +{log_lines[node] + 1}")
+        # Both reconnected with the same generation and an empty bitmap: nothing to resync.
+        assert kernel.count("uuid_compare()=0") == 2, kernel[-3000:]
+        assert "Began resync" not in kernel and "full sync" not in kernel, kernel[-3000:]
+        assert node.check_output("sha256sum < /vol/mail/before-link-move") == checksum
+    # The NFS client's mount from before the move reads and writes again.
+    client.check_output("echo after-move > /mnt/link-home/link-move && sync")
+    assert torchio.check_output("cat /vol/home/link-move") == "after-move"
+    # unison follows the link: the cron job's command syncs over it with its archive from before.
+    assert "root = ssh://10.99.0.7//vol/rep-unison" in fiori.file("/root/.unison/vol-rep-unison.prf").content_string
+    fiori.check_output("date > /vol/rep-unison/pub/link-move")
+    sync = fiori.run("/usr/local/sbin/twinstore-unison-sync")
+    assert sync.rc == 0, sync.stdout + sync.stderr
+    assert torchio.check_output("cat /vol/rep-unison/pub/link-move") == fiori.check_output(
+        "cat /vol/rep-unison/pub/link-move"
+    )
+    assert "No archive files were found" not in fiori.check_output("tail -n 20 /var/log/unison.log")
+
+    # 4. Again with the same configuration: nothing to do.
+    again = run_pyinfra("-y", LAB_INVENTORY, "deploy.py", "--data", f"replication_link={BACKLINK}")
+    assert again.returncode == 0, again.output[-4000:]
+    assert again.grand_total()["changed"] == "-", again.output[-4000:]
+
+    # 5. The plain configuration (LAN) moves it back the same way.
+    back = run_pyinfra("-y", LAB_INVENTORY, "deploy.py")
+    assert back.returncode == 0, back.output[-5000:]
+    for node in (fiori, torchio):
+        assert addresses(node) == lan[node]
+        assert_in_service(node)
+    assert client.check_output("cat /mnt/link-home/link-move") == "after-move"
+    client.check_output("umount /mnt/link-home")
+    for node in (fiori, torchio):
+        node.check_output("rm -f /vol/mail/before-link-move /vol/home/link-move /vol/rep-unison/pub/link-move")
