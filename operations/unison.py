@@ -12,7 +12,7 @@ from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
-from pyinfra import host, inventory
+from pyinfra import host, inventory, logger
 from pyinfra.api import OperationError, QuoteString, StringCommand, deploy, operation
 from pyinfra.api.exceptions import PyinfraError
 from pyinfra.facts.crontab import Crontab
@@ -33,6 +33,8 @@ SYNC_COMMAND = "/usr/local/sbin/twinstore-unison-sync"
 SYNC_LOCK = "/run/lock/twinstore-unison.lock"
 LOGROTATE_FILE = "/etc/logrotate.d/twinstore-unison"
 MARKER = "twinstore-unison"
+# Where the archive of a sync with a peer since rebuilt is kept (it names no file anything reads).
+REBUILT_PEER_DIR = "before-rebuild-of"
 
 
 def last_run_file(profile_name: str) -> str:
@@ -186,10 +188,16 @@ def first_sync(peer: str, root: str) -> Generator[StringCommand, None, None]:
     + root: the synced volume's mount point
     """
     local = unison_state(root)
-    if local.archives:
+    remote = read_node(peer, root)
+    # unison keeps an archive on both sides. The peer's is gone while ours is here: the peer was
+    # rebuilt (node replaced). unison would refuse to sync ("archive file is missing on some
+    # hosts"), and our deletion guard would read the new, empty copy as a mass deletion. The old
+    # archive and count are set aside and the sync starts again as a first sync: a union, which
+    # deletes nothing.
+    peer_rebuilt = bool(local.archives) and remote is not None and remote.version is not None and not remote.archives
+    if local.archives and not peer_rebuilt:
         host.noop("unison has synced before; cron runs it from now on")
         return
-    remote = read_node(peer, root)
     if remote is None or not remote.mounted or not remote.authorized or not local.known_hosts:
         report(
             f"unison: {peer} is not ready for the first sync ({root} mounted there, this key authorized); "
@@ -199,6 +207,14 @@ def first_sync(peer: str, root: str) -> Generator[StringCommand, None, None]:
     if not local.mounted:
         report(f"unison: {root} is not mounted on {host.name}; the first sync waits for it")
         return
+    if peer_rebuilt:
+        kept = f"{ARCHIVE_DIR}/{REBUILT_PEER_DIR}-{peer}"
+        host.log(f"unison: {peer} has no archive (rebuilt); the archive here moves to {kept}", logger.warning)
+        yield StringCommand("mkdir", "-p", kept)
+        yield StringCommand(
+            f"for old in {ARCHIVE_DIR}/ar* {ARCHIVE_DIR}/fp* {ARCHIVE_DIR}/twinstore-*.count; do "
+            f'if [ -f "$old" ]; then mv -f "$old" {kept}/; fi; done'
+        )
     yield StringCommand(SYNC_COMMAND)
 
 

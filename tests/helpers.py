@@ -72,15 +72,19 @@ class FakeOperationMeta:
 
 
 class FakeHost:
-    """Just enough of pyinfra's Host for an operation's generator: facts by class, noops recorded."""
+    """Just enough of pyinfra's Host for an operation's generator: facts by class, noops and logs recorded."""
 
     def __init__(self, facts: dict[type, Any], name: str = "fiori") -> None:
         self.facts = facts
         self.name = name
         self.noops: list[str] = []
+        self.logs: list[str] = []
 
     def get_fact(self, fact: type, *args: Any, **kwargs: Any) -> Any:
         return self.facts[fact]
 
     def noop(self, message: str) -> None:
         self.noops.append(message)
+
+    def log(self, message: str, log_func: Any = None) -> None:
+        self.logs.append(message)

@@ -254,3 +254,45 @@ def test_different_versions_stop_the_deploy() -> None:
 
     with pytest.raises(OperationError, match="unison differs between the nodes"):
         version_check("unison version 2.52.1", UnisonState(version="unison version 2.53.0"))
+
+
+def first_sync_commands(local: UnisonState, remote: UnisonState | None) -> list[str]:
+    """first_sync's commands on a fake client host whose peer reads as `remote`."""
+    import pytest
+    from pyinfra.context import ctx_host
+
+    from operations import unison
+    from tests.helpers import FakeHost
+
+    fake = FakeHost({Unison: local})
+    with pytest.MonkeyPatch.context() as patch, ctx_host.use(fake):
+        patch.setattr(unison, "read_node", lambda name, root: remote)
+        patch.setattr(unison, "report", lambda message: None)
+        return [str(c.get_raw_value()) for c in unison.first_sync._inner(peer="torchio", root="/vol/rep-unison")]
+
+
+READY_PEER = UnisonState(version="unison version 2.52.1", authorized=("line",), mounted=True)
+SYNCED_CLIENT = UnisonState(
+    version="unison version 2.52.1", archives=("ar4b13",), known_hosts=("10.99.0.7 key",), mounted=True
+)
+
+
+def test_after_a_sync_with_the_peer_nothing_runs() -> None:
+    peer = UnisonState(**{**READY_PEER.__dict__, "archives": ("ar38fa",)})
+    assert first_sync_commands(SYNCED_CLIENT, peer) == []
+
+
+def test_a_rebuilt_peer_without_an_archive_gets_a_first_sync_with_ours_set_aside() -> None:
+    commands = first_sync_commands(SYNCED_CLIENT, READY_PEER)
+    assert commands[0] == "mkdir -p /root/.unison/before-rebuild-of-torchio"
+    assert "/root/.unison/ar* /root/.unison/fp* /root/.unison/twinstore-*.count" in commands[1]
+    assert 'mv -f "$old" /root/.unison/before-rebuild-of-torchio/' in commands[1]
+    assert commands[2] == "/usr/local/sbin/twinstore-unison-sync"
+
+
+def test_a_rebuilt_peer_not_ready_yet_waits() -> None:
+    not_mounted = UnisonState(**{**READY_PEER.__dict__, "mounted": False})
+    assert first_sync_commands(SYNCED_CLIENT, not_mounted) == []
+    # Unreachable, or unison not installed there yet: nothing is set aside.
+    assert first_sync_commands(SYNCED_CLIENT, None) == []
+    assert first_sync_commands(SYNCED_CLIENT, UnisonState()) == []

@@ -1,7 +1,9 @@
-"""One-legged start, the refusals around it, and the second leg joining through --limit.
+"""One-legged start, the refusals around it, and a replaced node joining as the second leg.
 
-Blanks both storage nodes' data disks (their packages stay installed), so it runs after the
-tests of the converged lab.
+fiori's data disk is blanked (its packages stay installed); torchio is replaced: a fresh guest
+with a blank data disk and a new host key, as after a lost machine. fiori starts alone and serves
+an NFS client that keeps writing while torchio is rebuilt with --limit and fully synced. Runs
+after the tests of the converged lab.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import re
 import pytest
 import testinfra
 
-from tests.e2e.conftest import LAB_INVENTORY, run_pyinfra, wait_for, wipe_storage_data
+from tests.e2e.conftest import LAB_INVENTORY, run_lab, run_pyinfra, wait_for, wipe_storage_data
 
 pytestmark = pytest.mark.lab_scenario
 
@@ -19,12 +21,20 @@ pytestmark = pytest.mark.lab_scenario
 SYNC_TIMEOUT_S = 900
 READ = "sha256sum < {}/first-leg"
 VOLUMES = ("/vol/ocfs2-small", "/vol/ocfs2-large")
+# One 64 KiB file every half second through fiori's export, for as long as torchio is rebuilt.
+CLIENT_WRITER = (
+    "nohup sh -c 'i=0; while [ ! -e /root/legs-writer.stop ]; do i=$((i+1)); "
+    "head -c 65536 /dev/urandom > /mnt/legs/writer/f$i || echo $i >> /root/legs-writer.errors; "
+    "echo $i > /root/legs-writer.count; sleep 0.5; done' >/dev/null 2>&1 &"
+)
+LISTING = "cd {} && ls | wc -l && sha256sum $(ls | sort -V) | sha256sum"
 
 
-def test_one_legged_start_then_second_leg_join(
-    lab: None, fiori: testinfra.host.Host, torchio: testinfra.host.Host
+def test_one_legged_start_then_a_replaced_node_joins_while_a_client_writes(
+    lab: None, fiori: testinfra.host.Host, torchio: testinfra.host.Host, client: testinfra.host.Host
 ) -> None:
-    wipe_storage_data("fiori", "torchio")
+    wipe_storage_data("fiori")
+    run_lab("reset", "torchio")
 
     # 1. Only fiori targeted, both nodes new, no node named: refused, nothing touched.
     refused = run_pyinfra("-y", "--limit", "fiori", LAB_INVENTORY, "deploy.py")
@@ -47,6 +57,13 @@ def test_one_legged_start_then_second_leg_join(
         fiori.check_output(f"head -c 16777216 /dev/urandom > {mount_point}/first-leg && sync")
     assert fiori.service("twinstore-storage").is_running
     written = {point: fiori.check_output(READ.format(point)) for point in VOLUMES}
+    # The surviving node serves: a client writes through its export from now until torchio is back.
+    client.check_output(
+        "umount -q /mnt/legs 2>/dev/null; rm -f /root/legs-writer.*; mkdir -p /mnt/legs"
+        " && mount -t nfs -o nfsvers=3,hard 192.168.1.6:/vol/home /mnt/legs && mkdir -p /mnt/legs/writer"
+    )
+    client.check_output(CLIENT_WRITER)
+    fiori.check_output("echo from-fiori > /vol/rep-unison/pub/before-rebuild")
 
     # 3. torchio's drbd1 backing volume holds a filesystem with a file in it: create-md is refused.
     torchio.check_output(
@@ -106,7 +123,28 @@ def test_one_legged_start_then_second_leg_join(
     for mount_point, checksum in written.items():
         assert torchio.check_output(READ.format(mount_point)) == checksum
 
-    # 8. The whole pair is converged: a full run changes nothing.
+    # The client wrote all along, without an error, and torchio holds every file it wrote.
+    client.check_output("touch /root/legs-writer.stop; sleep 2; sync")
+    count = int(client.check_output("cat /root/legs-writer.count"))
+    assert count > 20, "the client's writes through fiori stalled while torchio was rebuilt"
+    assert client.run("test -e /root/legs-writer.errors").rc == 1, client.check_output("cat /root/legs-writer.errors")
+    seen_by_client = client.check_output(LISTING.format("/mnt/legs/writer"))
+    assert seen_by_client.splitlines()[0] == str(count)
+    assert torchio.check_output(LISTING.format("/vol/home/writer")) == seen_by_client
+    client.check_output("umount /mnt/legs")
+
+    # 8. The first run of the whole pair: fiori pins torchio's new host key, and unison, whose
+    # archive torchio lost, sets fiori's aside and starts again with a first sync (a union).
     full = run_pyinfra("-y", LAB_INVENTORY, "deploy.py")
     assert full.returncode == 0, full.output[-4000:]
-    assert full.grand_total()["changed"] == "-", full.output[-4000:]
+    assert "torchio has no archive (rebuilt)" in full.output, full.output[-4000:]
+    assert torchio.check_output("cat /vol/rep-unison/pub/before-rebuild") == "from-fiori"
+    assert fiori.check_output("ls /root/.unison/before-rebuild-of-torchio | grep -c '^ar'") == "1"
+    sync = fiori.run("/usr/local/sbin/twinstore-unison-sync")
+    assert sync.rc == 0, sync.stdout + sync.stderr
+
+    # 9. The pair is converged: a full run changes nothing.
+    again = run_pyinfra("-y", LAB_INVENTORY, "deploy.py")
+    assert again.returncode == 0, again.output[-4000:]
+    assert again.grand_total()["changed"] == "-", again.output[-4000:]
+    fiori.check_output("rm -rf /vol/home/writer /vol/rep-unison/pub/before-rebuild")
