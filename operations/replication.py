@@ -14,9 +14,8 @@ from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pyinfra import host, inventory, logger, state
+from pyinfra import host, logger
 from pyinfra.api import StringCommand, deploy, operation
-from pyinfra.api.exceptions import PyinfraError
 from pyinfra.operations import files
 
 from facts.drbd import DrbdResources, DrbdResourceState
@@ -24,7 +23,7 @@ from facts.ocfs2 import Ocfs2, Ocfs2State
 from facts.replication import DrbdAddresses, ReplicationLink, ReplicationLinkState
 from operations.boot import SCRIPT as BOOT_SCRIPT
 from operations.boot import UNIT as BOOT_UNIT
-from operations.drbd import replication_address, resource_args
+from operations.drbd import read_peer, replication_address, resource_args
 from operations.ocfs2 import O2CB_SERVICE, cluster_members, ocfs2_devices
 from twinstore.config import StorageConfig
 from twinstore.fact_cache import FactReads, prefetch_reads
@@ -124,14 +123,6 @@ def plan_link_move(
             )
         )
     return move
-
-
-def read_peer(config: StorageConfig) -> tuple[dict[str, DrbdResourceState] | None, bool]:
-    peer_host = inventory.get_host(config.peer_of(host.name).name)
-    try:
-        return peer_host.get_fact(DrbdResources, resources=resource_args(config)), state.is_host_in_limit(peer_host)
-    except PyinfraError:
-        return None, state.is_host_in_limit(peer_host)
 
 
 def link_move(config: StorageConfig) -> LinkMove:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from pathlib import Path
 from typing import Any
 
+from facts.drbd import DrbdResourceState
 from twinstore.config import STORAGE_KEYS, StorageConfig
 from twinstore.validation import HostView, Problem, validate, views_from_files
 
@@ -88,3 +90,19 @@ class FakeHost:
 
     def log(self, message: str, log_func: Any = None) -> None:
         self.logs.append(message)
+
+
+def drbd_resource(name: str, minor: int, **changes: object) -> DrbdResourceState:
+    """A DRBD resource as the fact reads it on a healthy pair (Connected, both Primary and UpToDate), changed."""
+    healthy = DrbdResourceState(
+        name=name,
+        minor=minor,
+        module_loaded=True,
+        configured=True,
+        connection="Connected",
+        role="Primary",
+        peer_role="Primary",
+        disk="UpToDate",
+        peer_disk="UpToDate",
+    )
+    return dataclasses.replace(healthy, **changes)  # type: ignore[arg-type]

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 
-from facts.drbd import DrbdResourceState
 from facts.health import StorageHealth, StorageHealthState, VolumeUsage
 from facts.lvm import SECTION
 from facts.nfs import NfsExportsState
 from facts.ocfs2 import Ocfs2State
 from operations.health import NodeHealth, pair_problems, pair_table
+from tests.helpers import drbd_resource
 from tests.test_lvm import lab_config
 
 NOW = 1_764_150_000
@@ -24,25 +24,10 @@ EXPORTS = {
 }
 
 
-def resource(name: str, minor: int, **changes: object) -> DrbdResourceState:
-    healthy = DrbdResourceState(
-        name=name,
-        minor=minor,
-        module_loaded=True,
-        configured=True,
-        connection="Connected",
-        role="Primary",
-        peer_role="Primary",
-        disk="UpToDate",
-        peer_disk="UpToDate",
-    )
-    return dataclasses.replace(healthy, **changes)  # type: ignore[arg-type]
-
-
 def healthy_node(client: bool) -> NodeHealth:
     fs_types = {"/vol/rep-no": "ext4", "/vol/rep-unison": "ext4"}
     return NodeHealth(
-        drbd={"drbd0": resource("drbd0", 0), "drbd1": resource("drbd1", 1)},
+        drbd={"drbd0": drbd_resource("drbd0", 0), "drbd1": drbd_resource("drbd1", 1)},
         ocfs2=Ocfs2State(online=True, cluster_members={"fiori": "a", "torchio": "b"}),
         exports=NfsExportsState(exported=frozenset(EXPORTS.values()), resolved=dict(EXPORTS)),
         storage=StorageHealthState(
@@ -99,7 +84,7 @@ def test_a_split_brain_resolved_since_is_not_reported() -> None:
     fiori = nodes["fiori"]
     assert fiori is not None
     # The kernel log still holds the report, but the resource has connected again since.
-    resolved = resource("drbd1", 1, split_brain_reported=True)
+    resolved = drbd_resource("drbd1", 1, split_brain_reported=True)
     nodes["fiori"] = dataclasses.replace(fiori, drbd={**fiori.drbd, "drbd1": resolved})
     assert pair_problems(CONFIG, nodes) == []
     assert "SPLIT BRAIN" not in pair_table(CONFIG, nodes)
@@ -112,8 +97,8 @@ def test_every_kind_of_trouble_is_named() -> None:
     nodes["fiori"] = dataclasses.replace(
         fiori,
         drbd={
-            "drbd0": resource("drbd0", 0, connection="StandAlone", peer_role="Unknown", split_brain_reported=True),
-            "drbd1": resource("drbd1", 1, out_of_sync_kib=4096),
+            "drbd0": drbd_resource("drbd0", 0, connection="StandAlone", peer_role="Unknown", split_brain_reported=True),
+            "drbd1": drbd_resource("drbd1", 1, out_of_sync_kib=4096),
         },
         ocfs2=Ocfs2State(online=False),
         exports=NfsExportsState(exported=frozenset(), resolved=dict(EXPORTS)),

@@ -10,7 +10,7 @@ from facts.ocfs2 import Ocfs2State
 from facts.replication import DrbdAddresses, ReplicationLink, ReplicationLinkState
 from operations import replication
 from operations.replication import plan_link_move
-from tests.helpers import real_storage_config, render_template
+from tests.helpers import drbd_resource, real_storage_config, render_template
 from twinstore.config import StorageConfig
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -23,22 +23,8 @@ def lan_link() -> ReplicationLinkState:
     return ReplicationLink().process((FIXTURES / "replication-lan.txt").read_text().splitlines())
 
 
-def healthy(name: str, minor: int) -> DrbdResourceState:
-    return DrbdResourceState(
-        name=name,
-        minor=minor,
-        module_loaded=True,
-        configured=True,
-        connection="Connected",
-        role="Primary",
-        peer_role="Primary",
-        disk="UpToDate",
-        peer_disk="UpToDate",
-    )
-
-
 def both_healthy() -> dict[str, DrbdResourceState]:
-    return {"drbd0": healthy("drbd0", 0), "drbd1": healthy("drbd1", 1)}
+    return {"drbd0": drbd_resource("drbd0", 0), "drbd1": drbd_resource("drbd1", 1)}
 
 
 def plan(
@@ -129,12 +115,12 @@ def test_a_move_needs_both_nodes() -> None:
 
 def test_no_move_during_a_resync_or_a_split_brain() -> None:
     config = real_storage_config(replication_link=BACKLINK)
-    syncing = {**both_healthy(), "drbd1": replace(healthy("drbd1", 1), connection="SyncTarget", disk="Inconsistent")}
+    syncing = {**both_healthy(), "drbd1": drbd_resource("drbd1", 1, connection="SyncTarget", disk="Inconsistent")}
     move = plan(config, peer=syncing)
     assert "drbd1 on torchio is SyncTarget" in move.problems[0].rule
-    split = {**both_healthy(), "drbd0": replace(healthy("drbd0", 0), connection="StandAlone")}
+    split = {**both_healthy(), "drbd0": drbd_resource("drbd0", 0, connection="StandAlone")}
     assert "drbd0 on fiori is StandAlone" in plan(config, local=split).problems[0].rule
-    outdated = {**both_healthy(), "drbd0": replace(healthy("drbd0", 0), connection="WFConnection", disk="Outdated")}
+    outdated = {**both_healthy(), "drbd0": drbd_resource("drbd0", 0, connection="WFConnection", disk="Outdated")}
     assert "drbd0 on fiori is Outdated" in plan(config, local=outdated).problems[0].rule
 
 
