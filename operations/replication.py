@@ -87,7 +87,11 @@ def plan_link_move(
     move = LinkMove()
     for name, wanted in wanted_drbd_addresses(config, node_name).items():
         running = link.drbd.get(name)
-        if running is not None and running != wanted:
+        # A disconnected resource (StandAlone: split brain, or drbdadm disconnect) runs with no
+        # addresses at all; its next connect reads them from the files.
+        if running is None or running.this_host is None or running.remote_host is None:
+            continue
+        if running != wanted:
             move.differences.append(
                 f"{name} runs on {running.this_host} to {running.remote_host}, "
                 f"configured {wanted.this_host} to {wanted.remote_host}"

@@ -154,3 +154,13 @@ def test_back_in_service_starts_o2cb_then_the_boot_unit_and_checks_it() -> None:
 def test_interface_stanza() -> None:
     text = render_template(TEMPLATES / "interface.j2", interface="eth2", address="10.99.0.6/24")
     assert "auto eth2\niface eth2 inet static\n    address 10.99.0.6/24\n" in text
+
+
+def test_a_disconnected_resource_runs_on_no_address_and_needs_no_move() -> None:
+    # drbdsetup show prints no addresses for a StandAlone resource (split brain): that is not a
+    # move, or every deploy during a split brain would stop on it.
+    link = lan_link()
+    standalone = ReplicationLinkState(drbd={**link.drbd, "drbd1": DrbdAddresses()})
+    split = {**both_healthy(), "drbd1": drbd_resource("drbd1", 1, connection="StandAlone", peer_role="Unknown")}
+    move = plan(real_storage_config(), link=standalone, local=split, peer=split)
+    assert not move.needed and move.problems == []
