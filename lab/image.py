@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from lab.settings import lab_dir, ssh_key
-from twinstore.packages import NFS_CLIENT_PACKAGES, NIS_SERVER_PACKAGES, STORAGE_PACKAGES
+from twinstore.packages import MAIL_PACKAGES, NFS_CLIENT_PACKAGES, NIS_SERVER_PACKAGES, STORAGE_PACKAGES
 
 SUITE = "bookworm"
 BASE_PACKAGES = [
@@ -40,26 +40,21 @@ BASE_PACKAGES = [
     "procps",
     "less",
 ]
-# What the deploy installs on real machines, made available offline to the guests.
-REPO_PACKAGES = [
-    "lvm2",
-    "drbd-utils",
-    "ocfs2-tools",
-    "nfs-kernel-server",
-    "nfs-common",
-    "unison",
-    "unbound",
-    "dns-root-data",
-    "postfix",
-    "nis",
-    "ypbind-mt",
-    "yp-tools",
-    "autofs",
-    "cron",
-    "logrotate",
-    "rsync",
-    "openssh-client",
-]
+# What the deploy installs on real machines (twinstore/packages.py, so the two cannot drift
+# apart), and what the lab's own tests use: rsync is the package tests/e2e/test_sources.py fetches
+# from the mirror the client serves.
+REPO_PACKAGES = list(
+    dict.fromkeys(
+        [
+            *STORAGE_PACKAGES,
+            *MAIL_PACKAGES,
+            *NIS_SERVER_PACKAGES,
+            *NFS_CLIENT_PACKAGES,
+            "rsync",
+            "openssh-client",
+        ]
+    )
+)
 IMAGE_SIZE = "4G"
 # Each role's image also carries what the deploy would install there: dpkg under TCG was
 # two thirds of a converge (10 of 16 minutes: perl, ucf and 27 systemd reloads), natively
