@@ -34,7 +34,7 @@ from operations.names import configure_names
 from operations.nfs import configure_nfs
 from operations.nis import configure_nfs_client, configure_nis_server
 from operations.ocfs2 import configure_ocfs2
-from operations.replication import configure_replication_link, finish_link_move
+from operations.replication import configure_replication_link, finish_link_move, link_move
 from operations.sources import configure_sources
 from operations.tuning import configure_tuning
 from operations.unison import configure_unison
@@ -91,15 +91,17 @@ if STORAGE_GROUP in host.groups:
     configure_lvm(config=config)
     configure_ext4(config=config)
     # A move of the link takes the node out of service here, before the files below change,
-    # and brings it back after the boot unit's: see operations/replication.py.
-    configure_replication_link(config=config)
+    # and brings it back after the boot unit's: see operations/replication.py. Planned once,
+    # from facts read before anything changes.
+    move = link_move(config)
+    configure_replication_link(config=config, move=move)
     configure_drbd(config=config)
-    configure_ocfs2(config=config)
+    configure_ocfs2(config=config, link_moves=move.needed)
     configure_links(config=config)
     configure_unison(config=config)
     configure_nfs(config=config, site=site_config(host))
     configure_boot(config=config)
-    finish_link_move(config=config)
+    finish_link_move(move=move)
 
 # The master's maps first: the clients below (the lab's client is both) bind to it.
 if NIS_SERVER_GROUP in host.groups:

@@ -206,10 +206,10 @@ def fact_reads(config: StorageConfig) -> FactReads:
 
 
 @deploy("OCFS2 cluster and file systems")
-def configure_ocfs2(config: StorageConfig) -> None:
-    # Imported here: operations/replication.py builds on this module.
-    from operations.replication import link_move
-
+def configure_ocfs2(config: StorageConfig, link_moves: bool = False) -> None:
+    """
+    + link_moves: the replication link moves in this run (operations/replication.py restarts o2cb)
+    """
     cluster = config.ocfs2_cluster
     prefetch_reads(host, fact_reads(config))
     files.directory(name="Directory /etc/ocfs2", path="/etc/ocfs2", present=True)
@@ -237,7 +237,7 @@ def configure_ocfs2(config: StorageConfig) -> None:
         dead_threshold=cluster.heartbeat_threshold,
         members=cluster_members(config),
         devices=devices,
-        moving=link_move(config).needed,
+        moving=link_moves,
     )
     # The fstab entry is for the administrator and the boot unit: noauto keeps systemd from
     # mounting it before DRBD and o2cb are ready, and pass 0 because the peer may have it mounted.

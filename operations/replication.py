@@ -212,13 +212,16 @@ def fact_reads(config: StorageConfig) -> FactReads:
 
 
 @deploy("Replication link")
-def configure_replication_link(config: StorageConfig) -> None:
-    """Before DRBD and OCFS2 rewrite their files: the interface, and taking the node out for a move."""
+def configure_replication_link(config: StorageConfig, move: LinkMove) -> None:
+    """
+    Before DRBD and OCFS2 rewrite their files: the interface, and taking the node out for a move.
+
+    + move: link_move(config), planned once for the whole run
+    """
     prefetch_reads(host, fact_reads(config))
     link = config.replication_link
     this = next(node for node in config.nodes if node.name == host.name)
     peer = config.peer_of(host.name)
-    move = link_move(config)
     stop(move.problems)
     if link.mode == "backlink" and this.link_address is not None and peer.link_address is not None:
         # Debian's own /etc/network/interfaces has this line; an installer's may not.
@@ -257,7 +260,11 @@ def configure_replication_link(config: StorageConfig) -> None:
 
 
 @deploy("Replication link: back in service")
-def finish_link_move(config: StorageConfig) -> None:
-    """After DRBD, OCFS2, unison, NFS and the boot unit have their new files: the node comes back."""
-    if link_move(config).needed:
+def finish_link_move(move: LinkMove) -> None:
+    """
+    After DRBD, OCFS2, unison, NFS and the boot unit have their new files: the node comes back.
+
+    + move: the same plan configure_replication_link acted on
+    """
+    if move.needed:
         back_in_service(name="Bring the node back into service over the new link")
