@@ -1,4 +1,15 @@
-"""python -m lab up|down|reset|ssh NODE|status"""
+"""python -m lab up|down|reset|ssh|status|state|poweroff|cable|freeze|thaw|reset-button|snapshot
+
+Faults for a person trying them by hand (the tests use the same commands):
+
+    python -m lab poweroff torchio          # power cut: no shutdown; `python -m lab up torchio` boots it
+    python -m lab cable torchio lan down    # pull torchio's LAN cable (or `link`, the back-to-back one)
+    python -m lab cable torchio lan up      # plug it back in
+    python -m lab freeze fiori              # fiori hangs (paused); `python -m lab thaw fiori` resumes it
+    python -m lab reset-button fiori        # hard reset: reboots at once, no shutdown
+    python -m lab snapshot save NAME        # every running guest, memory and disks, paused together
+    python -m lab snapshot load NAME        # back to it in seconds; guests' clocks set to now
+"""
 
 from __future__ import annotations
 
@@ -27,6 +38,21 @@ def main(argv: list[str] | None = None) -> int:
     ssh.add_argument("guest", choices=[g.name for g in GUESTS])
     ssh.add_argument("remote", nargs=argparse.REMAINDER)
     commands.add_parser("status", help="which guests run, and how to reach them")
+    for name, text in (
+        ("poweroff", "cut the guests' power: no shutdown, memory lost, disks kept"),
+        ("freeze", "pause the guests: they hang, nothing answers"),
+        ("thaw", "let frozen guests run again"),
+        ("reset-button", "hard-reset the guests: they reboot at once, without a shutdown"),
+    ):
+        command = commands.add_parser(name, help=text)
+        command.add_argument("guests", nargs="+", choices=[g.name for g in GUESTS])
+    cable = commands.add_parser("cable", help="pull a guest's network cable, or plug it back in")
+    cable.add_argument("guest", choices=[g.name for g in GUESTS])
+    cable.add_argument("cable", choices=["lan", "link"], help="lan, or link: the storage guests' back-to-back cable")
+    cable.add_argument("state", choices=["down", "up"])
+    snapshot = commands.add_parser("snapshot", help="save or load every running guest, memory and disks")
+    snapshot.add_argument("action", choices=["save", "load"])
+    snapshot.add_argument("tag", help="the snapshot's name")
     commands.add_parser("state", help="the storage cluster's state: DRBD, volumes, mounts, exports")
     args = parser.parse_args(argv)
 
@@ -44,6 +70,17 @@ def main(argv: list[str] | None = None) -> int:
         os.execvp(argv_ssh[0], argv_ssh)
     elif args.command == "state":
         return print_cluster_state()
+    elif args.command == "poweroff":
+        machines.power_off(args.guests)
+    elif args.command in ("freeze", "thaw"):
+        machines.freeze(args.guests, frozen=args.command == "freeze")
+    elif args.command == "reset-button":
+        machines.hard_reset(args.guests)
+    elif args.command == "cable":
+        machines.set_cable(args.guest, args.cable, connected=args.state == "up")
+    elif args.command == "snapshot":
+        took = machines.save_snapshot(args.tag) if args.action == "save" else machines.load_snapshot(args.tag)
+        print(f"lab: snapshot {args.tag} {'saved' if args.action == 'save' else 'loaded'} in {took:.1f} s")
     elif args.command == "status":
         running = 0
         for guest, pid in machines.status():

@@ -15,7 +15,9 @@ import subprocess
 import time
 from pathlib import Path
 
+from lab import qmp
 from lab.image import build_image, disk_image, ensure_ssh_key, run
+from lab.qmp import qmp_socket
 from lab.settings import (
     ALL_GUESTS,
     DATA_DISK_SIZE,
@@ -149,20 +151,22 @@ def qemu_command(guest: Guest, image: Path) -> list[str]:
         "-drive", f"file={guest.root_disk},if=virtio,format=qcow2,cache=unsafe",
         "-netdev", f"user,id=mgmt,restrict=on,hostfwd=tcp:127.0.0.1:{guest.ssh_port}-:22",
         "-device", f"virtio-net-pci,netdev=mgmt,mac={mac}:00",
-        "-netdev", f"vde,id=lan,sock={switch_dir('lan')}",
-        "-device", f"virtio-net-pci,netdev=lan,mac={mac}:01",
+        # NIC ids are the cable names lab/qmp.py pulls and plugs back (set_link).
+        "-netdev", f"vde,id=lan-net,sock={switch_dir('lan')}",
+        "-device", f"virtio-net-pci,id=lan,netdev=lan-net,mac={mac}:01",
         "-object", "rng-random,filename=/dev/urandom,id=rng0",
         "-device", "virtio-rng-pci,rng=rng0",
         "-display", "none",
         "-serial", f"file:{guest.console_log}",
+        "-qmp", f"unix:{qmp_socket(guest)},server=on,wait=off",
         "-pidfile", str(guest.pid_file),
         "-daemonize",
     ]  # fmt: skip
     if guest.storage:
         command += [
             "-drive", f"file={guest.data_disk},if=virtio,format=qcow2,cache=unsafe",
-            "-netdev", f"vde,id=link,sock={switch_dir('link')}",
-            "-device", f"virtio-net-pci,netdev=link,mac={mac}:02",
+            "-netdev", f"vde,id=link-net,sock={switch_dir('link')}",
+            "-device", f"virtio-net-pci,id=link,netdev=link-net,mac={mac}:02",
         ]  # fmt: skip
     return command
 
@@ -304,3 +308,96 @@ def lab_qemu_pids() -> list[int]:
         if cmdline.startswith("qemu-system") and str(lab_dir()) in cmdline:
             pids.append(int(proc.name))
     return pids
+
+
+def drop_ssh_master(name: str) -> None:
+    """Close the multiplexed SSH connection to a guest whose network state just changed under it."""
+    subprocess.run(["ssh", "-F", str(ssh_config()), "-O", "exit", name], capture_output=True, timeout=30, check=False)
+
+
+def running_guests(names: list[str] | None = None) -> list[Guest]:
+    guests = [g for g in GUESTS if names is None or g.name in names]
+    missing = [g.name for g in guests if guest_pid(g) is None]
+    if missing:
+        raise RuntimeError(f"lab: {', '.join(missing)} not running")
+    return guests
+
+
+def power_off(names: list[str]) -> None:
+    """Cut the power of guests at once: no shutdown, memory lost, disks kept (`lab up` boots them)."""
+    guests = running_guests(names)
+    for guest in guests:
+        qmp.power_off(guest)
+    for guest in guests:
+        deadline = time.monotonic() + 30
+        while guest_pid(guest) is not None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if guest_pid(guest) is not None:
+            raise RuntimeError(f"lab: {guest.name} is still running after its power cut")
+        drop_ssh_master(guest.name)
+
+
+def set_cable(name: str, cable: str, connected: bool) -> None:
+    """Pull a guest's cable (lan, or the back-to-back link) or plug it back in."""
+    (guest,) = running_guests([name])
+    qmp.set_cable(guest, cable, connected)
+
+
+def freeze(names: list[str], frozen: bool) -> None:
+    """Pause guests (a hung machine: nothing answers, nothing is lost) or let them run again."""
+    for guest in running_guests(names):
+        if frozen:
+            qmp.pause(guest)
+        else:
+            qmp.resume(guest)
+        drop_ssh_master(guest.name)
+
+
+def hard_reset(names: list[str]) -> None:
+    for guest in running_guests(names):
+        qmp.hard_reset(guest)
+        drop_ssh_master(guest.name)
+
+
+def snapshot_record(tag: str) -> Path:
+    return run_dir() / f"snapshot-{tag}"
+
+
+def save_snapshot(tag: str) -> float:
+    """Save every running guest (memory and disks) under tag, all paused together; return seconds."""
+    guests = running_guests()
+    for guest in guests:
+        # What the guest wrote is still in its page cache for up to 30 s: a snapshot then
+        # loaded and powered off soon after would lose it (seen: a deploy's new files empty).
+        subprocess.run(ssh_command(guest.name, "sync"), capture_output=True, timeout=120, check=True)
+        drop_ssh_master(guest.name)
+    took = qmp.save_snapshot(guests, tag)
+    snapshot_record(tag).write_text("".join(f"{guest.name}\n" for guest in guests))
+    return took
+
+
+def load_snapshot(tag: str) -> float:
+    """Put the guests saved under tag back as they were (booting qemu for those powered off); return seconds.
+
+    The guests' clocks restart from the snapshot's time, so each is set to the host's time after.
+    """
+    try:
+        names = snapshot_record(tag).read_text().split()
+    except FileNotFoundError:
+        raise RuntimeError(f"lab: no snapshot {tag!r} (python -m lab snapshot save {tag})") from None
+    started = time.monotonic()
+    image = build_image()
+    guests = [g for g in ALL_GUESTS if g.name in names]
+    for each in guests:
+        # loadvm needs a qemu process with the same devices: a guest powered off gets one again.
+        start_guest(each, image)
+    qmp.load_snapshot(guests, tag)
+    for each in guests:
+        drop_ssh_master(each.name)
+        subprocess.run(
+            ssh_command(each.name, "date", "-s", f"@{time.time():.0f}"),
+            capture_output=True,
+            timeout=60,
+            check=True,
+        )
+    return time.monotonic() - started

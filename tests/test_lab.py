@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import socket
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
 
-from lab import image, machines
+from lab import image, machines, qmp
 from lab.settings import FIRST_PAIR_AND_CLIENT, guest
 from twinstore.packages import packages_for
 
@@ -166,3 +169,74 @@ def test_second_pair_guests_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> 
 def test_boot_timeout_grows_with_the_guests() -> None:
     assert machines.boot_timeout(3) == machines.BOOT_TIMEOUT_S
     assert machines.boot_timeout(5) > machines.boot_timeout(3)
+
+
+class FakeQemu:
+    """A QMP server on a unix socket that answers like qemu 7.2 and records what it was asked."""
+
+    def __init__(self, path: Path, answers: dict[str, object]) -> None:
+        self.path = path
+        self.answers = answers
+        self.requests: list[dict[str, object]] = []
+        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.server.bind(str(path))
+        self.server.listen(4)
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self.server.accept()
+            except OSError:
+                return
+            with connection, connection.makefile("rw", encoding="utf-8", newline="\n") as stream:
+                stream.write(json.dumps({"QMP": {"version": {}, "capabilities": []}}) + "\n")
+                stream.flush()
+                for line in stream:
+                    request = json.loads(line)
+                    self.requests.append(request)
+                    # qemu interleaves events with answers; the client must skip them.
+                    stream.write(json.dumps({"event": "NIC_RX_FILTER_CHANGED", "data": {}}) + "\n")
+                    answer = self.answers.get(str(request["execute"]), {})
+                    key = "error" if isinstance(answer, dict) and answer.get("class") else "return"
+                    stream.write(json.dumps({key: answer}) + "\n")
+                    stream.flush()
+
+    def close(self) -> None:
+        self.server.close()
+
+
+def test_qmp_commands_reach_the_guest_socket_and_errors_are_raised(lab_dir: Path) -> None:
+    fiori = guest("fiori")
+    fiori.run_dir.mkdir(parents=True)
+    fake = FakeQemu(
+        qmp.qmp_socket(fiori),
+        {
+            "set_link": {},
+            "human-monitor-command": "Error: Device 'drive0' is writable but does not support snapshots",
+            "system_reset": {"class": "GenericError", "desc": "no reset today"},
+        },
+    )
+    try:
+        qmp.set_cable(fiori, "lan", connected=False)
+        assert fake.requests[-2:] == [
+            {"execute": "qmp_capabilities"},
+            {"execute": "set_link", "arguments": {"name": "lan", "up": False}},
+        ]
+        with pytest.raises(qmp.QmpError, match="does not support snapshots"):
+            qmp.human(fiori, "savevm converged")
+        with pytest.raises(qmp.QmpError, match="fiori: system_reset: no reset today"):
+            qmp.hard_reset(fiori)
+        with pytest.raises(ValueError, match="no cable 'link'"):
+            qmp.set_cable(guest("client"), "link", connected=True)
+    finally:
+        fake.close()
+
+
+def test_qemu_command_names_the_cables_and_the_qmp_socket(lab_dir: Path) -> None:
+    command = machines.qemu_command(guest("torchio"), Path("/images"))
+    joined = " ".join(command)
+    assert f"unix:{lab_dir / 'run' / 'torchio.qmp'},server=on,wait=off" in joined
+    assert "virtio-net-pci,id=lan,netdev=lan-net" in joined
+    assert "virtio-net-pci,id=link,netdev=link-net" in joined
