@@ -3,7 +3,7 @@
 One deploy per subsystem, in the order the machines need them at boot.
 """
 
-from pyinfra import host, inventory
+from pyinfra import host, inventory, state
 from pyinfra.facts.server import TmpDir
 from pyinfra.operations import apt
 
@@ -38,7 +38,8 @@ from operations.replication import configure_replication_link, finish_link_move,
 from operations.sources import configure_sources
 from operations.tuning import configure_tuning
 from operations.unison import configure_unison
-from twinstore import fact_cache
+from operations.util import written_to_disk
+from twinstore import fact_cache, fail_percent
 from twinstore.config import StorageConfig
 from twinstore.packages import packages_for
 from twinstore.validation import (
@@ -64,6 +65,9 @@ def storage_fact_reads(config: StorageConfig) -> fact_cache.FactReads:
 
 # One read per fact and arguments until something changes (pyinfra 3 reads on every call).
 fact_cache.install()
+# A storage node that fails stops the whole run (config.py sets pyinfra's fail-percent; this
+# keeps the rule when pyinfra's own prompt replaced it, without -y).
+fail_percent.install(state)
 
 # Same rules as inventory.py, now including --data overrides; stops before any change.
 check_deploy_inventory(inventory)
@@ -102,6 +106,7 @@ if STORAGE_GROUP in host.groups:
     configure_nfs(config=config, site=site_config(host))
     configure_boot(config=config)
     finish_link_move(move=move)
+    written_to_disk(name="Flush what this run wrote to disk")
 
 # The master's maps first: the clients below (the lab's client is both) bind to it.
 if NIS_SERVER_GROUP in host.groups:

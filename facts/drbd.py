@@ -18,8 +18,19 @@ from facts.lvm import SECTION
 # drbdmeta create-md asks for confirmation when any of the first 68 KiB of the backing device
 # is not zero, signature or not; blkid alone cannot prove the device holds nothing.
 DRBDMETA_CHECKED_BYTES = 68 * 1024
-# drbd's UUID_JUST_CREATED: metadata written by create-md and never used since.
-JUST_CREATED_UUID = "0000000000000004"
+# drbd's UUID_JUST_CREATED: metadata written by create-md and never used since. The lowest
+# bit of a UUID only marks a Primary (UUID_PRIMARY), so it is ignored when comparing.
+JUST_CREATED_UUID = 4
+# get-gi's flags after the four UUIDs (drbd-utils dt_print_uuids), in this order.
+GI_FLAGS = (
+    "consistent",
+    "was_up_to_date",
+    "primary_ind",
+    "connected_ind",
+    "full_sync",
+    "peer_outdated",
+    "crashed_primary",
+)
 PROC_LINE = re.compile(
     r"^\s*(?P<minor>\d+): cs:(?P<cs>\S+)"
     r"(?: ro:(?P<role>[^/\s]+)/(?P<peer_role>\S+) ds:(?P<disk>[^/\s]+)/(?P<peer_disk>\S+))?"
@@ -60,16 +71,22 @@ while [ "$#" -ge 3 ]; do
     done <<PROBE
 $probe
 PROBE
-    # The metadata is read only while the resource is not up (cs: other than Unconfigured).
+    # Generation identifiers: from the metadata while the resource is down, from the kernel
+    # while it is up and not UpToDate (they tell a new resource from a partial copy).
     up=""
     while IFS= read -r line; do
         line=${{line#"${{line%%[! ]*}}"}}
-        case $line in "$minor: cs:"[!U]*) up=1 ;; esac
+        case $line in
+        "$minor: cs:"*" ds:UpToDate/"*) up=current ;;
+        "$minor: cs:"[!U]*) up=1 ;;
+        esac
     done <<PROC
 $proc
 PROC
     if [ -n "$drbd_signature" ] && [ -z "$up" ]; then
         gi=$(drbdmeta "$minor" v08 "$disk" internal get-gi 2>/dev/null) && echo "GI=$gi"
+    elif [ "$up" = 1 ]; then
+        gi=$(drbdadm get-gi "$name" 2>/dev/null) && echo "GI=$gi"
     fi
 done
 true
@@ -124,9 +141,44 @@ class DrbdResourceState:
         )
 
     @property
+    def current_uuid(self) -> int | None:
+        if self.generation is None:
+            return None
+        try:
+            return int(self.generation.split(":")[0], 16)
+        except ValueError:
+            return None
+
+    @property
+    def generation_flags(self) -> dict[str, bool]:
+        """The metadata flags get-gi prints (consistent, was_up_to_date, peer_outdated, ...)."""
+        if self.generation is None:
+            return {}
+        values = self.generation.split(":")[4:]
+        return {name: value == "1" for name, value in zip(GI_FLAGS, values, strict=False)}
+
+    @property
     def never_used(self) -> bool:
         """Metadata exists but was only just created: no data was ever written through it."""
-        return self.generation is not None and self.generation.split(":")[0] in (JUST_CREATED_UUID, "0000000000000005")
+        uuid = self.current_uuid
+        return uuid is not None and uuid & ~1 == JUST_CREATED_UUID
+
+    @property
+    def partial_copy(self) -> bool:
+        """Inconsistent after a sync began: it holds part of the peer's data, never a whole copy."""
+        return self.disk == "Inconsistent" and self.current_uuid is not None and not self.never_used
+
+    @property
+    def disk_at_attach(self) -> str | None:
+        """The disk state a down resource attaches with (drbdmeta dstate; fencing is never dont-care here)."""
+        flags = self.generation_flags
+        if not flags:
+            return None
+        if not flags["consistent"]:
+            return "Inconsistent"
+        if not flags["was_up_to_date"]:
+            return "Outdated"
+        return "UpToDate" if flags["peer_outdated"] else "Consistent"
 
     @property
     def healthy(self) -> bool:

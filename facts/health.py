@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from pyinfra.api import FactBase, QuoteString, StringCommand
@@ -9,10 +10,18 @@ from typing_extensions import override
 
 from facts.lvm import SECTION, section_lines
 
+# The newest split brain a health report has already reported (seconds since the epoch).
+SPLIT_BRAINS_SEEN = "/var/lib/twinstore/split-brains-seen"
+
 SCRIPT = r"""
 cluster=$1; last_run=$2; shift 2
 echo "{section}now"
 date +%s
+echo "{section}splitbrains"
+seen=0
+if [ -r {seen_file} ]; then read -r seen < {seen_file}; fi
+# The kernel log in the journal, kept across reboots: split brains resolved by DRBD itself too.
+journalctl -k -q --no-pager -o short-unix --since "@$((seen + 1))" -g 'Split-Brain detected' 2>/dev/null
 echo "{section}heartbeat"
 find "/sys/kernel/config/cluster/$cluster/heartbeat" -mindepth 1 -maxdepth 1 -type d 2>/dev/null
 echo "{section}last_run"
@@ -36,6 +45,30 @@ class VolumeUsage:
 
 
 @dataclass(frozen=True)
+class SplitBrain:
+    """One split brain the kernel logged: when, on which resource, and how it ended."""
+
+    when: int
+    resource: str
+    # "automatically" (an after-sb policy), "manually" (--discard-my-data) or "unresolved".
+    outcome: str
+    message: str
+
+
+SPLIT_BRAIN_LINE = re.compile(
+    r"^(?P<when>[0-9]+)(?:\.[0-9]+)? \S+ kernel: (?:block|drbd) (?P<resource>\S+?):? "
+    r"(?P<message>Split-Brain detected.*)$"
+)
+
+
+def split_brain_outcome(message: str) -> str:
+    for outcome in ("automatically", "manually"):
+        if f"{outcome} solved" in message:
+            return outcome
+    return "unresolved"
+
+
+@dataclass(frozen=True)
 class StorageHealthState:
     # The node's clock (seconds since the epoch), to age the last sync by.
     now: int = 0
@@ -45,6 +78,8 @@ class StorageHealthState:
     last_sync: tuple[int, int] | None = None
     # Mounted volumes among those asked for.
     volumes: dict[str, VolumeUsage] = field(default_factory=dict)
+    # Split brains the kernel logged since the last one a health report reported.
+    split_brains: tuple[SplitBrain, ...] = ()
 
 
 class StorageHealth(FactBase[StorageHealthState]):
@@ -71,7 +106,7 @@ class StorageHealth(FactBase[StorageHealthState]):
         return StringCommand(
             "sh",
             "-c",
-            QuoteString(SCRIPT.format(section=SECTION)),
+            QuoteString(SCRIPT.format(section=SECTION, seen_file=SPLIT_BRAINS_SEEN)),
             "sh",
             QuoteString(cluster),
             QuoteString(last_run_file),
@@ -93,9 +128,15 @@ class StorageHealth(FactBase[StorageHealthState]):
         if len(last) >= 2 and last[0].isdigit() and last[1].isdigit():
             last_sync = (int(last[0]), int(last[1]))
         now = (sections.get("now") or ["0"])[0]
+        split_brains = tuple(
+            SplitBrain(int(match["when"]), match["resource"], split_brain_outcome(match["message"]), match["message"])
+            for match in map(SPLIT_BRAIN_LINE.match, sections.get("splitbrains", []))
+            if match
+        )
         return StorageHealthState(
             now=int(now) if now.isdigit() else 0,
             heartbeat_regions=len(sections.get("heartbeat", [])),
             last_sync=last_sync,
             volumes=volumes,
+            split_brains=split_brains,
         )

@@ -50,8 +50,10 @@ while [ "$#" -ge 2 ]; do
             case ${{line#"${{line%%[! ]*}}"}} in "$minor: cs:"*) printf 'DRBD=%s\n' "$line" ;; esac
         done < /proc/drbd
     fi
-    while read -r source point rest; do
-        [ "$source" = "$device" ] && echo "MOUNTED=$point"
+    while read -r source point fstype options rest; do
+        [ "$source" = "$device" ] || continue
+        echo "MOUNTED=$point"
+        case ",$options," in *,sync,*) echo "SYNC_MOUNTED=$point" ;; esac
     done < /proc/mounts
     if [ ! -b "$device" ]; then echo "MISSING=1"; continue; fi
     probe=$(blkid -p -o export "$device" 2>/dev/null); echo "BLKID_RC=$?"
@@ -77,6 +79,8 @@ class Ocfs2Device:
     label: str | None = None
     head_zero: bool = False
     mount_points: tuple[str, ...] = ()
+    # Those of its mount points mounted synchronously (the sync option).
+    sync_mount_points: tuple[str, ...] = ()
     connection: str | None = None
     role: str | None = None
     peer_role: str | None = None
@@ -190,6 +194,7 @@ class Ocfs2(FactBase[Ocfs2State]):
                 label=values.get("LABEL"),
                 head_zero="HEAD_ZERO" in values,
                 mount_points=tuple(value for key, value in pairs if key == "MOUNTED"),
+                sync_mount_points=tuple(value for key, value in pairs if key == "SYNC_MOUNTED"),
                 connection=_text(drbd.get("cs")),
                 role=_text(drbd.get("role")),
                 peer_role=_text(drbd.get("peer_role")),

@@ -33,8 +33,12 @@ drbd_resources = {
 drbd_options = {
     "protocol": "C",
     "allow_two_primaries": True,
+    # A split brain is resolved automatically only when one side wrote nothing since it (no
+    # write is lost); otherwise both sides stay StandAlone until a person names the side whose
+    # changes go (--data split_brain_discard=NODE). The procedure's after-sb-1pri
+    # discard-secondary threw away the Secondary's writes silently (docs/procedure-map.md).
     "after_sb_0pri": "discard-zero-changes",
-    "after_sb_1pri": "discard-secondary",
+    "after_sb_1pri": "consensus",
     "after_sb_2pri": "disconnect",
     # The procedure's "/sbin/drbdsetup $DRBD_MINOR secondary", applied to a Primary only:
     # demoting a node that is already Secondary races the boot-time promotion and drops the
@@ -42,9 +46,11 @@ drbd_options = {
     "before_resync_target_handler": _DEMOTE_PRIMARY_RESYNC_TARGET,
     "split_brain_handler": "/usr/lib/drbd/notify-split-brain.sh root",
     # The Powerline workaround: wait 120 s for the peer at boot, ping every 30 s and
-    # allow 6 s (60 tenths) for the answer.
+    # allow 6 s (60 tenths) for the answer. A node whose copy may be older than its peer's
+    # keeps waiting after that: DRBD refuses to promote it alone (twinstore-storage.service).
     "wfc_timeout": 120,
     "degr_wfc_timeout": 120,
+    "outdated_wfc_timeout": 60,
     "ping_int": 30,
     "ping_timeout_tenths": 60,
     "cram_hmac_alg": "sha256",

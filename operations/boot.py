@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from pathlib import Path
+from typing import Any
 
 from pyinfra import host
 from pyinfra.api import StringCommand, deploy, operation
@@ -18,17 +19,17 @@ from pyinfra.facts.systemd import SystemdStatus
 from pyinfra.operations import files, systemd
 from pyinfra.operations.util import any_changed
 
+from facts.boot import BootWait, BootWaitState
 from facts.ocfs2 import Ocfs2
 from operations.ocfs2 import ocfs2_devices
-from operations.report import report
+from operations.report import report, utc
 from twinstore.config import StorageConfig
 from twinstore.fact_cache import FactReads, prefetch_reads
+from twinstore.templating import jinja_env_kwargs
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "boot"
 UNIT = "twinstore-storage.service"
 SCRIPT = "/usr/local/sbin/twinstore-storage"
-# o2cb, the mounts, pools and exports after the wait for the peer.
-START_MARGIN_S = 300
 
 
 @operation()
@@ -47,46 +48,68 @@ def in_service(
     if host.get_fact(SystemdStatus, user_mode=False, machine=None, user_name=None, services=[unit]).get(unit):
         host.noop(f"{unit} is active")
         return
+    boot_wait = host.get_fact(BootWait)
+    if boot_wait.waiting:
+        report(f"{unit} is starting: {waiting_text(boot_wait)}")
+        return
     ocfs2 = host.get_fact(Ocfs2, cluster=cluster, devices=devices)
-    waiting = [point for point in mount_points if ocfs2.mounted_at(point) is None]
-    if waiting:
-        report(f"{unit} is enabled for the next boot; not started now: {', '.join(waiting)} not mounted yet")
+    unmounted = [point for point in mount_points if ocfs2.mounted_at(point) is None]
+    if unmounted:
+        report(f"{unit} is enabled for the next boot; not started now: {', '.join(unmounted)} not mounted yet")
         return
     yield StringCommand("systemctl", "start", unit)
 
 
+def waiting_text(waiting: BootWaitState) -> str:
+    """What the boot unit waits for, for the deploy's and the health report's messages."""
+    resources = ", ".join(f"{name} {state.connection} {state.disks}" for name, state in waiting.resources.items())
+    since = utc(waiting.since or 0)
+    return (
+        f"waiting for the peer since {since} ({resources}); not promoted alone because this node's copy "
+        "may be older than the peer's"
+    )
+
+
+def boot_script_values(config: StorageConfig) -> dict[str, Any]:
+    """What the boot script's template is rendered with."""
+    return {
+        "resources": list(config.drbd_resources),
+        # resource:device:mount point:mount options of each OCFS2 volume
+        "volumes": [
+            ":".join(
+                [
+                    volume.drbd_resource,
+                    f"/dev/drbd{config.drbd_resources[volume.drbd_resource].minor}",
+                    volume.mount_point,
+                    ",".join(config.ocfs2_mount_options_for(volume)),
+                ]
+            )
+            for volume in config.ocfs2_volumes.values()
+        ],
+        "cluster": config.ocfs2_cluster.name,
+    }
+
+
 def fact_reads(config: StorageConfig) -> FactReads:
-    return FactReads(files=[SCRIPT, f"/etc/systemd/system/{UNIT}"], services=[UNIT])
+    return FactReads(files=[SCRIPT, f"/etc/systemd/system/{UNIT}"], services=[UNIT], facts=[(BootWait, {})])
 
 
 @deploy("Ordered boot")
 def configure_boot(config: StorageConfig) -> None:
     prefetch_reads(host, fact_reads(config))
-    volumes = [
-        {
-            "resource": volume.drbd_resource,
-            "device": f"/dev/drbd{config.drbd_resources[volume.drbd_resource].minor}",
-            "mount_point": volume.mount_point,
-        }
-        for volume in config.ocfs2_volumes.values()
-    ]
     files.template(
         name=f"Boot script {SCRIPT}",
         src=str(TEMPLATES / "twinstore-storage.sh.j2"),
         dest=SCRIPT,
         mode="755",
-        resources=list(config.drbd_resources),
-        volumes=volumes,
-        cluster=config.ocfs2_cluster.name,
-        mount_options=",".join(config.ocfs2_mount_options),
-        peer_wait_s=config.drbd_options.wfc_timeout,
+        jinja_env_kwargs=jinja_env_kwargs(),
+        **boot_script_values(config),
     )
     unit = files.template(
         name=f"Boot unit {UNIT}",
         src=str(TEMPLATES / "twinstore-storage.service.j2"),
         dest=f"/etc/systemd/system/{UNIT}",
         script=SCRIPT,
-        start_timeout_s=config.drbd_options.wfc_timeout + START_MARGIN_S,
     )
     systemd.daemon_reload(name="Reload systemd units", _if=any_changed(unit))
     systemd.service(name=f"{UNIT} runs at boot", service=UNIT, running=None, enabled=True)

@@ -30,14 +30,22 @@ from pyinfra.facts.server import KernelModules
 from pyinfra.operations import files, server, systemd
 from pyinfra.operations.util import any_changed
 
+from facts.boot import PreviousBoot
 from facts.drbd import DRBDMETA_CHECKED_BYTES, DrbdResources, DrbdResourceState
 from operations.ext4 import mapper_path
 from operations.lvm import refuse_unless_blank
+from operations.report import utc
 from twinstore.config import Node, StorageConfig
 from twinstore.fact_cache import FactReads, prefetch_reads
+from twinstore.templating import jinja_env_kwargs
 from twinstore.validation import Problem, host_source, stop
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "drbd"
+# DRBD's fence-peer handler: whether a node may go on, or promote, without its peer.
+FENCE_PEER = "/usr/local/sbin/twinstore-fence-peer"
+# Names the resource the administrator promotes alone right now (--data promote_alone): the
+# handler then answers that the peer is outdated.
+PROMOTE_ALONE_FLAG = "/run/twinstore/promote-alone"
 CONNECT_TIMEOUT_S = 120
 PROMOTE_TIMEOUT_S = 120
 
@@ -56,6 +64,8 @@ class ResourcePlan:
     discard_my_data: bool = False
     reconnect: bool = False
     promote: bool = False
+    # promote_alone: this node's copy becomes the pair's data, its peer being gone for good.
+    promote_alone: bool = False
     # Logged as a warning: why nothing (more) happens, e.g. sync progress.
     note: str | None = None
     problems: list[Problem] = field(default_factory=list)
@@ -71,6 +81,8 @@ def _is_fresh(resource: DrbdResourceState | None) -> bool:
         return resource.has_metadata and resource.never_used
     return (
         resource.disk == "Inconsistent"
+        # A sync that began gave it a UUID: a partial copy is not new (lab-notes: never force it).
+        and resource.never_used
         and resource.role == "Secondary"
         and resource.connection in ("Connected", "WFConnection")
         and resource.peer_disk in ("Inconsistent", "DUnknown")
@@ -88,6 +100,7 @@ def plan_resource(
     first_leg: str | None,
     source: str = "group_data/storage.py",
     split_brain_discard: str | None = None,
+    promote_alone: str | None = None,
 ) -> ResourcePlan:
     """Decide, from both nodes' facts, what this node does for one resource."""
     plan = ResourcePlan(name)
@@ -114,6 +127,15 @@ def plan_resource(
         )
     if local.configured and local.disk == "Diskless":
         return refuse(f"{where} is up without its backing disk; attach it (drbdadm attach {name}) or investigate")
+    if local.partial_copy and not _connected(local):
+        # Named after the switch that asked to force it, if one did: neither applies to a partial copy.
+        asked = [key for key, node in (("promote_alone", promote_alone), ("first_leg", first_leg)) if node == host_name]
+        return refuse(
+            f"{where} holds a partial copy: a sync from {peer_name} began and stopped ({local.summary()}); "
+            f"it is not a whole file system and can never serve alone. Bring {peer_name} back (or reconnect "
+            "the cable): the sync resumes where it stopped",
+            asked[0] if asked else f"drbd_resources.{name}",
+        )
 
     if _is_fresh(local):
         if peer is not None and _is_fresh(peer) and peer_targeted:
@@ -128,7 +150,7 @@ def plan_resource(
             plan.bring_up = not local.configured
             plan.force_primary = True
             return plan
-        if peer is not None and peer.configured and peer.disk == "UpToDate" and peer.connection != "StandAlone":
+        if _peer_serves(peer):
             plan.create_metadata = not local.configured and not local.has_metadata
             plan.bring_up = not local.configured
             plan.note = (
@@ -152,22 +174,118 @@ def plan_resource(
         return refuse(
             f"{peer_name} holds DRBD metadata for {name} but is not up with UpToDate data; deploy {peer_name} first"
         )
+    if promote_alone == host_name:
+        return plan_promote_alone(plan, where, host_name, peer_name, local, peer, refuse)
 
     if not local.configured:
         if local.has_metadata:
             plan.bring_up = True
-            plan.promote = True
+            attach = local.disk_at_attach
+            if attach == "UpToDate" or _peer_serves(peer):
+                plan.promote = True
+            else:
+                plan.note = waiting_note(where, host_name, peer_name, attach or "of unknown state", peer)
             return plan
         return refuse(backing_not_blank(where, local))
 
     if local.role != "Primary":
         if local.disk == "UpToDate":
             plan.promote = True
-        else:
+        elif _connected(local):
             plan.note = f"{where}: {local.summary()}; it is promoted by the first run after the sync"
+        else:
+            plan.note = waiting_note(where, host_name, peer_name, str(local.disk), peer)
         return plan
     if not local.healthy:
         plan.note = f"{where}: {local.summary()}"
+    return plan
+
+
+# Connection states in which the peer is there: connected, or copying data one way.
+CONNECTED_STATES = (
+    "Connected",
+    "SyncSource",
+    "SyncTarget",
+    "PausedSyncS",
+    "PausedSyncT",
+    "StartingSyncS",
+    "StartingSyncT",
+    "WFBitMapS",
+    "WFBitMapT",
+    "WFSyncUUID",
+    "VerifyS",
+    "VerifyT",
+)
+
+
+def _connected(resource: DrbdResourceState) -> bool:
+    return resource.connection in CONNECTED_STATES
+
+
+def _peer_serves(peer: DrbdResourceState | None) -> bool:
+    """The peer is up with UpToDate data: a node that comes up connects and catches up from it."""
+    return peer is not None and peer.configured and peer.disk == "UpToDate" and peer.connection != "StandAlone"
+
+
+def waiting_note(where: str, host_name: str, peer_name: str, disk: str, peer: DrbdResourceState | None) -> str:
+    """Why a node that cannot see its peer is not promoted, and the way out if the peer is gone for good."""
+    if disk == "Outdated":
+        why = f"{peer_name} had newer data when {host_name} left"
+    else:
+        why = f"{host_name} was in step with {peer_name} when it went down, and {peer_name} may have written since"
+    seen = "cannot be reached" if peer is None else f"is {peer.summary()}"
+    return (
+        f"{where} waits for {peer_name}, which {seen}: its copy is {disk} ({why}); promoting it alone could "
+        f"throw away {peer_name}'s newer writes. It is promoted once they connect. If {peer_name} is gone for "
+        f"good: --data promote_alone={host_name} (preview with --dry)"
+    )
+
+
+def plan_promote_alone(
+    plan: ResourcePlan,
+    where: str,
+    host_name: str,
+    peer_name: str,
+    local: DrbdResourceState,
+    peer: DrbdResourceState | None,
+    refuse: Callable[[str, str], ResourcePlan],
+) -> ResourcePlan:
+    """The user declared the peer gone for good: this node's copy becomes the pair's data, if it is whole."""
+    field_name = "promote_alone"
+    if peer is not None:
+        return refuse(
+            f"promote_alone={host_name}: {peer_name} can be reached ({peer.summary()}); promote_alone is only for "
+            f"a peer that is gone for good. Bring {peer_name}'s DRBD up instead: the nodes connect and the newer "
+            "copy wins with nothing lost",
+            field_name,
+        )
+    if local.configured and local.role == "Primary":
+        plan.note = f"{where} is already Primary: {local.summary()}"
+        return plan
+    disk = local.disk if local.configured else local.disk_at_attach
+    if local.configured and _connected(local):
+        return refuse(
+            f"promote_alone={host_name}: {where} is connected ({local.summary()}); nothing is forced", field_name
+        )
+    if disk not in ("UpToDate", "Consistent", "Outdated"):
+        return refuse(
+            f"promote_alone={host_name}: {where} is {disk or local.summary()}: not a whole copy; nothing is forced",
+            field_name,
+        )
+    plan.bring_up = not local.configured
+    plan.promote_alone = True
+    since = (
+        f"{peer_name} had newer data when {host_name} left, which is given up"
+        if disk == "Outdated"
+        else f"whatever {peer_name} wrote after {host_name} lost it is given up"
+    )
+    comes_back = (
+        f"when {peer_name} comes back it stops as a split brain (its copy was newer)"
+        if disk == "Outdated"
+        else f"when {peer_name} comes back it resyncs from {host_name}, or stops as a split brain if it changed "
+        "anything"
+    )
+    plan.note = f"{where}: its {disk} copy becomes the pair's data ({since}); {comes_back}"
     return plan
 
 
@@ -263,13 +381,34 @@ def resource_commands(name: str) -> dict[str, StringCommand]:
     )
     force_guard = (
         'case "$(drbdadm dstate "$1")" in Inconsistent/DUnknown|Inconsistent/Inconsistent) ;; '
-        '*) echo "twinstore: $1 is not a new one-legged resource; no forced primary" >&2; exit 1;; esac'
+        '*) echo "twinstore: $1 is not a new one-legged resource; no forced primary" >&2; exit 1;; esac; '
+        # A sync that began replaced the just-created UUID: that is a partial copy, never forced.
+        'case "$(drbdadm get-gi "$1")" in 000000000000000[45]:*) ;; '
+        '*) echo "twinstore: $1 holds part of a sync, not a new resource; no forced primary" >&2; exit 1;; esac'
+    )
+    promote_alone = (
+        'cs=$(drbdadm cstate "$1"); case "$cs" in StandAlone|WFConnection|Unconnected|Timeout|BrokenPipe|'
+        "NetworkFailure|ProtocolError|TearDown|Disconnecting) ;; "
+        '*) echo "twinstore: $1 is $cs, not alone; nothing forced" >&2; exit 1;; esac; '
+        'case "$(drbdadm dstate "$1")" in '
+        # The fence-peer handler reads the flag and answers "peer outdated": a plain promotion then
+        # starts one new data generation whose parent the peer still has, so a peer that changed
+        # nothing resyncs from this node. (primary --force starts two, and the peer's copy would
+        # look unrelated: a split brain.)
+        'Consistent/*|UpToDate/*) mkdir -p "${2%/*}" && echo "$1" > "$2" && drbdadm primary "$1"; '
+        'rc=$?; rm -f "$2"; exit "$rc" ;; '
+        # The peer certainly had newer data: only a forced promotion takes this copy.
+        'Outdated/*) exec drbdadm primary --force "$1" ;; '
+        '*) echo "twinstore: $1 is not a whole copy; nothing forced" >&2; exit 1 ;; esac'
     )
     return {
         "wait_connected": StringCommand("sh", "-c", QuoteString(wait_connected), "sh", quoted),
         "wait_up_to_date": StringCommand("sh", "-c", QuoteString(wait_up_to_date), "sh", quoted),
         "clear_bitmap_guard": StringCommand("sh", "-c", QuoteString(clear_bitmap_guard), "sh", quoted),
         "force_guard": StringCommand("sh", "-c", QuoteString(force_guard), "sh", quoted),
+        "promote_alone": StringCommand(
+            "sh", "-c", QuoteString(promote_alone), "sh", quoted, QuoteString(PROMOTE_ALONE_FLAG)
+        ),
         "standalone_guard": StringCommand("sh", "-c", QuoteString(standalone_guard), "sh", quoted),
     }
 
@@ -326,6 +465,16 @@ def first_leg_primary(resource: str) -> Generator[StringCommand, None, None]:
     """
     yield resource_commands(resource)["force_guard"]
     yield StringCommand("drbdadm", "primary", "--force", QuoteString(resource))
+
+
+@operation(is_idempotent=False)
+def primary_alone(resource: str) -> Generator[StringCommand, None, None]:
+    """
+    Make this node's whole copy the pair's data while its peer is gone for good.
+
+    + resource: the DRBD resource
+    """
+    yield resource_commands(resource)["promote_alone"]
 
 
 @operation(is_idempotent=False)
@@ -429,7 +578,11 @@ def changes_discarded_here(config: StorageConfig) -> set[str]:
 
 def fact_reads(config: StorageConfig) -> FactReads:
     return FactReads(
-        files=["/etc/drbd.d/global_common.conf", *(f"/etc/drbd.d/{name}.res" for name in config.drbd_resources)],
+        files=[
+            FENCE_PEER,
+            "/etc/drbd.d/global_common.conf",
+            *(f"/etc/drbd.d/{name}.res" for name in config.drbd_resources),
+        ],
         services=["drbd.service"],
         lines=[("/etc/modules-load.d/drbd.conf", "drbd", False)],
         facts=[(DrbdResources, {"resources": resource_args(config)}), (KernelModules, {})],
@@ -442,11 +595,20 @@ def configure_drbd(config: StorageConfig) -> None:
     prefetch_reads(host, fact_reads(config))
     files.line(name="Load drbd at boot", path="/etc/modules-load.d/drbd.conf", line="drbd")
     server.modprobe(name="Load the drbd module", module="drbd")
+    files.template(
+        name=f"DRBD fence-peer handler {FENCE_PEER}",
+        src=str(TEMPLATES / "fence-peer.sh.j2"),
+        dest=FENCE_PEER,
+        mode="755",
+        jinja_env_kwargs=jinja_env_kwargs(),
+        promote_alone_flag=PROMOTE_ALONE_FLAG,
+    )
     global_file = files.template(
         name="DRBD common settings",
         src=str(TEMPLATES / "global_common.conf.j2"),
         dest="/etc/drbd.d/global_common.conf",
         options=options,
+        fence_peer=FENCE_PEER,
     )
     nodes = [{"name": node.name, "address": replication_address(config, node)} for node in config.nodes]
     resource_files = {}
@@ -481,10 +643,22 @@ def configure_drbd(config: StorageConfig) -> None:
             config.first_leg,
             source,
             config.split_brain_discard,
+            config.promote_alone,
         )
         for name in config.drbd_resources
     ]
     stop([problem for plan in plans for problem in plan.problems])
+    if any(plan.promote_alone for plan in plans):
+        # Read only for this decision: what the forced copy holds, in time.
+        went_down = host.get_fact(PreviousBoot)
+        when = (
+            f"at or after {utc(went_down)} (the last entry its journal kept of its previous boot)"
+            if went_down is not None
+            else "at an unknown time (its journal keeps no earlier boot)"
+        )
+        for plan in plans:
+            if plan.promote_alone and plan.note:
+                plan.note += f". {host.name} went down {when}"
 
     for plan in plans:
         resource = config.drbd_resources[plan.name]
@@ -514,6 +688,8 @@ def configure_drbd(config: StorageConfig) -> None:
             initial_generation(name=f"New pair {plan.name}: no initial sync", resource=plan.name)
         if plan.force_primary:
             first_leg_primary(name=f"One-legged start of {plan.name} on {host.name}", resource=plan.name)
+        if plan.promote_alone:
+            primary_alone(name=f"{host.name} alone serves {plan.name}, its peer gone for good", resource=plan.name)
     for plan in plans:
         if plan.promote:
             primary(name=f"Promote {plan.name}", resource=plan.name)

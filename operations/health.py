@@ -11,15 +11,18 @@ from collections.abc import Generator
 from dataclasses import dataclass
 
 from pyinfra import host, inventory, logger, state
-from pyinfra.api import OperationError, StringCommand, deploy, operation
+from pyinfra.api import OperationError, QuoteString, StringCommand, deploy, operation
 from pyinfra.api.exceptions import PyinfraError
 
+from facts.boot import BootWait, BootWaitState
 from facts.drbd import DrbdResources, DrbdResourceState
-from facts.health import StorageHealth, StorageHealthState
+from facts.health import SPLIT_BRAINS_SEEN, StorageHealth, StorageHealthState
 from facts.nfs import NfsExports, NfsExportsState
 from facts.ocfs2 import Ocfs2, Ocfs2State
+from operations.boot import waiting_text
 from operations.drbd import resource_args
 from operations.ocfs2 import ocfs2_devices
+from operations.report import utc
 from operations.unison import last_run_file
 from twinstore.config import StorageConfig
 from twinstore.fact_cache import prefetch
@@ -32,6 +35,7 @@ class NodeHealth:
     ocfs2: Ocfs2State
     exports: NfsExportsState
     storage: StorageHealthState
+    boot: BootWaitState
 
 
 def read_node_health(config: StorageConfig, name: str) -> NodeHealth | None:
@@ -54,6 +58,7 @@ def read_node_health(config: StorageConfig, name: str) -> NodeHealth | None:
                 (Ocfs2, ocfs2_args),
                 (NfsExports, exports_args),
                 (StorageHealth, storage_args),
+                (BootWait, {}),
             ],
         )
         return NodeHealth(
@@ -61,6 +66,7 @@ def read_node_health(config: StorageConfig, name: str) -> NodeHealth | None:
             ocfs2=node_host.get_fact(Ocfs2, **ocfs2_args),
             exports=node_host.get_fact(NfsExports, **exports_args),
             storage=node_host.get_fact(StorageHealth, **storage_args),
+            boot=node_host.get_fact(BootWait),
         )
     except PyinfraError:
         return None
@@ -90,6 +96,19 @@ def pair_problems(config: StorageConfig, nodes: dict[str, NodeHealth | None]) ->
         if node is None:
             problems.append(f"{name} cannot be reached")
             continue
+        if node.boot.waiting:
+            problems.append(f"{name}: twinstore-storage.service is {waiting_text(node.boot)}")
+        for event in node.storage.split_brains:
+            at = utc(event.when)
+            outcome = {
+                "automatically": "resolved by DRBD's after-sb policy (with twinstore's policies: one side had "
+                "written nothing since, so nothing was lost)",
+                "manually": "resolved by hand (split_brain_discard: the named node's changes were discarded)",
+            }.get(event.outcome, "not resolved: the resource stays StandAlone until --data split_brain_discard=NODE")
+            problems.append(
+                f"{name}: {event.resource} had a split brain at {at}, {outcome}. Reported once: the next "
+                "report counts only newer ones"
+            )
         for resource, drbd in node.drbd.items():
             if in_split_brain(drbd):
                 problems.append(f"{name}: {resource} reports a split brain")
@@ -122,6 +141,7 @@ def pair_problems(config: StorageConfig, nodes: dict[str, NodeHealth | None]) ->
 
 def row_labels(config: StorageConfig) -> list[str]:
     return [
+        "boot",
         *(f"DRBD {resource}" for resource in config.drbd_resources),
         "o2cb",
         *volume_mounts(config),
@@ -133,6 +153,7 @@ def row_labels(config: StorageConfig) -> list[str]:
 def node_cells(config: StorageConfig, node: NodeHealth, is_client: bool) -> list[str]:
     """One node's column, in the order of row_labels."""
     return [
+        boot_cell(node.boot),
         *(drbd_cell(node.drbd.get(resource)) for resource in config.drbd_resources),
         o2cb_cell(node),
         *(volume_cell(node.storage, mount_point) for mount_point in volume_mounts(config)),
@@ -153,6 +174,12 @@ def pair_table(config: StorageConfig, nodes: dict[str, NodeHealth | None]) -> st
     return "\n".join(
         "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip() for line in rows
     )
+
+
+def boot_cell(boot: BootWaitState) -> str:
+    if not boot.waiting:
+        return "-"
+    return f"WAITING for the peer since {utc(boot.since or 0, '%H:%M')}"
 
 
 def drbd_cell(state: DrbdResourceState | None) -> str:
@@ -207,11 +234,37 @@ def pair_healthy(pair: str, problems: list[str]) -> Generator[StringCommand, Non
     yield from ()
 
 
+@operation()
+def split_brains_reported(newest: int, seen_file: str) -> Generator[StringCommand, None, None]:
+    """
+    Remember the newest split brain this report showed, so that the next one reports only newer ones.
+
+    + newest: when it happened, in seconds since the epoch (0: none to remember)
+    + seen_file: where the node keeps it
+    """
+    if not newest:
+        host.noop("no split brain to report")
+        return
+    yield StringCommand("mkdir", "-p", QuoteString(seen_file.rsplit("/", 1)[0]))
+    yield StringCommand("sh", "-c", QuoteString(f'echo {int(newest)} > "$1"'), "sh", QuoteString(seen_file))
+
+
 @deploy("Health of the storage pair")
 def report_health(config: StorageConfig) -> None:
     names = [node.name for node in config.nodes]
-    # One report per pair: made by the first of its nodes that this run targets.
-    reporters = [name for name in names if state.is_host_in_limit(inventory.get_host(name))]
+    # Every node remembers the split brains this run reports from its own kernel log.
+    own = read_node_health(config, host.name)
+    split_brains_reported(
+        name="Split brains reported",
+        newest=max((event.when for event in own.storage.split_brains), default=0) if own else 0,
+        seen_file=SPLIT_BRAINS_SEEN,
+    )
+    # One report per pair: made by the first of its nodes that this run targets and reached.
+    reporters = [
+        name
+        for name in names
+        if state.is_host_in_limit(inventory.get_host(name)) and inventory.get_host(name) in state.active_hosts
+    ]
     if not reporters or host.name != reporters[0]:
         return
     nodes = {name: read_node_health(config, name) for name in names}

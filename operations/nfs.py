@@ -17,6 +17,7 @@ from pyinfra.api.operation import OperationMeta
 from pyinfra.operations import files, systemd
 from pyinfra.operations.util import any_changed
 
+from facts.boot import BootWait
 from facts.nfs import NfsExports
 from operations.report import changes, report
 from twinstore.config import SiteConfig, StorageConfig
@@ -54,7 +55,7 @@ def fact_reads(config: StorageConfig) -> FactReads:
     return FactReads(
         files=["/etc/nfs.conf.d/twinstore.conf", EXPORTS_FILE],
         services=["nfs-server.service"],
-        facts=[(NfsExports, {"paths": [export.path for export in config.nfs_exports]})],
+        facts=[(NfsExports, {"paths": [export.path for export in config.nfs_exports]}), (BootWait, {})],
     )
 
 
@@ -83,7 +84,15 @@ def configure_nfs(config: StorageConfig, site: SiteConfig) -> None:
         dest=EXPORTS_FILE,
         exports=exports,
     )
-    systemd.service(name="NFS server running and started at boot", service="nfs-server.service", enabled=True)
+    # While the boot unit waits for the peer, nfs-server waits with it (ordered after it): a
+    # start from here would wait as long.
+    waiting = host.get_fact(BootWait).waiting
+    systemd.service(
+        name="NFS server running and started at boot",
+        service="nfs-server.service",
+        running=None if waiting else True,
+        enabled=True,
+    )
     exported(
         name="Export the volumes",
         paths=[export.path for export in config.nfs_exports],

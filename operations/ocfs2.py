@@ -17,6 +17,7 @@ from pyinfra import host
 from pyinfra.api import OperationError, QuoteString, StringCommand, deploy, operation
 from pyinfra.operations import files
 
+from facts.boot import MOUNT_LOCK
 from facts.ocfs2 import ZERO_HEAD_BYTES, Ocfs2, Ocfs2Device
 from operations.drbd import changes_discarded_here, replication_address
 from operations.ext4 import fstab_match
@@ -121,6 +122,10 @@ def cluster_filesystem(
             f"{device} holds {found}; refusing to make OCFS2 on it. "
             "If its data is not needed, wipe it by hand (wipefs -a) and run again."
         )
+    if state.connection is not None and state.role != "Primary":
+        # A Secondary DRBD device cannot be read: blkid cannot tell what it holds.
+        report(f"{device} is {state.summary()}: what it holds is read once it is Primary")
+        return
     if host.name != maker:
         report(f"{device}: no OCFS2 yet; {maker} makes it")
         return
@@ -162,6 +167,7 @@ def cluster_mount(
     options: list[str],
     all_devices: list[tuple[str, int]] | None = None,
     held: str | None = None,
+    promoted: bool = False,
 ) -> Generator[StringCommand, None, None]:
     """
     Mount an OCFS2 volume once its device is Primary, holds OCFS2 and the cluster is online.
@@ -173,27 +179,46 @@ def cluster_mount(
     + options: mount options
     + all_devices: every (device, minor) of the node's OCFS2 volumes, so one fact read serves them all
     + held: why the volume stays unmounted in this run whatever the facts say (e.g. its device is demoted)
+    + promoted: an earlier operation of this run promotes the device (the facts still show it Secondary)
     """
     ocfs2 = host.get_fact(Ocfs2, cluster=cluster, devices=all_devices or [(device, minor)])
     state = ocfs2.devices.get(device, Ocfs2Device(device))
     if mount_point in state.mount_points:
+        if "sync" in options and mount_point not in state.sync_mount_points:
+            # Mounted before twinstore mounted exported volumes synchronously: safe to change online.
+            yield StringCommand("mount", "-o", "remount,sync", QuoteString(mount_point))
+            return
         host.noop(f"{device} is mounted on {mount_point}")
         return
     if held is not None:
         report(f"{mount_point} is not mounted: {held}")
         return
-    if not state.has_ocfs2:
-        report(f"{mount_point} is not mounted: {device} holds no OCFS2 file system yet")
-        return
-    if state.role != "Primary":
+    if state.role != "Primary" and not promoted:
         report(f"{mount_point} is not mounted: {device} is {state.summary()}; it is mounted once Primary")
+        return
+    if not state.has_ocfs2 and not promoted:
+        report(f"{mount_point} is not mounted: {device} holds no OCFS2 file system yet")
         return
     if not ocfs2.online:
         report(f"{mount_point} is not mounted: the o2cb cluster {cluster} is offline")
         return
-    yield StringCommand(
-        "mount", "-t", "ocfs2", "-o", QuoteString(",".join(options)), QuoteString(device), QuoteString(mount_point)
-    )
+    yield mount_command(device, mount_point, options)
+
+
+# The boot unit may be mounting the same volume right now (it waited for the peer): both take
+# the same lock, and whichever comes second finds it mounted.
+MOUNT_UNDER_LOCK = (
+    'mkdir -p "${1%/*}" && exec flock "$1" '
+    'sh -c \'findmnt -rn -S "$2" -M "$3" >/dev/null || mount -t ocfs2 -o "$4" "$2" "$3"\' sh "$@"'
+)
+
+
+def mount_command(device: str, mount_point: str, options: list[str]) -> StringCommand:
+    """Mount an OCFS2 volume unless it is mounted already, under the boot unit's mount lock."""
+    return StringCommand(
+        "sh", "-c", QuoteString(MOUNT_UNDER_LOCK), "sh",
+        QuoteString(MOUNT_LOCK), QuoteString(device), QuoteString(mount_point), QuoteString(",".join(options)),
+    )  # fmt: skip
 
 
 def fact_reads(config: StorageConfig) -> FactReads:
@@ -241,12 +266,13 @@ def configure_ocfs2(config: StorageConfig, link_moves: bool = False) -> None:
     )
     # The fstab entry is for the administrator and the boot unit: noauto keeps systemd from
     # mounting it before DRBD and o2cb are ready, and pass 0 because the peer may have it mounted.
-    fstab_options = ",".join(["_netdev", "noauto", *(o for o in config.ocfs2_mount_options if o != "_netdev")])
     maker = filesystem_maker(config)
     discarded = changes_discarded_here(config)
     for volume in config.ocfs2_volumes.values():
         minor = config.drbd_resources[volume.drbd_resource].minor
         device = f"/dev/drbd{minor}"
+        options = config.ocfs2_mount_options_for(volume)
+        fstab_options = ",".join(["_netdev", "noauto", *(o for o in options if o != "_netdev")])
         cluster_filesystem(
             name=f"OCFS2 on {device} ({volume.label})",
             device=device,
@@ -273,7 +299,7 @@ def configure_ocfs2(config: StorageConfig, link_moves: bool = False) -> None:
             minor=minor,
             cluster=cluster.name,
             mount_point=volume.mount_point,
-            options=config.ocfs2_mount_options,
+            options=options,
             all_devices=devices,
             held=(
                 f"{host.name}'s changes to {volume.drbd_resource} are discarded in this run; "
@@ -281,4 +307,5 @@ def configure_ocfs2(config: StorageConfig, link_moves: bool = False) -> None:
                 if volume.drbd_resource in discarded
                 else None
             ),
+            promoted=config.promote_alone == host.name,
         )

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pyinfra import host, logger
-from pyinfra.api import StringCommand, deploy, operation
+from pyinfra.api import QuoteString, StringCommand, deploy, operation
 from pyinfra.operations import files
 
 from facts.drbd import DrbdResources, DrbdResourceState
@@ -173,6 +173,36 @@ def peer_reachable(peer: str, address: str) -> Generator[StringCommand, None, No
     )
 
 
+# Every process that uses an OCFS2 volume would keep it from being unmounted: the move is refused
+# (on both nodes: a storage run fails as a whole) before anything is taken out of service.
+HOLDERS_CHECK = r"""
+busy=0
+for mount_point in "$@"; do
+    mountpoint -q "$mount_point" || continue
+    if fuser -s -m "$mount_point"; then
+        echo "twinstore: $(hostname): $mount_point is in use, so it cannot be unmounted for the move:" >&2
+        fuser -v -m "$mount_point" 2>&1 | sed 's/^/    /' >&2
+        busy=1
+    fi
+done
+if [ "$busy" -ne 0 ]; then
+    echo "twinstore: stop those processes (or move them away from the volume) and run the deploy again;" \
+        "nothing was changed" >&2
+fi
+exit "$busy"
+"""
+
+
+@operation(is_idempotent=False)
+def nothing_holds(mount_points: list[str]) -> Generator[StringCommand, None, None]:
+    """
+    Fail, saying which processes, when anything uses a volume the move must unmount.
+
+    + mount_points: the OCFS2 mount points
+    """
+    yield StringCommand("sh", "-c", QuoteString(HOLDERS_CHECK), "sh", *map(QuoteString, mount_points))
+
+
 @operation(is_idempotent=False)
 def out_of_service(reasons: list[str]) -> Generator[StringCommand, None, None]:
     """
@@ -253,6 +283,10 @@ def configure_replication_link(config: StorageConfig, move: LinkMove) -> None:
         addresses = ", ".join(replication_address(config, node) for node in config.nodes)
         for difference in move.differences:
             host.log(f"replication link: {difference}", logger.warning)
+        nothing_holds(
+            name="Nothing else uses the OCFS2 volumes",
+            mount_points=[volume.mount_point for volume in config.ocfs2_volumes.values()],
+        )
         out_of_service(
             name=f"Move replication to the {target} ({addresses}): take the node out of service",
             reasons=move.differences,

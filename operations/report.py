@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from pyinfra import host, logger, state
 from pyinfra.api.operation import OperationMeta
 
@@ -18,6 +20,11 @@ def report(message: str) -> None:
         host.log(message, logger.warning)
     else:
         host.noop(message)
+
+
+def utc(seconds: int, precision: str = "%H:%M:%S") -> str:
+    """A moment, in seconds since the epoch, as the messages print it: 2026-11-30 19:55:02 UTC."""
+    return time.strftime(f"%Y-%m-%d {precision} UTC", time.gmtime(seconds))
 
 
 def changes(meta: OperationMeta) -> bool:

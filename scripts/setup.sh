@@ -3,8 +3,9 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-# gpg and its agent sign the apt mirror tests/e2e/test_sources.py serves to the lab.
-DEBIAN_PACKAGES=(qemu-system-x86 qemu-utils debootstrap vde2 dpkg-dev openssh-client e2fsprogs python3-venv python3-pip gpg gpg-agent)
+# gpg and its agent sign the apt mirror tests/e2e/test_sources.py serves to the lab; shellcheck
+# checks every script the deploy writes (tests/test_shell.py).
+DEBIAN_PACKAGES=(qemu-system-x86 qemu-utils debootstrap vde2 dpkg-dev openssh-client e2fsprogs python3-venv python3-pip gpg gpg-agent shellcheck)
 missing=()
 for package in "${DEBIAN_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -45,7 +45,9 @@ def render_template(path: Path, **values: Any) -> str:
     """A template rendered as files.template renders it (pyinfra's own Jinja2 environment)."""
     from pyinfra.api.util import get_template
 
-    return get_template(str(path)).render(**values)
+    from twinstore.templating import jinja_env_kwargs
+
+    return get_template(str(path), jinja_env_kwargs()).render(**values)
 
 
 def storage_value(key: str) -> Any:

@@ -1,4 +1,4 @@
-"""The boot unit and its script: ordering, and what "start" does on a healthy and on a fresh node."""
+"""The boot unit and its script: ordering, and what "start" does on a healthy, a booting and a waiting node."""
 
 from __future__ import annotations
 
@@ -8,58 +8,86 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from operations.boot import boot_script_values
+from tests.helpers import real_storage_config
+from twinstore.templating import jinja_env_kwargs
+
 TEMPLATES = Path(__file__).parent.parent / "templates" / "boot"
-VOLUMES = [
-    {"resource": "drbd0", "device": "/dev/drbd0", "mount_point": "/vol/ocfs2-small"},
-    {"resource": "drbd1", "device": "/dev/drbd1", "mount_point": "/vol/ocfs2-large"},
-]
 
 
 def render(template: str, **values: object) -> str:
-    environment = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, keep_trailing_newline=True)
+    environment = Environment(
+        loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, keep_trailing_newline=True, **jinja_env_kwargs()
+    )
     return environment.get_template(template).render(**values)
 
 
-def script() -> str:
-    return render(
-        "twinstore-storage.sh.j2",
-        resources=["drbd0", "drbd1"],
-        volumes=VOLUMES,
-        cluster="ocfs2",
-        mount_options="_netdev,noatime",
-        peer_wait_s=2,
-    )
+def script(**changes: object) -> str:
+    return render("twinstore-storage.sh.j2", **{**boot_script_values(real_storage_config()), **changes})
+
+
+PROCEDURE = "_netdev,noatime,data=writeback,commit=60,nodiratime"
+# ocfs2-small holds exported paths (/vol/home, ...): mounted synchronously (StorageConfig.ocfs2_mount_options_for).
+MOUNT_SMALL = f"mount -t ocfs2 -o {PROCEDURE},sync /dev/drbd0 /vol/ocfs2-small"
+MOUNT_LARGE = f"mount -t ocfs2 -o {PROCEDURE} /dev/drbd1 /vol/ocfs2-large"
 
 
 def test_unit_orders_the_layers_and_stops_in_reverse() -> None:
-    unit = render("twinstore-storage.service.j2", script="/usr/local/sbin/twinstore-storage", start_timeout_s=420)
+    unit = render("twinstore-storage.service.j2", script="/usr/local/sbin/twinstore-storage")
     lines = unit.splitlines()
     assert "After=network-online.target remote-fs.target o2cb.service ocfs2.service libvirtd.service" in lines
     assert "Before=nfs-server.service libvirt-guests.service" in lines
     assert "ExecStop=/usr/local/sbin/twinstore-storage stop" in lines
-    assert "TimeoutStartSec=420" in lines and "RemainAfterExit=yes" in lines
+    # A node whose copy may be older waits for its peer for as long as that takes.
+    assert "TimeoutStartSec=infinity" in lines and "RemainAfterExit=yes" in lines
 
 
 def test_script_is_valid_bash() -> None:
     subprocess.run(["bash", "-n"], input=script(), text=True, check=True)
 
 
+def test_every_configured_value_is_one_shell_word() -> None:
+    text = script(cluster="ocfs2; reboot", volumes=["drbd0:/dev/drbd0:/vol/x:noatime $(reboot)"])
+    assert "CLUSTER='ocfs2; reboot'" in text
+    assert "VOLUMES='drbd0:/dev/drbd0:/vol/x:noatime $(reboot)'" in text
+    assert "RESOURCES='drbd0 drbd1'" in text
+    assert (
+        f"VOLUMES='drbd0:/dev/drbd0:/vol/ocfs2-small:{PROCEDURE},sync drbd1:/dev/drbd1:/vol/ocfs2-large:{PROCEDURE}'"
+        in script()
+    )
+
+
 def run_start(
-    tmp_path: Path, role: str, cstate: str, mounted: bool, inactive_pools: str = "", refusals: int = 0
-) -> list[str]:
+    tmp_path: Path,
+    role: str,
+    cstate: str,
+    mounted: bool,
+    inactive_pools: str = "",
+    refusals: int = 0,
+    connects_after: int = 0,
+) -> tuple[list[str], str]:
     """Run "start" with every system command replaced by a stub that logs its call.
 
     refusals: how many times each promotion is refused first, as DRBD does when the peer
     promotes at the same moment.
+    connects_after: the peer connects after this many reads of the connection state; until
+    then DRBD refuses to promote (a copy that may be older than the peer's).
+    Returns the calls and what the script said.
     """
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     log = tmp_path / "calls"
     answers = {
-        # Stateful: a promoted resource answers Primary from then on.
+        # Stateful: a promoted resource answers Primary from then on; the connection comes up
+        # after connects_after reads.
         "drbdadm": (
-            f"case $1 in cstate) echo {cstate};; dstate) echo UpToDate/UpToDate;; "
-            f"primary) echo x >> {tmp_path}/tries-$2; "
+            f"case $1 in "
+            f"cstate) echo x >> {tmp_path}/cstate-reads; "
+            f"if [ $(wc -l < {tmp_path}/cstate-reads) -gt {connects_after} ]; then echo {cstate}; "
+            f"else echo WFConnection; fi;; "
+            f"dstate) echo UpToDate/UpToDate;; "
+            f"primary) [ $(wc -l < {tmp_path}/cstate-reads) -gt {connects_after} ] || exit 11; "
+            f"echo x >> {tmp_path}/tries-$2; "
             f"[ $(wc -l < {tmp_path}/tries-$2) -gt {refusals} ] || exit 11; touch {tmp_path}/primary-$2;; "
             f"role) if [ -e {tmp_path}/primary-$2 ]; then echo Primary/Primary; else echo {role}/Primary; fi;; esac"
         ),
@@ -67,13 +95,18 @@ def run_start(
         # libvirt answers only the pools that are inactive and marked autostart.
         "virsh": f'case "$*" in *"pool-list --inactive --autostart"*) printf "{inactive_pools}";; esac',
         "systemctl": "exit 1",
+        "hostname": "echo fiori",
     }
-    for command in ("drbdadm", "modprobe", "blkid", "mount", "systemctl", "exportfs", "virsh", "sleep"):
+    for command in (
+        "drbdadm", "modprobe", "blkid", "mount", "systemctl", "exportfs", "virsh", "sleep", "flock", "hostname",
+    ):  # fmt: skip
         stub = bin_dir / command
         stub.write_text(f'#!/bin/sh\necho "{command} $*" >> {log}\n{answers.get(command, "true")}\n')
         stub.chmod(0o755)
+    (tmp_path / "cstate-reads").touch()
     text = script()
     text = text.replace("/sys/kernel/config/cluster/", f"{tmp_path}/cluster/")
+    text = text.replace("STATE_DIR=/run/twinstore", f"STATE_DIR={tmp_path}/run")
     (tmp_path / "cluster" / "ocfs2").mkdir(parents=True)
     mounts = "/dev/drbd0 /vol/ocfs2-small ocfs2\n/dev/drbd1 /vol/ocfs2-large ocfs2\n" if mounted else ""
     (tmp_path / "mounts").write_text(mounts)
@@ -81,35 +114,61 @@ def run_start(
     environment = {**os.environ, "PATH": f"{bin_dir}:/usr/bin:/bin"}
     result = subprocess.run(["bash", "-s", "start"], input=text, text=True, env=environment, capture_output=True)
     assert result.returncode == 0, result.stderr
-    return log.read_text().splitlines()
+    return log.read_text().splitlines(), result.stderr
 
 
 def test_start_on_a_node_in_service_changes_nothing(tmp_path: Path) -> None:
-    calls = run_start(tmp_path, role="Primary", cstate="Connected", mounted=True)
+    calls, _ = run_start(tmp_path, role="Primary", cstate="Connected", mounted=True)
     assert not [call for call in calls if call.startswith(("drbdadm primary", "mount", "systemctl restart"))]
 
 
-def test_start_on_a_booting_node_promotes_then_mounts(tmp_path: Path) -> None:
-    calls = run_start(tmp_path, role="Secondary", cstate="Connected", mounted=False)
+def test_start_on_a_booting_node_waits_as_drbd_says_then_promotes_then_mounts(tmp_path: Path) -> None:
+    calls, _ = run_start(tmp_path, role="Secondary", cstate="Connected", mounted=False)
     actions = [call for call in calls if call.startswith(("drbdadm adjust", "drbdadm primary", "mount"))]
+    # DRBD's own startup timeouts (wfc / degr-wfc / outdated-wfc), both resources at once, after
+    # both are up and before any promotion.
+    waits = [i for i, call in enumerate(calls) if call.startswith("drbdadm wait-connect")]
+    assert sorted(calls[i] for i in waits) == ["drbdadm wait-connect drbd0", "drbdadm wait-connect drbd1"]
+    assert calls.index("drbdadm adjust drbd1") < min(waits) and max(waits) < calls.index("drbdadm primary drbd0")
     assert actions == [
         "drbdadm adjust drbd0",
         "drbdadm adjust drbd1",
         "drbdadm primary drbd0",
         "drbdadm primary drbd1",
-        "mount -t ocfs2 -o _netdev,noatime /dev/drbd0 /vol/ocfs2-small",
-        "mount -t ocfs2 -o _netdev,noatime /dev/drbd1 /vol/ocfs2-large",
+        MOUNT_SMALL,
+        MOUNT_LARGE,
     ]
+    # The mounts run under the lock the deploy's mounts take too.
+    assert calls.index("flock 9") < calls.index(MOUNT_SMALL)
 
 
 def test_a_promotion_refused_by_a_concurrent_one_is_tried_again(tmp_path: Path) -> None:
-    calls = run_start(tmp_path, role="Secondary", cstate="Connected", mounted=False, refusals=2)
+    calls, _ = run_start(tmp_path, role="Secondary", cstate="Connected", mounted=False, refusals=2)
     promotions = [call for call in calls if call.startswith("drbdadm primary")]
     assert promotions == ["drbdadm primary drbd0"] * 3 + ["drbdadm primary drbd1"] * 3
-    assert "mount -t ocfs2 -o _netdev,noatime /dev/drbd1 /vol/ocfs2-large" in calls
+    assert MOUNT_LARGE in calls
+
+
+def test_a_node_drbd_will_not_promote_alone_waits_for_its_peer_and_says_so(tmp_path: Path) -> None:
+    # The peer connects only after a while; until then every promotion is refused, nothing is
+    # mounted, and the waiting file says what waits.
+    calls, said = run_start(tmp_path, role="Secondary", cstate="Connected", mounted=False, connects_after=12)
+    first_mount = next(i for i, call in enumerate(calls) if call.startswith("mount"))
+    assert (
+        all(not call.startswith("mount") for call in calls[:first_mount])
+        and "drbdadm cstate drbd0" in calls[:first_mount]
+    )
+    assert "waiting for the peer: drbd0 WFConnection UpToDate/UpToDate drbd1 WFConnection UpToDate/UpToDate" in said
+    assert "--data promote_alone=fiori" in said
+    assert "the peer is back: drbd0 drbd1 promoted" in said
+    assert MOUNT_LARGE in calls
+    # Gone once the node is in service.
+    assert not (tmp_path / "run" / "waiting").exists()
 
 
 def test_start_starts_the_autostart_pools_libvirt_could_not_start_before_the_mounts(tmp_path: Path) -> None:
-    calls = run_start(tmp_path, role="Primary", cstate="Connected", mounted=True, inactive_pools="vmpool0\\nvmpool1\\n")
+    calls, _ = run_start(
+        tmp_path, role="Primary", cstate="Connected", mounted=True, inactive_pools="vmpool0\\nvmpool1\\n"
+    )
     started = [call for call in calls if "pool-start" in call]
     assert started == ["virsh -q -c qemu:///system pool-start vmpool0", "virsh -q -c qemu:///system pool-start vmpool1"]

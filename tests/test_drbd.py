@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 from facts.drbd import DrbdResources, DrbdResourceState
-from operations.drbd import ResourcePlan, discard_commands, plan_resource, promote_command
+from operations.drbd import ResourcePlan, discard_commands, plan_resource, promote_command, resource_commands
+from tests.helpers import render_template
 
 FIXTURES = Path(__file__).parent / "fixtures"
+TEMPLATES = Path(__file__).parent.parent / "templates" / "drbd"
 
 
 def states(fixture: str) -> dict[str, DrbdResourceState]:
@@ -290,8 +292,19 @@ def test_diskless_is_refused() -> None:
 
 def test_used_metadata_on_a_down_resource_is_brought_up_not_recreated() -> None:
     down = states("drbd-diskless-and-unconfigured.txt")["drbd1"]
-    result = plan(down, None, targeted=False)
-    assert result.bring_up and result.promote and not result.create_metadata and not result.problems
+    # It went down while connected (get-gi: consistent, was up to date, connected, peer not
+    # outdated): it attaches Consistent, and is promoted only with its peer there.
+    assert down.disk_at_attach == "Consistent"
+    alone = plan(down, None, targeted=False)
+    assert alone.bring_up and not alone.promote and not alone.create_metadata and not alone.problems
+    assert alone.note is not None and "waits for torchio" in alone.note
+    assert "--data promote_alone=fiori" in alone.note
+    with_peer = plan(down, states("drbd-wfconnection-one-leg.txt")["drbd1"])
+    assert with_peer.bring_up and with_peer.promote and not with_peer.create_metadata
+    assert down.generation is not None
+    survivor = DrbdResourceState(**{**down.__dict__, "generation": down.generation[:-13] + "1:1:1:0:0:1:0"})
+    assert survivor.disk_at_attach == "UpToDate"
+    assert plan(survivor, None, targeted=False).promote
 
 
 def test_wiped_but_not_zeroed_backing_volume_is_refused() -> None:
@@ -365,3 +378,219 @@ def test_discard_on_a_connected_resource_does_nothing(tmp_path: Path) -> None:
 
 def test_discard_stops_when_the_device_cannot_be_demoted(tmp_path: Path) -> None:
     assert run_discard(tmp_path, "StandAlone", secondary_rc=11) == ["cstate drbd1", "secondary drbd1"]
+
+
+def partial_copy() -> DrbdResourceState:
+    """A joining node whose sync from its peer began and then lost the peer (the sync UUID replaced 4)."""
+    target = states("drbd-synctarget.txt")["drbd1"]
+    return DrbdResourceState(
+        **{
+            **target.__dict__,
+            "connection": "WFConnection",
+            "peer_role": "Unknown",
+            "peer_disk": "DUnknown",
+            "sync_percent": None,
+            "generation": "8F3C2B1A0E9D7C65:0000000000000000:0000000000000000:0000000000000000:0:0:0:0:0:0:0",
+        }
+    )
+
+
+def alone(disk: str, role: str = "Secondary") -> DrbdResourceState:
+    """A node up without its peer, with the disk state DRBD gave its copy."""
+    one_leg = states("drbd-wfconnection-one-leg.txt")["drbd0"]
+    return DrbdResourceState(**{**one_leg.__dict__, "role": role, "disk": disk})
+
+
+def test_a_partial_copy_alone_is_refused_and_never_offered_as_a_first_leg() -> None:
+    partial = partial_copy()
+    assert partial.partial_copy and not partial.never_used
+    refused = plan(partial, None, host="torchio", targeted=False)
+    problem = refused.problems[0]
+    assert "drbd1 on torchio holds a partial copy" in problem.rule and "sync resumes" in problem.rule
+    assert "first_leg" not in problem.rule and problem.field == "drbd_resources.drbd1"
+    assert not (refused.force_primary or refused.promote or refused.promote_alone)
+
+
+def test_a_partial_copy_named_as_first_leg_or_to_promote_alone_is_refused_by_that_name() -> None:
+    partial = partial_copy()
+    as_first = plan(partial, None, host="torchio", targeted=False, first_leg="torchio")
+    assert as_first.problems[0].field == "first_leg" and not as_first.force_primary
+    alone_too = plan_resource(
+        "drbd1", "torchio", "fiori", "fiori", partial, None, False, None, "--data", None, "torchio"
+    )
+    assert alone_too.problems[0].field == "promote_alone" and not alone_too.promote_alone
+
+
+def test_a_partial_copy_still_syncing_reports_progress() -> None:
+    syncing = DrbdResourceState(**{**partial_copy().__dict__, "connection": "SyncTarget", "sync_percent": 40.0})
+    waiting = plan(syncing, states("drbd-syncsource.txt")["drbd1"], host="torchio")
+    assert not waiting.problems and waiting.note and "40.0% synced" in waiting.note
+
+
+@pytest.mark.parametrize(
+    ("disk", "why"),
+    [
+        ("Consistent", "torchio was in step with fiori when it went down, and fiori may have written since"),
+        ("Outdated", "fiori had newer data when torchio left"),
+    ],
+)
+def test_a_node_alone_whose_copy_may_be_older_waits_and_names_the_way_out(disk: str, why: str) -> None:
+    waiting = plan(alone(disk), None, host="torchio", targeted=False)
+    assert not waiting.promote and not waiting.problems and not waiting.promote_alone
+    assert waiting.note is not None
+    assert f"drbd0 on torchio waits for fiori, which cannot be reached: its copy is {disk} ({why})" in waiting.note
+    assert "If fiori is gone for good: --data promote_alone=torchio (preview with --dry)" in waiting.note
+
+
+def test_an_up_to_date_node_alone_is_promoted_drbd_knows_its_peer_outdated() -> None:
+    assert plan(alone("UpToDate"), None, host="torchio", targeted=False).promote
+
+
+def promote_alone(local: DrbdResourceState, peer: DrbdResourceState | None) -> ResourcePlan:
+    return plan_resource("drbd0", "torchio", "fiori", "fiori", local, peer, False, None, "--data", None, "torchio")
+
+
+@pytest.mark.parametrize("disk", ["Consistent", "Outdated", "UpToDate"])
+def test_promote_alone_forces_a_whole_copy_when_the_peer_is_gone(disk: str) -> None:
+    forced = promote_alone(alone(disk), None)
+    assert forced.promote_alone and not forced.problems and not forced.promote
+    assert forced.note and f"drbd0 on torchio: its {disk} copy becomes the pair's data" in forced.note
+
+
+def test_promote_alone_brings_a_down_resource_up_first() -> None:
+    down = states("drbd-diskless-and-unconfigured.txt")["drbd1"]
+    forced = plan_resource("drbd1", "torchio", "fiori", "fiori", down, None, False, None, "--data", None, "torchio")
+    assert forced.bring_up and forced.promote_alone
+
+
+def test_promote_alone_is_refused_while_the_peer_can_be_reached() -> None:
+    refused = promote_alone(alone("Consistent"), alone("UpToDate"))
+    assert refused.problems and "promote_alone=torchio: fiori can be reached" in refused.problems[0].rule
+    assert refused.problems[0].field == "promote_alone" and not refused.promote_alone
+
+
+def test_promote_alone_forces_nothing_on_a_new_or_connected_copy() -> None:
+    # A new resource alone is the first_leg case (a one-legged start), never promote_alone's.
+    new = alone("Inconsistent")
+    new = DrbdResourceState(**{**new.__dict__, "generation": "0000000000000004:" + "0" * 16 + ":0:0:0:0:0:1:0:0:0"})
+    refused = promote_alone(new, None)
+    assert not refused.promote_alone and "--data first_leg=torchio" in refused.problems[0].rule
+    connected = DrbdResourceState(**{**alone("Consistent").__dict__, "connection": "Connected"})
+    assert "is connected" in promote_alone(connected, None).problems[0].rule
+
+
+def test_a_repeated_first_leg_run_on_the_started_leg_forces_nothing() -> None:
+    started = states("drbd-wfconnection-one-leg.txt")["drbd0"]
+    again = plan(started, None, targeted=False, first_leg="fiori")
+    assert not again.problems and not again.force_primary and not again.promote
+
+
+def run_guard(tmp_path: Path, guard: str, answers: dict[str, str]) -> int:
+    """A host-side guard of resource_commands against a drbdadm that answers cstate/dstate/get-gi."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(parents=True)
+    cases = " ".join(f"{verb}) echo {answer};;" for verb, answer in answers.items())
+    (bin_dir / "drbdadm").write_text(f'#!/bin/sh\ncase "$1" in {cases} esac\n')
+    (bin_dir / "drbdadm").chmod(0o755)
+    command = resource_commands("drbd0")[guard].get_raw_value()
+    return subprocess.run(["sh", "-c", command], env={"PATH": f"{bin_dir}:/usr/bin:/bin"}, check=False).returncode
+
+
+def test_the_one_legged_force_is_checked_on_the_host_against_a_partial_copy(tmp_path: Path) -> None:
+    new = {"dstate": "Inconsistent/DUnknown", "get-gi": "0000000000000004:0000000000000000:0:0"}
+    assert run_guard(tmp_path / "new", "force_guard", new) == 0
+    synced_some = {**new, "get-gi": "8F3C2B1A0E9D7C65:0000000000000000:0:0"}
+    assert run_guard(tmp_path / "partial", "force_guard", synced_some) == 1
+
+
+@pytest.mark.parametrize(
+    ("cstate", "dstate", "calls"),
+    [
+        # A copy in step when the node went down: a plain promotion, with the handler's flag set.
+        ("WFConnection", "Consistent/DUnknown", ["primary drbd0"]),
+        # The peer certainly had newer data: only a forced promotion takes this copy.
+        ("StandAlone", "Outdated/DUnknown", ["primary --force drbd0"]),
+        ("Connected", "UpToDate/UpToDate", []),
+        ("SyncTarget", "Inconsistent/UpToDate", []),
+        ("WFConnection", "Inconsistent/DUnknown", []),
+    ],
+)
+def test_promote_alone_is_checked_on_the_host(tmp_path: Path, cstate: str, dstate: str, calls: list[str]) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    flag = tmp_path / "run" / "promote-alone"
+    (bin_dir / "drbdadm").write_text(
+        f'#!/bin/sh\ncase "$1" in cstate) echo {cstate};; dstate) echo {dstate};; '
+        f'primary) echo "$* flag=$(cat {flag} 2>/dev/null)" >> {tmp_path}/calls;; esac\n'
+    )
+    (bin_dir / "drbdadm").chmod(0o755)
+    command = (
+        resource_commands("drbd0")["promote_alone"].get_raw_value().replace("/run/twinstore/promote-alone", str(flag))
+    )
+    ran = subprocess.run(["sh", "-c", command], env={"PATH": f"{bin_dir}:/usr/bin:/bin"}, check=False)
+    made = (tmp_path / "calls").read_text().splitlines() if (tmp_path / "calls").exists() else []
+    assert [call.split(" flag=")[0] for call in made] == calls
+    assert (ran.returncode == 0) is bool(calls)
+    if calls == ["primary drbd0"]:
+        assert made == ["primary drbd0 flag=drbd0"]
+    assert not flag.exists(), "the flag outlives the promotion"
+
+
+def run_fence_peer(tmp_path: Path, proc_drbd: str, minors: str, promote_alone: str = "") -> tuple[int, str]:
+    """The fence-peer handler as DRBD runs it (drbdadm's environment), against a given /proc/drbd."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(parents=True)
+    if promote_alone:
+        (tmp_path / "promote-alone").write_text(f"{promote_alone}\n")
+    (bin_dir / "logger").write_text(f'#!/bin/sh\necho "$*" >> {tmp_path}/log\n')
+    (bin_dir / "logger").chmod(0o755)
+    (tmp_path / "drbd").write_text(proc_drbd)
+    flag = tmp_path / "promote-alone"
+    script = render_template(TEMPLATES / "fence-peer.sh.j2", promote_alone_flag=str(flag))
+    script = script.replace("/proc/drbd", str(tmp_path / "drbd"))
+    environment = {"PATH": f"{bin_dir}:/usr/bin:/bin", "DRBD_RESOURCE": "drbd1", "DRBD_PEERS": "torchio"}
+    environment["DRBD_MINOR"] = minors
+    ran = subprocess.run(["sh", "-c", script], env=environment, check=False)
+    return ran.returncode, (tmp_path / "log").read_text()
+
+
+def test_the_fence_peer_handler_lets_drbd_outdate_the_peer_only_from_an_up_to_date_copy(tmp_path: Path) -> None:
+    # exit 5: "peer unreachable", taken by DRBD as "peer outdated" only when this copy is UpToDate.
+    serving = (FIXTURES / "drbd-wfconnection-one-leg.txt").read_text().split("#twinstore-section splitbrain")[0]
+    code, said = run_fence_peer(tmp_path / "serving", serving, "1")
+    assert code == 5
+    assert "drbd1: lost torchio while UpToDate here ( drbd1 UpToDate/DUnknown ); torchio is taken as outdated" in said
+    stale = serving.replace(
+        " 1: cs:WFConnection ro:Primary/Unknown ds:UpToDate/DUnknown",
+        " 1: cs:WFConnection ro:Secondary/Unknown ds:Consistent/DUnknown",
+    )
+    code, said = run_fence_peer(tmp_path / "stale", stale, "1")
+    assert code == 5
+    assert (
+        "drbd1: not promoted alone: this node's copy is not known to be the newest ( drbd1 Consistent/DUnknown )"
+        in said
+    )
+    # A minor the kernel does not show is not vouched for either.
+    code, said = run_fence_peer(tmp_path / "unknown", serving, "7")
+    assert code == 5 and "not promoted alone" in said
+    # The administrator's promote_alone for this resource: the peer is taken as outdated (4),
+    # and only for the resource named.
+    code, said = run_fence_peer(tmp_path / "alone", stale, "1", promote_alone="drbd1")
+    assert code == 4 and "drbd1: the administrator declared torchio gone for good (promote_alone)" in said
+    code, _ = run_fence_peer(tmp_path / "other", stale, "1", promote_alone="drbd0")
+    assert code == 5
+
+
+def test_a_node_that_went_down_in_step_with_its_peer_waits_as_read_on_the_lab() -> None:
+    # torchio booted alone after both nodes lost power while connected (tests/e2e/test_faults.py):
+    # DRBD attached its copy as Consistent, and get-gi says it crashed as a Primary.
+    found = states("drbd-consistent-waiting-alone.txt")
+    for name, resource in found.items():
+        assert (resource.connection, resource.role, resource.disk, resource.peer_disk) == (
+            "WFConnection", "Secondary", "Consistent", "DUnknown",
+        )  # fmt: skip
+        assert resource.generation_flags["consistent"] and resource.generation_flags["crashed_primary"]
+        assert not resource.generation_flags["peer_outdated"] and not resource.partial_copy
+        waiting = plan(resource, None, host="torchio", targeted=False)
+        assert not waiting.promote and not waiting.problems
+        assert waiting.note is not None and f"{name} on torchio waits for fiori" in waiting.note

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from facts.boot import BootWait, BootWaitState, WaitingResource
 from facts.health import StorageHealth, StorageHealthState, VolumeUsage
 from facts.lvm import SECTION
 from facts.nfs import NfsExportsState
@@ -36,6 +37,7 @@ def healthy_node(client: bool) -> NodeHealth:
             last_sync=(NOW - 7200, 0) if client else None,
             volumes={point: VolumeUsage(fs_types.get(point, "ocfs2"), 1048576, 524288) for point in MOUNTS},
         ),
+        boot=BootWaitState(),
     )
 
 
@@ -72,9 +74,9 @@ def test_a_healthy_pair_has_no_problem_and_a_row_per_resource_volume_and_service
     assert pair_problems(CONFIG, nodes) == []
     table = pair_table(CONFIG, nodes).splitlines()
     assert table[0].split() == ["fiori", "torchio"]
-    assert [line.split()[0] for line in table[1:]] == ["DRBD", "DRBD", "o2cb", *MOUNTS, "exports", "unison"]
-    assert table[1].count("Connected Primary/Primary UpToDate/UpToDate oos 0 KiB") == 2
-    assert "ext4, 512 of 1024 MiB free" in table[4]
+    assert [line.split()[0] for line in table[1:]] == ["boot", "DRBD", "DRBD", "o2cb", *MOUNTS, "exports", "unison"]
+    assert table[2].count("Connected Primary/Primary UpToDate/UpToDate oos 0 KiB") == 2
+    assert "ext4, 512 of 1024 MiB free" in table[5]
     assert table[-2].count("5/5 exported") == 2
     assert "last sync 2 h ago, ok" in table[-1]
 
@@ -129,3 +131,47 @@ def test_a_client_that_never_synced_is_a_problem() -> None:
     assert fiori is not None
     nodes["fiori"] = dataclasses.replace(fiori, storage=dataclasses.replace(fiori.storage, last_sync=None))
     assert pair_problems(CONFIG, nodes) == ["fiori: unison has never synced rep-unison"]
+
+
+def test_a_node_waiting_for_its_peer_is_named_with_what_waits_and_since_when() -> None:
+    waiting = BootWait().process(["since 1764520000", "drbd0 WFConnection Consistent/DUnknown"])
+    assert waiting == BootWaitState(1764520000, {"drbd0": WaitingResource("WFConnection", "Consistent/DUnknown")})
+    assert BootWait().process([]) == BootWaitState() and not BootWait().process([]).waiting
+    nodes = {"fiori": None, "torchio": dataclasses.replace(healthy_node(client=False), boot=waiting)}
+    problems = pair_problems(CONFIG, nodes)
+    assert "fiori cannot be reached" in problems
+    assert (
+        "torchio: twinstore-storage.service is waiting for the peer since 2025-11-30 16:26:40 UTC "
+        "(drbd0 WFConnection Consistent/DUnknown); not promoted alone because this node's copy may be older "
+        "than the peer's"
+    ) in problems
+    table = pair_table(CONFIG, nodes).splitlines()
+    assert table[1].split(None, 2) == ["boot", "unreachable", "WAITING for the peer since 2025-11-30 16:26 UTC"]
+
+
+def test_split_brains_from_the_kernel_journal_are_reported_resolved_or_not() -> None:
+    output = [
+        f"{SECTION}now",
+        str(NOW),
+        f"{SECTION}splitbrains",
+        f"{NOW - 600}.123456 fiori kernel: block drbd1: Split-Brain detected, 0 primaries, automatically solved. "
+        "Sync from this node",
+        f"{NOW - 60}.5 fiori kernel: block drbd0: Split-Brain detected but unresolved, dropping connection!",
+        f"{NOW - 45}.5 fiori kernel: block drbd0: Split-Brain detected, manually solved. Sync from peer node",
+        f"{NOW - 30}.5 fiori kernel: drbd drbd1: some other line",
+    ]
+    found = StorageHealth().process(output).split_brains
+    assert [(event.when, event.resource, event.outcome) for event in found] == [
+        (NOW - 600, "drbd1", "automatically"),
+        (NOW - 60, "drbd0", "unresolved"),
+        (NOW - 45, "drbd0", "manually"),
+    ]
+    node = healthy_node(client=True)
+    node = dataclasses.replace(node, storage=dataclasses.replace(node.storage, split_brains=found))
+    problems = pair_problems(CONFIG, {"fiori": node, "torchio": healthy_node(client=False)})
+    assert any(
+        problem.startswith("fiori: drbd1 had a split brain at 2025-11-26 09:30:00 UTC, resolved by DRBD's after-sb")
+        for problem in problems
+    ), problems
+    assert any("drbd0 had a split brain" in problem and "not resolved" in problem for problem in problems)
+    assert any("drbd0 had a split brain" in problem and "resolved by hand" in problem for problem in problems)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -14,8 +15,15 @@ from pyinfra.api import OperationError
 from pyinfra.context import ctx_host, ctx_state
 
 from facts.ocfs2 import Ocfs2, Ocfs2Device, Ocfs2State
-from operations.ocfs2 import cluster_filesystem, cluster_members, cluster_mount, cluster_online, ocfs2_devices
-from tests.helpers import FakeHost, real_views
+from operations.ocfs2 import (
+    cluster_filesystem,
+    cluster_members,
+    cluster_mount,
+    cluster_online,
+    mount_command,
+    ocfs2_devices,
+)
+from tests.helpers import FakeHost, real_storage_config, real_views
 from twinstore.config import StorageConfig
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -158,7 +166,7 @@ def test_existing_ocfs2_is_left_alone() -> None:
     assert mkfs(formatted) == []
 
 
-def mount(device: Ocfs2Device, online: bool = True) -> list[str]:
+def mount(device: Ocfs2Device, online: bool = True, promoted: bool = False) -> list[str]:
     return run(
         cluster_mount,
         device,
@@ -168,14 +176,16 @@ def mount(device: Ocfs2Device, online: bool = True) -> list[str]:
         cluster="ocfs2",
         mount_point="/vol/ocfs2-small",
         options=["_netdev", "noatime"],
+        promoted=promoted,
     )
 
 
 FORMATTED = replace(BLANK_PRIMARY, signature="ocfs2", blkid_status=0)
+MOUNT = mount_command(DRBD0, "/vol/ocfs2-small", ["_netdev", "noatime"]).get_raw_value()
 
 
 def test_mount_a_primary_ocfs2_device() -> None:
-    assert mount(FORMATTED) == ["mount -t ocfs2 -o _netdev,noatime /dev/drbd0 /vol/ocfs2-small"]
+    assert mount(FORMATTED) == [MOUNT]
 
 
 def test_no_mount_while_secondary_unformatted_offline_or_already_mounted() -> None:
@@ -183,6 +193,45 @@ def test_no_mount_while_secondary_unformatted_offline_or_already_mounted() -> No
     assert mount(BLANK_PRIMARY) == []
     assert mount(FORMATTED, online=False) == []
     assert mount(replace(FORMATTED, mount_points=("/vol/ocfs2-small",))) == []
+
+
+def test_a_device_this_run_promotes_is_mounted_though_the_facts_saw_it_secondary() -> None:
+    assert mount(replace(FORMATTED, role="Secondary", disk="Consistent"), promoted=True) == [MOUNT]
+
+
+def run_mount_command(tmp_path: Path, mounted: bool) -> list[str]:
+    """The mount command on a host whose flock, findmnt and mount are stubs that log their calls."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "calls"
+    stubs = {
+        # flock runs its command, as the real one does once it holds the lock.
+        "flock": f'echo "flock $1" >> {log}; shift; exec "$@"',
+        "findmnt": f'echo "findmnt $*" >> {log}; exit {0 if mounted else 1}',
+        "mount": f'echo "mount $*" >> {log}',
+    }
+    for name, body in stubs.items():
+        (bin_dir / name).write_text(f"#!/bin/sh\n{body}\n")
+        (bin_dir / name).chmod(0o755)
+    lock = tmp_path / "run" / "mount.lock"
+    command = mount_command(DRBD0, "/vol/ocfs2 small", ["_netdev", "noatime"]).get_raw_value()
+    command = command.replace("/run/twinstore/mount.lock", str(lock))
+    subprocess.run(["sh", "-c", command], env={"PATH": f"{bin_dir}:/usr/bin:/bin"}, check=True)
+    assert lock.parent.is_dir()
+    return log.read_text().splitlines()
+
+
+def test_the_mount_takes_the_boot_units_lock_and_mounts_only_once(tmp_path: Path) -> None:
+    lock = tmp_path / "run" / "mount.lock"
+    assert run_mount_command(tmp_path, mounted=False) == [
+        f"flock {lock}",
+        "findmnt -rn -S /dev/drbd0 -M /vol/ocfs2 small",
+        "mount -t ocfs2 -o _netdev,noatime /dev/drbd0 /vol/ocfs2 small",
+    ]
+
+
+def test_a_volume_the_boot_unit_mounted_meanwhile_is_not_mounted_again(tmp_path: Path) -> None:
+    assert [call.split()[0] for call in run_mount_command(tmp_path, mounted=True)] == ["flock", "findmnt"]
 
 
 def online(fact: Ocfs2State, members: dict[str, str] = MEMBERS) -> list[str]:
@@ -261,3 +310,30 @@ def test_o2cb_defaults_carry_the_procedures_timeouts() -> None:
         "O2CB_KEEPALIVE_DELAY_MS": "4000",
         "O2CB_RECONNECT_DELAY_MS": "4000",
     }
+
+
+def test_only_a_volume_nfs_exports_from_is_mounted_synchronously() -> None:
+    # nfsd's stable writes rely on a per-write sync flag OCFS2 ignores (kernel 6.1): an exported
+    # volume is mounted with sync, or acknowledged NFS writes wait in the page cache (lost at a power cut).
+    config = real_storage_config()
+    small, large = config.ocfs2_volumes["ocfs2-small"], config.ocfs2_volumes["ocfs2-large"]
+    assert config.ocfs2_mount_options_for(small) == [*config.ocfs2_mount_options, "sync"]
+    assert config.ocfs2_mount_options_for(large) == config.ocfs2_mount_options
+    exporting_vmpool1 = real_storage_config(nfs_exports=[{"path": "/vol/vmpool1"}])
+    assert "sync" in exporting_vmpool1.ocfs2_mount_options_for(large)
+    assert "sync" not in exporting_vmpool1.ocfs2_mount_options_for(small)
+
+
+def test_an_exported_volume_mounted_without_sync_is_remounted_synchronously() -> None:
+    mounted = replace(FORMATTED, mount_points=("/vol/ocfs2-small",))
+    remount = run(
+        cluster_mount, mounted, True, device=DRBD0, minor=0, cluster="ocfs2", mount_point="/vol/ocfs2-small",
+        options=["noatime", "sync"],
+    )  # fmt: skip
+    assert remount == ["mount -o remount,sync /vol/ocfs2-small"]
+    synced = replace(mounted, sync_mount_points=("/vol/ocfs2-small",))
+    unchanged = run(
+        cluster_mount, synced, True, device=DRBD0, minor=0, cluster="ocfs2", mount_point="/vol/ocfs2-small",
+        options=["noatime", "sync"],
+    )  # fmt: skip
+    assert unchanged == []

@@ -335,3 +335,57 @@ def test_nis_map_servers_are_storage_nodes_by_name_or_address() -> None:
     assert "servers.0" not in text and "servers.1" not in text and "servers.2" not in text
     assert "automount_maps.auto.staging.pub.servers.3 = '192.168.1.99': must name a storage node" in text
     assert "automount_maps.auto.staging.pub.servers.4 = 'penne.pasta.net': must name a storage node" in text
+
+
+@pytest.mark.parametrize("key", ["first_leg", "split_brain_discard", "promote_alone"])
+def test_one_run_switches_are_refused_in_a_file_and_must_agree(key: str) -> None:
+    views = real_views()
+    for view in views:
+        if view.name in ("fiori", "torchio"):
+            view.data[key] = "torchio"
+    found = messages(validate(views))
+    assert f"{key} = 'torchio': only for one run, on the command line (--data {key}=NODE)" in found
+    for view in views:
+        if view.name in ("fiori", "torchio"):
+            view.sources[key] = "--data"
+    assert key not in messages(validate(views))
+    # Set for one node only (host data in the inventory): the pair's nodes disagree.
+    for view in views:
+        if view.name == "fiori":
+            del view.data[key]
+    assert f"both nodes of a pair need the same {key}" in messages(validate(views))
+
+
+@pytest.mark.parametrize(
+    ("option", "policy"),
+    [
+        ("after_sb_1pri", "discard-secondary"),
+        ("after_sb_0pri", "discard-least-changes"),
+        ("after_sb_2pri", "violently-as0p"),
+    ],
+)
+def test_a_split_brain_policy_that_discards_writes_needs_an_explicit_acceptance(option: str, policy: str) -> None:
+    options = {**storage_value("drbd_options"), option: policy}
+    found = messages(with_storage("drbd_options", options))
+    assert (
+        f"group_data/storage.py: drbd_options.{option} = {policy!r}: throws away one node's writes after a "
+        "split brain with no one deciding"
+    ) in found, found
+    accepted = {**options, "accept_automatic_data_loss": True}
+    assert with_storage("drbd_options", accepted) == []
+
+
+def test_the_shipped_split_brain_policies_lose_no_write() -> None:
+    options = storage_value("drbd_options")
+    assert (options["after_sb_0pri"], options["after_sb_1pri"], options["after_sb_2pri"]) == (
+        "discard-zero-changes", "consensus", "disconnect",
+    )  # fmt: skip
+    assert "accept_automatic_data_loss" not in options
+
+
+def test_boot_wait_timeouts_must_shrink_in_drbds_order() -> None:
+    options = {**storage_value("drbd_options"), "degr_wfc_timeout": 300}
+    found = messages(with_storage("drbd_options", options))
+    assert "drbd_options.degr_wfc_timeout = 300: must be between 1 and wfc_timeout (120)" in found, found
+    forever = {**storage_value("drbd_options"), "wfc_timeout": 0, "degr_wfc_timeout": 300, "outdated_wfc_timeout": 60}
+    assert with_storage("drbd_options", forever) == []

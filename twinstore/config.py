@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 from ipaddress import IPv4Address, IPv4Network
+from pathlib import PurePosixPath
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 SIZE_UNITS = {"K": 1, "M": 2, "G": 3, "T": 4, "P": 5}
 SIZE_PATTERN = re.compile(r"^([0-9]+(?:\.[0-9]+)?)([KMGTP])$")
@@ -20,6 +21,11 @@ LVM_NAME_PATTERN = re.compile(r"^[A-Za-z0-9+_.][A-Za-z0-9+_.-]*$")
 HOSTNAME_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 CRON_FIELD_PATTERN = re.compile(r"^(\*|[0-9]+(-[0-9]+)?)(/[0-9]+)?(,(\*|[0-9]+(-[0-9]+)?)(/[0-9]+)?)*$")
 CRON_FIELD_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
+
+
+def is_under(path: str, parent: str) -> bool:
+    """Whether a path is the parent or lies below it (both absolute, no . or ..)."""
+    return PurePosixPath(path) == PurePosixPath(parent) or PurePosixPath(parent) in PurePosixPath(path).parents
 
 
 def parse_size(value: str) -> int:
@@ -144,9 +150,28 @@ class DrbdResource(Model):
     backing_volume: LvmName
 
 
+# After-split-brain policies that throw away one side's writes with no one deciding
+# (drbd.conf(5)): accepted only with drbd_options.accept_automatic_data_loss.
+DISCARDING_SPLIT_BRAIN_POLICIES = frozenset(
+    {
+        "discard-younger-primary",
+        "discard-older-primary",
+        "discard-least-changes",
+        "discard-secondary",
+        "violently-as0p",
+        "call-pri-lost-after-sb",
+    }
+)
+
+
 class DrbdOptions(Model):
     protocol: Literal["A", "B", "C"] = "C"
     allow_two_primaries: bool = True
+    # The procedure's after-sb-1pri discard-secondary throws away the Secondary's writes after a
+    # split brain; twinstore refuses such a policy unless this names the risk as accepted.
+    accept_automatic_data_loss: bool = False
+    # discard-zero-changes resolves a split brain only when one side wrote nothing since: no
+    # write is lost. consensus applies that rule with one Primary too, and otherwise disconnects.
     after_sb_0pri: Literal[
         "disconnect",
         "discard-younger-primary",
@@ -156,20 +181,51 @@ class DrbdOptions(Model):
     ] = "discard-zero-changes"
     after_sb_1pri: Literal[
         "disconnect", "consensus", "violently-as0p", "discard-secondary", "call-pri-lost-after-sb"
-    ] = "discard-secondary"
+    ] = "consensus"
     after_sb_2pri: Literal["disconnect", "violently-as0p", "call-pri-lost-after-sb"] = "disconnect"
     before_resync_target_handler: DrbdHandler = DEMOTE_PRIMARY_RESYNC_TARGET
     split_brain_handler: DrbdHandler = "/usr/lib/drbd/notify-split-brain.sh root"
-    wfc_timeout: int = Field(default=120, ge=0)
-    degr_wfc_timeout: int = Field(default=120, ge=0)
+    # startup: how long a booting node waits for its peer before it tries to go on alone:
+    # wfc_timeout when its copy may be older than the peer's (DRBD then refuses to promote it
+    # alone and it keeps waiting), degr_wfc_timeout when it went down while serving alone,
+    # outdated_wfc_timeout when it knows its peer's copy is outdated. 0 waits forever.
+    wfc_timeout: int = Field(default=120, ge=0, le=300000)
+    degr_wfc_timeout: int = Field(default=120, ge=0, le=300000)
+    outdated_wfc_timeout: int = Field(default=60, ge=0, le=300000)
     # drbd.conf(5) 8.4: ping-int in seconds, ping-timeout in tenths of a second.
     ping_int: int = Field(default=30, ge=1, le=120)
     ping_timeout_tenths: int = Field(default=60, ge=1, le=300)
+    # Activity log size in 4 MiB extents (DRBD's default, 1237, when None). After a Primary
+    # crashes, what its activity log covered is resynced: a smaller log resyncs less after a
+    # crash, at the cost of more metadata writes.
+    al_extents: int | None = Field(default=None, ge=67, le=65534)
     # A fixed resync rate ("20M") instead of DRBD's dynamic controller: keeps a full sync
     # from filling a shared link. None: DRBD's default.
     resync_rate: Annotated[str, Field(pattern=r"^[0-9]+[KMG]$")] | None = None
     cram_hmac_alg: Literal["sha1", "sha256", "sha512"] = "sha256"
     shared_secret: str = Field(min_length=8, max_length=64)
+
+    @field_validator("after_sb_0pri", "after_sb_1pri", "after_sb_2pri")
+    @classmethod
+    def _no_silent_discard(cls, value: str, info: ValidationInfo) -> str:
+        if value in DISCARDING_SPLIT_BRAIN_POLICIES and not info.data.get("accept_automatic_data_loss"):
+            raise ValueError(
+                "throws away one node's writes after a split brain with no one deciding; use discard-zero-changes, "
+                "consensus or disconnect (nothing is lost; a person decides with --data split_brain_discard=NODE), "
+                "or set drbd_options.accept_automatic_data_loss = True to accept that loss"
+            )
+        return value
+
+    @field_validator("degr_wfc_timeout", "outdated_wfc_timeout")
+    @classmethod
+    def _shorter_wait(cls, value: int, info: ValidationInfo) -> int:
+        # drbdsetup silently raises a degr-wfc-timeout longer than wfc-timeout (and an
+        # outdated-wfc-timeout longer than degr-wfc-timeout) to the longer one.
+        longer = "wfc_timeout" if info.field_name == "degr_wfc_timeout" else "degr_wfc_timeout"
+        limit = info.data.get(longer)
+        if limit and not 0 < value <= limit:
+            raise ValueError(f"must be between 1 and {longer} ({limit}): DRBD would wait {longer} instead")
+        return value
 
 
 class Ocfs2Cluster(Model):
@@ -270,14 +326,40 @@ class StorageConfig(Model):
     # /etc/apt/sources.list by IP address so apt needs no DNS; empty = the machine's own sources.
     apt_sources: list[AptSource] = []
     sysctls: dict[str, int | str] = {}
-    # Day-2 switch: set only with --data first_leg=NODE --limit NODE, never in files.
+    # Day-2 switches, each only for one run on the command line (--data KEY=NODE), never in a
+    # file: first_leg starts a new pair on NODE alone; split_brain_discard throws away NODE's
+    # changes to every StandAlone resource; promote_alone makes NODE's copy the pair's data when
+    # its peer is gone for good. Nothing is ever discarded or forced without one of them.
     first_leg: HostName | None = None
-    # Day-2 switch: --data split_brain_discard=NODE throws away NODE's changes to every
-    # resource that is StandAlone; nothing is ever discarded without it.
     split_brain_discard: HostName | None = None
+    promote_alone: HostName | None = None
 
     def node(self, name: str) -> Node:
         return next(node for node in self.nodes if node.name == name)
+
+    def resolve_public_path(self, path: str) -> str:
+        """Follow the public symlinks under /vol to the server-side path (one level, as the procedure)."""
+        for link in self.public_links:
+            if is_under(path, link.path):
+                return link.target + path[len(link.path) :]
+        return path
+
+    def ocfs2_mount_options_for(self, volume: Ocfs2Volume) -> list[str]:
+        """
+        The volume's mount options: ocfs2_mount_options, plus ``sync`` when NFS exports from it.
+
+        nfsd makes a client's stable write durable with a per-write sync flag (RWF_SYNC) that
+        OCFS2 (kernel 6.1) ignores, while it honours a synchronous mount: without ``sync``, writes
+        the server has acknowledged stay in its page cache for up to 30 s (seen on the lab: lost
+        at a power cut).
+        """
+        exported = any(
+            is_under(self.resolve_public_path(export.path), volume.mount_point) for export in self.nfs_exports
+        )
+        options = list(self.ocfs2_mount_options)
+        if exported and "sync" not in options:
+            options.append("sync")
+        return options
 
     def peer_of(self, name: str) -> Node:
         return next(node for node in self.nodes if node.name != name)

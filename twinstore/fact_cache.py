@@ -34,6 +34,8 @@ _generation = 0
 # Greenlets currently reading a fact: their commands change nothing.
 _reading: set[int] = set()
 _installed = False
+# Hosts on which this run changed something (a command other than a fact read, or an upload).
+_changed: set[str] = set()
 # Reads a prefetch is answering right now: a reader on another host's greenlet (the peer's
 # DRBD state) waits for that answer instead of sending the same question again.
 _pending: dict[Key, Event] = {}
@@ -254,6 +256,10 @@ def prefetch(host: Host, facts: Sequence[tuple[type[FactBase[Any]], dict[str, An
             "echo",
             f'"{FACT_MARKER} {index} $?";',
         ]
+    if not host.connected:
+        # As pyinfra's own fact reads do: a host left out by --limit (the peer) is connected
+        # now, and one that cannot be reached raises ConnectError.
+        host.connect(reason="to read twinstore's facts", raise_exceptions=True)
     answered = Event()
     for key in seen:
         _pending.setdefault(key, answered)
@@ -368,6 +374,11 @@ def _section(lines: list[str], index: int) -> tuple[list[str], int | None]:
     return [], None
 
 
+def changed_on(host: Host) -> bool:
+    """Whether this run has run a command (other than a fact read) or uploaded a file on the host."""
+    return host.name in _changed
+
+
 def install() -> None:
     """Make ``Host.get_fact`` remember answers until the next change. Safe to call again."""
     global _installed
@@ -395,14 +406,19 @@ def install() -> None:
     def run_command(self: Host, *args: Any, **kwargs: Any) -> Any:
         if id(getcurrent()) not in _reading:
             forget()
+            # pyinfra's own probes while connecting change nothing.
+            if self.state.is_executing:
+                _changed.add(self.name)
         return run_shell_command(self, *args, **kwargs)
 
     def upload(self: Host, *args: Any, **kwargs: Any) -> Any:
         forget()
+        _changed.add(self.name)
         return put_file(self, *args, **kwargs)
 
     def sync(self: Host, *args: Any, **kwargs: Any) -> Any:
         forget()
+        _changed.add(self.name)
         return rsync(self, *args, **kwargs)
 
     Host.get_fact = get_fact  # type: ignore[method-assign,assignment]

@@ -18,9 +18,12 @@ STORAGE_PACKAGES = [
     # copies at start without any network (a Recommends; no recommends are installed).
     "unbound",
     "dns-root-data",
+    # fuser: what holds a volume that must be unmounted (operations/replication.py).
+    "psmisc",
 ]
-# Only on storage nodes with a mail_relay (operations/mail.py).
-MAIL_PACKAGES = ["postfix"]
+# Only on storage nodes with a mail_relay (operations/mail.py); bsd-mailx is the `mail` that
+# DRBD's notify scripts (split brain, out-of-sync blocks) send with.
+MAIL_PACKAGES = ["postfix", "bsd-mailx"]
 NIS_SERVER_PACKAGES = ["nis"]
 # The procedure's NFS clients mount the storage's exports (NFSv3), found through NIS maps:
 # ypbind and the yp tools only (the "nis" package would bring a server too), and autofs.

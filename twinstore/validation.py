@@ -19,7 +19,7 @@ import types
 from collections import defaultdict
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, ip_address, ip_network
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -34,6 +34,7 @@ from twinstore.config import (
     NisServerConfig,
     SiteConfig,
     StorageConfig,
+    is_under,
     parse_size,
 )
 
@@ -45,6 +46,14 @@ NFS_CLIENT_GROUP = "nfs_clients"
 KNOWN_KEYS = STORAGE_KEYS | SITE_KEYS | NIS_SERVER_KEYS | NFS_CLIENT_KEYS
 # Data pyinfra itself or its connectors read.
 CONNECTOR_KEY_PREFIXES = ("ssh_", "_", "pyinfra_")
+
+# Keys that decide about data for one run: accepted only from --data, with what each would do
+# if it stayed in a file.
+ONE_RUN_SWITCHES = {
+    "first_leg": "force that node's copy Primary",
+    "split_brain_discard": "throw away that node's changes",
+    "promote_alone": "make that node's possibly older copy the pair's data",
+}
 
 # (group, key) -> file that set it, recorded when inventory.py loads the group_data, so
 # the deploy-time check can still name the file.
@@ -240,16 +249,12 @@ def _unknown_keys(view: HostView) -> list[Problem]:
 # --- cross-object rules -------------------------------------------------------------------
 
 
-def _is_under(path: str, parent: str) -> bool:
-    return PurePosixPath(path) == PurePosixPath(parent) or PurePosixPath(parent) in PurePosixPath(path).parents
+_is_under = is_under
 
 
 def resolve_public_path(config: StorageConfig, path: str) -> str:
     """Follow the public symlinks under /vol to the server-side path (one level, as the procedure)."""
-    for link in config.public_links:
-        if _is_under(path, link.path):
-            return link.target + path[len(link.path) :]
-    return path
+    return config.resolve_public_path(path)
 
 
 def volume_mounts(config: StorageConfig) -> list[str]:
@@ -346,24 +351,27 @@ def pair_problems(config: StorageConfig, view: HostView, storage_hosts: dict[str
                 [str(n.link_address) for n in config.nodes],
                 "back-to-back addresses must share one subnet",
             )
-    if config.first_leg is not None and config.first_leg not in [node.name for node in config.nodes]:
-        add("first_leg", "first_leg", config.first_leg, "must name one of this pair's nodes")
-    if config.split_brain_discard is not None and src("split_brain_discard") != "--data":
+    node_names = [node.name for node in config.nodes]
+    for key, risk in ONE_RUN_SWITCHES.items():
+        value = getattr(config, key)
+        if value is None:
+            continue
+        if src(key) != "--data":
+            add(
+                key,
+                key,
+                value,
+                f"only for one run, on the command line (--data {key}=NODE): kept in a file it would {risk} "
+                "the next time the situation arises, with no one deciding",
+            )
+        if value not in node_names:
+            add(key, key, value, "must name one of this pair's nodes")
+    if config.promote_alone is not None and config.split_brain_discard is not None:
         add(
-            "split_brain_discard",
-            "split_brain_discard",
-            config.split_brain_discard,
-            "only for one run, on the command line (--data split_brain_discard=NODE): kept in a file it would "
-            "throw away that node's changes at the next split brain, with no one deciding",
-        )
-    if config.split_brain_discard is not None and config.split_brain_discard not in [
-        node.name for node in config.nodes
-    ]:
-        add(
-            "split_brain_discard",
-            "split_brain_discard",
-            config.split_brain_discard,
-            "must name one of this pair's nodes",
+            "promote_alone",
+            "promote_alone",
+            config.promote_alone,
+            "promote_alone and split_brain_discard are separate decisions; run them one at a time",
         )
 
     volumes = config.logical_volumes
@@ -512,7 +520,6 @@ def pair_problems(config: StorageConfig, view: HostView, storage_hosts: dict[str
     for key in config.sysctls:
         if not all(part.replace("_", "").replace("-", "").isalnum() for part in key.split(".")):
             add("sysctls", f"sysctls.{key}", key, "is not a sysctl name like vm.min_free_kbytes")
-    node_names = [node.name for node in config.nodes]
     for name in config.extra_hosts:
         if name in node_names or name == "localhost":
             add(
@@ -589,9 +596,7 @@ def validate(views: list[HostView]) -> list[Problem]:
         first = storage[names[0]]
         for other in names[1:]:
             differing = [
-                key
-                for key in StorageConfig.model_fields
-                if key != "first_leg" and getattr(first, key) != getattr(storage[other], key)
+                key for key in StorageConfig.model_fields if getattr(first, key) != getattr(storage[other], key)
             ]
             view = next(v for v in storage_views if v.name == other)
             for key in differing:

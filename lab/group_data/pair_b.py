@@ -13,5 +13,6 @@ nodes = [
     {"name": "fusilli", "lan_address": "192.168.1.8", "link_address": "10.99.0.8", "o2cb_number": 1},
     {"name": "penne", "lan_address": "192.168.1.9", "link_address": "10.99.0.9", "o2cb_number": 2},
 ]
-drbd_options = {**_real["drbd_options"], "resync_rate": "40M", "shared_secret": "change-me-twinstore-pair-b"}
+_lab = runpy.run_path(str(Path(__file__).resolve().parent / "storage.py"))
+drbd_options = {**_lab["drbd_options"], "shared_secret": "change-me-twinstore-pair-b"}
 unison = {**_real["unison"], "client": "fusilli"}

@@ -17,7 +17,18 @@ volume_group = {**_real["volume_group"], "devices": ["/dev/vdb"]}
 logical_volumes = {name: {**volume, "size": _lab_sizes[name]} for name, volume in _real["logical_volumes"].items()}
 # A fixed resync rate above what the TCG guests reach (10-20 MB/s per resource on the lab), so
 # the guests alone set the pace of a second-leg sync; on real machines DRBD's controller decides.
-drbd_options = {**_real["drbd_options"], "resync_rate": "40M"}
+# Boot waits of 30 s instead of 120: a node that may be stale waits for its peer however long
+# that takes either way, and the fault scenarios wait out these timeouts on every boot.
+drbd_options = {
+    **_real["drbd_options"],
+    "resync_rate": "40M",
+    "wfc_timeout": 30,
+    "degr_wfc_timeout": 30,
+    "outdated_wfc_timeout": 15,
+    # DRBD's default activity log (1237 extents, 4.8 GiB) covers the lab's volumes whole, so
+    # every crashed Primary would resync all of them; real volumes are 100 times larger.
+    "al_extents": 67,
+}
 # resolver_upstreams comes from the real file (192.168.1.1): no guest has that address and the
 # guests reach nothing outside, so the lab is the case where every upstream is unreachable.
 # The client guest stands in for the site's mail relay (tests/e2e/test_mail.py listens there).

@@ -5,13 +5,14 @@ Under CI=true the lab must run; elsewhere these tests skip only when qemu is abs
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,9 +75,12 @@ def run_lab(*args: str) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # Tests of the converged lab first, then scenarios that reset guests, then `lab down`.
+    # Tests of the converged lab first; then scenarios that start from the converged snapshot;
+    # then those that replace guests (their disks lose the snapshot); then `lab down`.
     def phase(item: pytest.Item) -> int:
         if item.get_closest_marker("lab_down"):
+            return 3
+        if item.get_closest_marker("lab_rebuild"):
             return 2
         return 1 if item.get_closest_marker("lab_scenario") else 0
 
@@ -118,11 +122,23 @@ def dry_run_on_fresh_lab(lab: None) -> DryRun:
     )
 
 
+# The whole lab, memory and disks, right after the first converge: each fault scenario starts
+# from it in seconds (lab/qmp.py) instead of a reset and a converge.
+CONVERGED = "converged"
+
+
 @pytest.fixture(scope="session")
 def converge(dry_run_on_fresh_lab: DryRun) -> Run:
     run = run_pyinfra("-y", LAB_INVENTORY, "deploy.py")
     assert run.returncode == 0, run.output[-5000:]
+    run_lab("snapshot", "save", CONVERGED)
     return run
+
+
+@pytest.fixture
+def converged_lab(converge: Run) -> None:
+    """The lab as the first converge left it (a fault scenario's starting point)."""
+    run_lab("snapshot", "load", CONVERGED)
 
 
 def guest(name: str) -> testinfra.host.Host:
@@ -164,6 +180,24 @@ def wipe_storage_data(*names: str) -> None:
         assert node.run("blkid -p /dev/vdb").rc == 2 and node.run("cmp -s -n 16777216 /dev/vdb /dev/zero").rc == 0
 
 
+SMTP_SINK_LOG = "/tmp/twinstore-smtp-sink.log"
+
+
+@contextlib.contextmanager
+def smtp_sink(client: testinfra.host.Host, address: str) -> Iterator[Callable[[], str]]:
+    """The site's mail relay, played by the client guest: Python 3.11's smtpd prints every message
+    it accepts. Yields a function that returns what it received so far."""
+    pid = client.check_output(
+        f"nohup python3 -u -W ignore -m smtpd -n -c DebuggingServer {address}:25 > {SMTP_SINK_LOG} 2>&1 "
+        "</dev/null & echo $!"
+    )
+    time.sleep(2)
+    try:
+        yield lambda: str(client.file(SMTP_SINK_LOG).content_string)
+    finally:
+        client.run(f"kill {pid}")
+
+
 def reboot(name: str, timeout: float = 300) -> None:
     """Reboot a lab guest the way an administrator would and wait until it accepts SSH again."""
     before = float(guest(name).check_output("cut -d' ' -f1 /proc/uptime"))
@@ -177,6 +211,14 @@ def reboot(name: str, timeout: float = 300) -> None:
         if result.returncode == 0 and float(result.stdout.strip()) < before:
             return
     raise AssertionError(f"{name} did not come back within {timeout:.0f} s")
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 120, every: float = 3) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout:.0f} s")
+        time.sleep(every)
 
 
 def wait_for(node: testinfra.host.Host, command: str, expected: str, timeout: float = 120, every: float = 2) -> None:

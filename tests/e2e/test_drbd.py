@@ -9,7 +9,8 @@ import re
 
 import testinfra
 
-from tests.e2e.conftest import LAB_INVENTORY, Run, run_pyinfra, wait_for
+from tests.e2e.conftest import LAB_INVENTORY, Run, run_pyinfra, smtp_sink, wait_for, wait_until
+from tests.helpers import lab_storage_value
 
 RESOURCES = ("drbd0", "drbd1")
 
@@ -36,14 +37,21 @@ def test_new_pair_is_primary_primary_up_to_date_with_zero_resync(
 
 def test_drbd_files_and_boot(converge: Run, fiori: testinfra.host.Host) -> None:
     common = fiori.file("/etc/drbd.d/global_common.conf").content_string
-    assert "wfc-timeout 120;" in common
+    # The lab's boot waits (lab/group_data/storage.py); the real ones are 120, 120 and 60.
+    assert "wfc-timeout 30;" in common and "degr-wfc-timeout 30;" in common and "outdated-wfc-timeout 15;" in common
     assert "ping-int 30;" in common and "ping-timeout 60;" in common
+    assert "fencing resource-only;" in common
+    assert 'fence-peer "/usr/local/sbin/twinstore-fence-peer";' in common
+    assert fiori.file("/usr/local/sbin/twinstore-fence-peer").mode == 0o755
+    # The running resources use them (drbdadm adjust applied them).
+    assert fiori.check_output("drbdsetup show drbd0 | grep -c 'fencing.*resource-only'") == "1"
     drbd0 = fiori.file("/etc/drbd.d/drbd0.res").content_string
     for line in (
         "protocol C;",
         "allow-two-primaries;",
         "after-sb-0pri discard-zero-changes;",
-        "after-sb-1pri discard-secondary;",
+        # Not the procedure's discard-secondary: no split brain is resolved by throwing writes away.
+        "after-sb-1pri consensus;",
         "after-sb-2pri disconnect;",
         "disk /dev/mapper/vg0-rep--drbd0;",
         "address 192.168.1.6:7790;",
@@ -54,7 +62,7 @@ def test_drbd_files_and_boot(converge: Run, fiori: testinfra.host.Host) -> None:
 
 
 def test_split_brain_is_refused_until_the_administrator_names_the_side_to_discard(
-    converge: Run, fiori: testinfra.host.Host, torchio: testinfra.host.Host
+    converge: Run, fiori: testinfra.host.Host, torchio: testinfra.host.Host, client: testinfra.host.Host
 ) -> None:
     read = "dd if=/dev/drbd1 bs=1M count=4 skip=40 iflag=direct status=none | sha256sum"
     fiori.check_output("head -c 1048576 /dev/urandom > /vol/vmpool1/before-split && sync")
@@ -66,21 +74,31 @@ def test_split_brain_is_refused_until_the_administrator_names_the_side_to_discar
     fiori.check_output("dd if=/dev/drbd1 of=/root/drbd1-region bs=1M count=4 skip=40 iflag=direct status=none")
     # Cut drbd1's link while both nodes are Primary and write on both sides: each now holds
     # changes the other lacks, and reconnecting detects the split brain (after-sb-2pri disconnect).
-    torchio.check_output("drbdadm disconnect drbd1")
+    # --force: with fencing, DRBD refuses a polite disconnect between two Primaries (neither may
+    # be outdated), which is the point of fencing.
+    torchio.check_output("drbdadm disconnect --force drbd1")
     for node in (fiori, torchio):
         node.check_output("dd if=/dev/urandom of=/dev/drbd1 bs=1M count=4 seek=40 oflag=direct status=none")
     before = {node.backend.hostname: node.check_output(read) for node in (fiori, torchio)}
     assert before["fiori"] != before["torchio"]
-    torchio.check_output("drbdadm connect drbd1")
-    # Both sides run the handshake, detect the split brain and drop the connection.
-    for node in (torchio, fiori):
-        wait_for(node, "drbdadm cstate drbd1", "StandAlone")
-    assert torchio.run("dmesg | grep -q 'drbd1: Split-Brain detected'").rc == 0
+    relay = str(lab_storage_value("mail_relay"))
+    with smtp_sink(client, relay) as received_so_far:
+        torchio.check_output("drbdadm connect drbd1")
+        # Both sides run the handshake, detect the split brain and drop the connection.
+        for node in (torchio, fiori):
+            wait_for(node, "drbdadm cstate drbd1", "StandAlone")
+        assert torchio.run("dmesg | grep -q 'drbd1: Split-Brain detected'").rc == 0
+        # DRBD's split-brain handler mails root, and root's mail leaves through the site's relay.
+        for node in (fiori, torchio):
+            node.check_output("postqueue -f")
+        wait_until(lambda: "DRBD split brain on resource drbd1" in received_so_far(), timeout=120)
 
     # The health report shows it, with what each node changed since (out of sync on each side).
     status = run_pyinfra("-y", LAB_INVENTORY, "status.py")
     assert status.returncode != 0, status.output[-3000:]
     assert "reports a split brain" in status.output, status.output[-3000:]
+    # From the kernel journal, each node's own report of it, once.
+    assert re.search(r"(fiori|torchio): drbd1 had a split brain at .*, not resolved", status.output)
     assert (
         len(re.findall(r"StandAlone Primary/Unknown UpToDate/DUnknown oos [1-9]\d* KiB, SPLIT BRAIN", status.output))
         == 2
@@ -130,3 +148,9 @@ def test_split_brain_is_refused_until_the_administrator_names_the_side_to_discar
         assert proc_drbd(node).count("cs:Connected ro:Primary/Primary ds:UpToDate/UpToDate") == 2
         # The deploy mounted the volume again, with its files intact.
         assert node.check_output("sha256sum < /vol/vmpool1/before-split") == kept
+    # The recovery was a split brain too (solved by hand): reported by the next report, then not again.
+    after = run_pyinfra("-y", LAB_INVENTORY, "status.py")
+    assert "drbd1 had a split brain at" in after.output and "resolved by hand" in after.output, after.output[-3000:]
+    assert "not resolved" not in after.output, "a split brain already reported was reported again"
+    healthy = run_pyinfra("-y", LAB_INVENTORY, "status.py")
+    assert healthy.returncode == 0, healthy.output[-3000:]

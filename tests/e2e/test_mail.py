@@ -8,10 +8,8 @@ import uuid
 
 import testinfra
 
-from tests.e2e.conftest import Run
+from tests.e2e.conftest import Run, smtp_sink
 from tests.helpers import lab_storage_value
-
-SINK_LOG = "/tmp/twinstore-smtp-sink.log"
 
 
 def test_mail_to_root_leaves_each_node_through_the_relay(
@@ -22,11 +20,7 @@ def test_mail_to_root_leaves_each_node_through_the_relay(
     for node in (fiori, torchio):
         assert node.check_output("postconf -h relayhost") == f"[{relay}]"
         assert node.check_output("postconf -h inet_interfaces") == "loopback-only"
-    # Python 3.11's smtpd prints every message it receives: a relay that accepts anything.
-    client.check_output(
-        f"nohup python3 -u -W ignore -m smtpd -n -c DebuggingServer {relay}:25 > {SINK_LOG} 2>&1 & sleep 2"
-    )
-    try:
+    with smtp_sink(client, relay) as received_so_far:
         tokens = {}
         for node in (fiori, torchio):
             tokens[node] = f"twinstore-relay-{uuid.uuid4().hex}"
@@ -35,11 +29,9 @@ def test_mail_to_root_leaves_each_node_through_the_relay(
         deadline = time.monotonic() + 120
         received = ""
         while time.monotonic() < deadline:
-            received = client.file(SINK_LOG).content_string
+            received = received_so_far()
             if all(token in received for token in tokens.values()):
                 break
             time.sleep(3)
         queues = {node.backend.hostname: node.check_output("postqueue -p") for node in (fiori, torchio)}
         assert all(token in received for token in tokens.values()), (received[-2000:], queues)
-    finally:
-        client.run("pkill -f 'smtpd -n -c DebuggingServer'")

@@ -33,10 +33,45 @@ def test_both_volumes_mounted_on_both_nodes_with_the_procedures_options(
             assert mount.exists and mount.device == device and mount.filesystem == "ocfs2"
             assert set(OPTIONS) <= set(mount.options), mount.options
         assert node.check_output("blkid -p -s LABEL -o value /dev/drbd1") == "ocfs2-large"
+        # The exported volume is mounted synchronously (nfsd's stable writes need it); the other not.
+        assert "sync" in node.mount_point("/vol/ocfs2-small").options
+        assert "sync" not in node.mount_point("/vol/ocfs2-large").options
         fstab = node.file("/etc/fstab").content_string
         assert (
-            "/dev/drbd0 /vol/ocfs2-small ocfs2 _netdev,noauto,noatime,data=writeback,commit=60,nodiratime 0 0" in fstab
+            "/dev/drbd0 /vol/ocfs2-small ocfs2 _netdev,noauto,noatime,data=writeback,commit=60,nodiratime,sync 0 0"
+            in fstab
         )
+        assert (
+            "/dev/drbd1 /vol/ocfs2-large ocfs2 _netdev,noauto,noatime,data=writeback,commit=60,nodiratime 0 0" in fstab
+        )
+
+
+def test_a_write_the_nfs_server_acknowledged_is_on_both_disks_at_once(
+    converge: Run, fiori: testinfra.host.Host, torchio: testinfra.host.Host, client: testinfra.host.Host
+) -> None:
+    # A small write is one stable (FILE_SYNC) WRITE, which nfsd makes durable with RWF_SYNC; OCFS2
+    # ignores that flag unless the volume is mounted sync. Read the blocks under the file system,
+    # on each node's backing volume, right after the client's fsync returned.
+    client.check_output(
+        "mkdir -p /mnt/durable && (mountpoint -q /mnt/durable || "
+        "mount -t nfs -o nfsvers=3 192.168.1.7:/vol/home /mnt/durable)"
+    )
+    try:
+        written = client.check_output(
+            'python3 -c "import os, hashlib; data = os.urandom(16384); '
+            "fd = os.open('/mnt/durable/durable-probe', os.O_WRONLY | os.O_CREAT | os.O_TRUNC); "
+            'os.write(fd, data); os.fsync(fd); os.close(fd); print(hashlib.sha256(data).hexdigest())"'
+        )
+        block = torchio.check_output("filefrag -v /vol/home/durable-probe | awk 'NR == 4 { print $4 }' | tr -d .")
+        size = torchio.check_output("stat -f -c %S /vol/home/durable-probe")
+        for node in (torchio, fiori):
+            raw = node.check_output(
+                f"dd if=/dev/mapper/vg0-rep--drbd0 bs={size} skip={block} count={16384 // int(size)} "
+                "iflag=direct status=none | sha256sum | cut -d' ' -f1"
+            )
+            assert raw == written, f"{node.backend.hostname}: an acknowledged write is not on its disk yet"
+    finally:
+        client.check_output("rm -f /mnt/durable/durable-probe; umount /mnt/durable")
 
 
 def test_file_written_on_either_node_is_read_on_the_other(

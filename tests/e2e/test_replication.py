@@ -63,6 +63,21 @@ def test_replication_moves_to_the_back_to_back_link_and_back_without_a_resync(
     assert addresses(fiori) == lan[fiori]
     assert_in_service(fiori)
 
+    # 2b. A process on torchio holds a file on an OCFS2 volume: the volumes cannot be unmounted, so
+    # the move is refused before anything changes, on both nodes (the run fails as a whole), and
+    # says what holds the volume. Both nodes go on serving.
+    holder = torchio.check_output("sleep 600 < /vol/mail/before-link-move >/dev/null 2>&1 & echo $!")
+    try:
+        held = run_pyinfra("-y", LAB_INVENTORY, "deploy.py", "--data", f"replication_link={BACKLINK}")
+    finally:
+        torchio.check_output(f"kill {holder}")
+    assert held.returncode != 0, held.output[-4000:]
+    assert "/vol/ocfs2-small is in use, so it cannot be unmounted for the move" in held.output, held.output[-4000:]
+    assert re.search(rf"\b{holder}\b.*sleep", held.output), held.output[-4000:]
+    for node in (fiori, torchio):
+        assert addresses(node) == lan[node]
+        assert_in_service(node)
+
     # 3. The move: both nodes on 10.99.0.x, in service, no resync, the data and the client's mount intact.
     client.check_output(f"mkdir -p /mnt/link-home && {CLIENT_MOUNT}")
     log_lines = {node: int(node.check_output("dmesg | wc -l")) for node in (fiori, torchio)}

@@ -1,0 +1,168 @@
+"""Power cuts in the wrong order: no acknowledged write is lost, and no node serves stale data.
+
+Each scenario starts from the converged lab (a snapshot taken right after the first converge),
+injects the fault itself (lab/qmp.py: the guest's power is cut, no shutdown runs) while the
+client writes through both nodes' exports, and ends with every write the client was told is
+safe present, byte for byte, on both nodes.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+import testinfra
+
+from tests.e2e.conftest import LAB_INVENTORY, ROOT, guest, run_pyinfra, wait_for
+from tests.e2e.faults import AckWriter, longest_gap, missing_on, power_off, power_on
+
+pytestmark = pytest.mark.lab_scenario
+
+HEALTHY = "grep -c 'cs:Connected ro:Primary/Primary ds:UpToDate/UpToDate' /proc/drbd"
+MOUNTED = "grep -c ' ocfs2 ' /proc/mounts"
+WAITING_FILE = "/run/twinstore/waiting"
+MEASUREMENTS = ROOT / ".pytest_cache" / "e2e-measurements.log"
+
+
+def measured(what: str, value: str) -> None:
+    """Keep a figure the scenario measured (the README quotes them; tests assert no timing)."""
+    MEASUREMENTS.parent.mkdir(exist_ok=True)
+    with MEASUREMENTS.open("a") as handle:
+        handle.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {what}: {value}\n")
+
+
+def in_service(*nodes: testinfra.host.Host) -> None:
+    for node in nodes:
+        wait_for(node, HEALTHY, "2", timeout=600, every=5)
+        wait_for(node, MOUNTED, "2", timeout=300, every=3)
+        wait_for(node, "systemctl is-active twinstore-storage nfs-server | sort -u", "active", timeout=300, every=3)
+
+
+def waits_for_its_peer(node: testinfra.host.Host) -> str:
+    """The node came up but keeps out of service: Secondary, nothing mounted or exported. Returns its journal."""
+    wait_for(node, f"test -e {WAITING_FILE} && echo waiting", "waiting", timeout=300, every=3)
+    assert node.check_output("drbdadm role all").split() == ["Secondary/Unknown", "Secondary/Unknown"]
+    assert node.check_output(MOUNTED + " || true") == "0"
+    assert node.run("systemctl -q is-active nfs-server").rc != 0
+    assert node.check_output("systemctl show -p ActiveState --value twinstore-storage") == "activating"
+    journal = str(node.check_output("journalctl -b -q -u twinstore-storage --no-pager"))
+    assert "waiting for the peer" in journal, journal[-2000:]
+    return journal
+
+
+def no_split_brain(*nodes: testinfra.host.Host) -> None:
+    for node in nodes:
+        log = node.check_output("dmesg | grep -i 'split-brain' || true")
+        assert not log, log
+
+
+def test_a_stale_node_that_boots_first_waits_and_every_acknowledged_write_survives(
+    converged_lab: None, fiori: testinfra.host.Host, torchio: testinfra.host.Host
+) -> None:
+    writer = AckWriter()
+    writer.start()
+    writer.wait_for_more(10)
+    # torchio loses power; fiori serves alone and keeps acknowledging writes.
+    torchio_cut = power_off("torchio")
+    writer.wait_for_more(15, through="fiori")
+    through_fiori = writer.acked_through("fiori")
+    stall = longest_gap(through_fiori, after=torchio_cut)
+    measured("longest wait for an acknowledged write through the survivor after its peer's power cut", f"{stall:.0f} s")
+    # Then fiori loses power too: the newest data is on fiori alone.
+    power_off("fiori")
+    acks = writer.stop()
+    after_cut = [ack for ack in acks if ack.when > torchio_cut]
+    assert len(after_cut) >= 15, "fiori took no writes alone"
+
+    # torchio boots first. Its copy was in step with fiori when it went down, and fiori wrote since:
+    # it must not promote, mount or export.
+    power_on("torchio")
+    journal = waits_for_its_peer(torchio)
+    assert "--data promote_alone=torchio" in journal
+    status = run_pyinfra("-y", LAB_INVENTORY, "status.py")
+    assert status.returncode != 0, status.output[-3000:]
+    assert "fiori cannot be reached" in status.output, status.output[-3000:]
+    assert "torchio: twinstore-storage.service is waiting for the peer since" in status.output
+    # Neither does the deploy: it says what waits and the way out.
+    deploy = run_pyinfra("-y", "--limit", "torchio", LAB_INVENTORY, "deploy.py")
+    assert deploy.returncode == 0, deploy.output[-4000:]
+    assert re.search(
+        r"drbd0 on torchio waits for fiori, which cannot be reached: its copy is Consistent", deploy.output
+    )
+    assert "If fiori is gone for good: --data promote_alone=torchio" in deploy.output
+    assert torchio.check_output("drbdadm role all").split() == ["Secondary/Unknown", "Secondary/Unknown"]
+
+    # fiori comes back: torchio syncs from it, and both serve every acknowledged write.
+    power_on("fiori")
+    in_service(fiori, torchio)
+    assert not torchio.file(WAITING_FILE).exists
+    for node in ("fiori", "torchio"):
+        assert missing_on(node, writer, acks) == [], f"{node} lost acknowledged writes"
+    no_split_brain(fiori, torchio)
+    healthy = run_pyinfra("-y", LAB_INVENTORY, "status.py")
+    assert healthy.returncode == 0, healthy.output[-3000:]
+
+
+@pytest.mark.parametrize("first", ["torchio", "fiori"])
+def test_both_nodes_lose_power_at_once_and_come_back_in_either_order(
+    converged_lab: None, first: str, fiori: testinfra.host.Host, torchio: testinfra.host.Host
+) -> None:
+    second = "fiori" if first == "torchio" else "torchio"
+    writer = AckWriter()
+    writer.start()
+    writer.wait_for_more(20)
+    power_off("fiori", "torchio")
+    acks = writer.stop()
+    # The first node up cannot know whether its peer wrote after it went down: it waits.
+    power_on(first)
+    waits_for_its_peer(guest(first))
+    power_on(second)
+    in_service(fiori, torchio)
+    for node in ("fiori", "torchio"):
+        assert missing_on(node, writer, acks) == [], f"{node} lost acknowledged writes"
+    no_split_brain(fiori, torchio)
+
+
+def test_a_peer_gone_for_good_is_replaced_only_by_an_explicit_promotion(
+    converged_lab: None, fiori: testinfra.host.Host, torchio: testinfra.host.Host
+) -> None:
+    writer = AckWriter()
+    writer.start()
+    writer.wait_for_more(10)
+    power_off("fiori", "torchio")
+    before = writer.stop()
+    power_on("torchio")
+    waits_for_its_peer(torchio)
+
+    # fiori is gone for good. The plain deploy does not promote torchio; the preview of the way
+    # out says what torchio holds, and changes nothing.
+    promote = ("--limit", "torchio", "--data", "promote_alone=torchio")
+    preview = run_pyinfra("--dry", *promote, LAB_INVENTORY, "deploy.py")
+    assert preview.returncode == 0, preview.output[-4000:]
+    planned = preview.planned_changes()
+    assert planned.get("DRBD resources | torchio alone serves drbd0, its peer gone for good") == "1 (torchio)", planned
+    assert "drbd1 on torchio: its Consistent copy becomes the pair's data" in preview.output, preview.output[-4000:]
+    assert torchio.check_output("drbdadm role all").split() == ["Secondary/Unknown", "Secondary/Unknown"]
+
+    promoted = run_pyinfra("-y", *promote, LAB_INVENTORY, "deploy.py")
+    assert promoted.returncode == 0, promoted.output[-4000:]
+    wait_for(torchio, MOUNTED, "2", timeout=300, every=3)
+    wait_for(torchio, "systemctl is-active twinstore-storage nfs-server | sort -u", "active", timeout=300, every=3)
+    # torchio serves alone: the client writes through it.
+    alone = AckWriter(nodes=("torchio",))
+    alone.start()
+    alone.wait_for_more(10)
+    after = alone.stop()
+
+    # fiori comes back (it changed nothing since the cut): it resyncs from torchio, and the
+    # explicit promotion is refused now that the peer can be reached.
+    power_on("fiori")
+    in_service(fiori, torchio)
+    for node in ("fiori", "torchio"):
+        assert missing_on(node, writer, before) == [], f"{node} lost acknowledged writes"
+        assert missing_on(node, alone, after) == [], f"{node} lost acknowledged writes"
+    refused = run_pyinfra("-y", *promote, LAB_INVENTORY, "deploy.py")
+    assert refused.returncode == 2, refused.output[-3000:]
+    assert "promote_alone=torchio: fiori can be reached" in refused.output
+    no_split_brain(fiori, torchio)

@@ -1,0 +1,50 @@
+"""Every shell script the deploy writes, rendered as the deploy renders it, passes shellcheck."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from operations.boot import boot_script_values
+from operations.drbd import PROMOTE_ALONE_FLAG
+from operations.unison import sync_command_values
+from tests.helpers import real_storage_config
+from twinstore.templating import jinja_env_kwargs
+
+TEMPLATES = Path(__file__).parent.parent / "templates"
+
+
+def rendered() -> dict[str, str]:
+    environment = Environment(
+        loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, keep_trailing_newline=True, **jinja_env_kwargs()
+    )
+    config = real_storage_config()
+    values = {
+        "boot/twinstore-storage.sh.j2": boot_script_values(config),
+        "drbd/fence-peer.sh.j2": {"promote_alone_flag": PROMOTE_ALONE_FLAG},
+        "unison/sync.sh.j2": sync_command_values(config.unison, "/vol/rep-unison", "fiori", "torchio", "192.168.1.7"),
+        "unison/unison-server.sh.j2": {"root": "/vol/rep-unison"},
+    }
+    return {name: environment.get_template(name).render(**value) for name, value in values.items()}
+
+
+def test_every_shell_template_is_covered() -> None:
+    shell_templates = {str(path.relative_to(TEMPLATES)) for path in TEMPLATES.rglob("*.sh.j2")}
+    assert shell_templates == set(rendered())
+
+
+@pytest.mark.parametrize("name", sorted(rendered()))
+def test_the_rendered_script_passes_shellcheck(name: str, tmp_path: Path) -> None:
+    if shutil.which("shellcheck") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true: shellcheck must run (scripts/setup.sh installs it)")
+        pytest.skip("shellcheck is not installed (scripts/setup.sh installs it)")
+    script = tmp_path / Path(name).name.removesuffix(".j2")
+    script.write_text(rendered()[name])
+    result = subprocess.run(["shellcheck", str(script)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout
