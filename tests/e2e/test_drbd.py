@@ -99,8 +99,10 @@ def test_split_brain_is_refused_until_the_administrator_names_the_side_to_discar
     assert "reports a split brain" in status.output, status.output[-3000:]
     # From the kernel journal, each node's own report of it, once.
     assert re.search(r"(fiori|torchio): drbd1 had a split brain at .*, not resolved", status.output)
+    # Outdated, not DUnknown: each Primary's fence-peer handler found its peer unreachable
+    # (exit 5), and DRBD marks such a peer Outdated.
     assert (
-        len(re.findall(r"StandAlone Primary/Unknown UpToDate/DUnknown oos [1-9]\d* KiB, SPLIT BRAIN", status.output))
+        len(re.findall(r"StandAlone Primary/Unknown UpToDate/Outdated oos [1-9]\d* KiB, SPLIT BRAIN", status.output))
         == 2
     ), status.output[-3000:]
 
@@ -110,8 +112,8 @@ def test_split_brain_is_refused_until_the_administrator_names_the_side_to_discar
     assert re.search(r"drbd1 on (fiori|torchio) is StandAlone and the kernel reported a split brain", refused.output), (
         refused.output[-3000:]
     )
-    assert re.search(r"fiori: StandAlone Primary/\S+ UpToDate/DUnknown, out of sync [1-9]", refused.output)
-    assert re.search(r"torchio: StandAlone Primary/\S+ UpToDate/DUnknown, out of sync [1-9]", refused.output)
+    assert re.search(r"fiori: StandAlone Primary/\S+ UpToDate/Outdated, out of sync [1-9]", refused.output)
+    assert re.search(r"torchio: StandAlone Primary/\S+ UpToDate/Outdated, out of sync [1-9]", refused.output)
     assert "twinstore never discards data by itself" in refused.output
     assert "--data split_brain_discard=NODE" in refused.output
     # Nothing was touched: both sides keep their own changes, and drbd0 is still healthy.
