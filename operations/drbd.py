@@ -617,6 +617,8 @@ def configure_drbd(config: StorageConfig) -> None:
             name=f"DRBD resource {name}",
             src=str(TEMPLATES / "resource.res.j2"),
             dest=f"/etc/drbd.d/{name}.res",
+            # It holds the pair's shared secret.
+            mode="600",
             resource_name=name,
             resource=resource,
             disk=mapper_path(config.volume_group.name, resource.backing_volume),

@@ -9,7 +9,7 @@ import pytest
 
 from facts.drbd import DrbdResources, DrbdResourceState
 from operations.drbd import ResourcePlan, discard_commands, plan_resource, promote_command, resource_commands
-from tests.helpers import render_template
+from tests.helpers import real_storage_config, render_template
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TEMPLATES = Path(__file__).parent.parent / "templates" / "drbd"
@@ -594,3 +594,18 @@ def test_a_node_that_went_down_in_step_with_its_peer_waits_as_read_on_the_lab() 
         waiting = plan(resource, None, host="torchio", targeted=False)
         assert not waiting.promote and not waiting.problems
         assert waiting.note is not None and f"{name} on torchio waits for fiori" in waiting.note
+
+
+def test_the_resource_file_holds_the_secret_and_nothing_else_shows_it() -> None:
+    config = real_storage_config()
+    secret = config.drbd_options.shared_secret.get_secret_value()
+    assert secret not in repr(config) and secret not in str(config.drbd_options)
+    text = render_template(
+        Path(__file__).parents[1] / "templates" / "drbd" / "resource.res.j2",
+        resource_name="drbd0",
+        resource=config.drbd_resources["drbd0"],
+        disk="/dev/mapper/vg0-rep--drbd0",
+        options=config.drbd_options,
+        nodes=[{"name": node.name, "address": str(node.lan_address)} for node in config.nodes],
+    )
+    assert f'shared-secret "{secret}";' in text

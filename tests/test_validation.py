@@ -389,3 +389,116 @@ def test_boot_wait_timeouts_must_shrink_in_drbds_order() -> None:
     assert "drbd_options.degr_wfc_timeout = 300: must be between 1 and wfc_timeout (120)" in found, found
     forever = {**storage_value("drbd_options"), "wfc_timeout": 0, "degr_wfc_timeout": 300, "outdated_wfc_timeout": 60}
     assert with_storage("drbd_options", forever) == []
+
+
+# --- hostile or careless input: refused before any host is touched, the secret never shown ---
+
+
+def with_host_key(host: str, key: str, value: object) -> str:
+    views = real_views()
+    for view in views:
+        if view.name == host:
+            view.data[key] = value
+    return messages(validate(views))
+
+
+@pytest.mark.parametrize(
+    ("secret", "rule"),
+    [
+        ('twinstore-pair-a-"quoted"-secret', "without quotes, backslash or blanks"),
+        ("twinstore pair a with blanks", "without quotes, backslash or blanks"),
+        ("twinstore-pair-a\nsecret-on-2-lines", "control character"),
+        ("short-secret", "20 to 64 characters long"),
+    ],
+)
+def test_a_bad_shared_secret_is_refused_and_never_printed(secret: str, rule: str) -> None:
+    options = storage_value("drbd_options")
+    options["shared_secret"] = secret
+    text = messages(with_storage("drbd_options", options))
+    assert "drbd_options.shared_secret = **********" in text, text
+    assert rule in text, text
+    assert secret not in text and "pair-a" not in text and "quoted" not in text, text
+
+
+def test_a_secret_in_a_misspelt_setting_is_not_printed_either() -> None:
+    options = storage_value("drbd_options")
+    text = with_host_key("fiori", "drbd_optoins", options)
+    assert "drbd_optoins = " in text and "unknown setting" in text, text
+    assert options["shared_secret"] not in text, text
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/vol/pub $(reboot)", "/vol/pub;reboot", '/vol/"pub"', "/vol/pub`id`", "/vol/*", "/vol/p\\ub"],
+)
+def test_an_export_path_with_shell_syntax_is_refused(path: str) -> None:
+    exports = storage_value("nfs_exports")
+    exports[0]["path"] = path
+    text = messages(with_storage("nfs_exports", exports))
+    assert "nfs_exports.0.path = " in text and "must be a plain path" in text, text
+
+
+def test_a_mount_point_or_log_file_with_a_blank_is_refused() -> None:
+    volumes = storage_value("logical_volumes")
+    volumes["rep-no"]["mount_point"] = "/vol/rep no"
+    assert "logical_volumes.rep-no.mount_point = '/vol/rep no': '/vol/rep no' must be a plain path" in messages(
+        with_storage("logical_volumes", volumes)
+    )
+    unison = storage_value("unison")
+    unison["log_file"] = "/var/log/unison.log'"
+    assert "unison.log_file = " in messages(with_storage("unison", unison))
+
+
+def test_a_line_break_anywhere_is_refused() -> None:
+    # A newline in a value that lands in a line-based file would add a line of its own.
+    text = messages(with_storage("sysctls", {"vm.swappiness": "10\nkernel.sysrq = 1"}))
+    assert "sysctls = " in text and "the value of 'vm.swappiness' holds a line break" in text, text
+    volumes = storage_value("ocfs2_volumes")
+    first = next(iter(volumes))
+    volumes[first]["label"] = "home\nx"
+    assert f"ocfs2_volumes.{first}.label = " in messages(with_storage("ocfs2_volumes", volumes))
+
+
+@pytest.mark.parametrize("option", ["rw,insecure", "no_root_squash)", "anonuid=root", "bogus", "sec=none;id"])
+def test_an_export_option_exports_does_not_know_is_refused(option: str) -> None:
+    exports = storage_value("nfs_exports")
+    exports[0]["options"] = ["rw", option]
+    text = messages(with_storage("nfs_exports", exports))
+    assert "nfs_exports.0.options.1 = " in text and "is not an exports(5) option" in text, text
+
+
+def test_export_options_with_values_are_accepted() -> None:
+    exports = storage_value("nfs_exports")
+    exports[0]["options"] = ["ro", "root_squash", "anonuid=65534", "anongid=65534", "sec=krb5p:sys", "fsid=1"]
+    assert with_storage("nfs_exports", exports) == []
+
+
+@pytest.mark.parametrize("client", ["*(rw,insecure)", "192.168.1.0/24 *", "host;reboot"])
+def test_an_export_client_that_is_not_a_host_or_network_is_refused(client: str) -> None:
+    exports = storage_value("nfs_exports")
+    exports[0]["clients"] = [client]
+    assert "nfs_exports.0.clients.0 = " in messages(with_storage("nfs_exports", exports))
+
+
+@pytest.mark.parametrize("option", ["noatime,suid", "x-systemd.requires=a b", "data=$(id)"])
+def test_a_mount_option_that_is_not_one_option_is_refused(option: str) -> None:
+    text = messages(with_storage("ocfs2_mount_options", ["_netdev", option]))
+    assert "ocfs2_mount_options.1 = " in text and "is not one mount option" in text, text
+
+
+def test_an_automount_entry_with_map_syntax_is_refused() -> None:
+    views = real_views()
+    client = next(view for view in views if "auto.home" in view.data.get("automount_maps", {}))
+    entry = client.data["automount_maps"]["auto.home"]["alexis"]
+    entry["options"] = [*entry["options"], "rw /x"]
+    entry["servers"] = ["fiori.pasta.net", "torchio:/etc"]
+    text = messages(validate(views))
+    assert "automount_maps.auto.home.alexis.options.4 = 'rw /x'" in text, text
+    assert "automount_maps.auto.home.alexis.servers.1 = 'torchio:/etc'" in text, text
+
+
+def test_a_client_link_target_leaving_its_directory_is_refused() -> None:
+    views = real_views()
+    client = next(view for view in views if "client_links" in view.data)
+    client.data["client_links"] = [{"path": "/pub", "target": "../etc/shadow"}]
+    assert "client_links.0.target" in messages(validate(views))

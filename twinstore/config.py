@@ -12,7 +12,7 @@ from ipaddress import IPv4Address, IPv4Network
 from pathlib import PurePosixPath
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 
 SIZE_UNITS = {"K": 1, "M": 2, "G": 3, "T": 4, "P": 5}
 SIZE_PATTERN = re.compile(r"^([0-9]+(?:\.[0-9]+)?)([KMGTP])$")
@@ -21,6 +21,39 @@ LVM_NAME_PATTERN = re.compile(r"^[A-Za-z0-9+_.][A-Za-z0-9+_.-]*$")
 HOSTNAME_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 CRON_FIELD_PATTERN = re.compile(r"^(\*|[0-9]+(-[0-9]+)?)(/[0-9]+)?(,(\*|[0-9]+(-[0-9]+)?)(/[0-9]+)?)*$")
 CRON_FIELD_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
+# Every path the deploy writes into a file or a command: plain names, nothing a shell, a
+# config file or a map would read as syntax (no space, quote, $, `, ;, *, newline...).
+PATH_COMPONENT = r"[A-Za-z0-9_.+@-]+"
+ABSOLUTE_PATH_PATTERN = re.compile(rf"^(/{PATH_COMPONENT})+$|^/$")
+RELATIVE_PATH_PATTERN = re.compile(rf"^{PATH_COMPONENT}(/{PATH_COMPONENT})*$")
+# One mount(8) / autofs option: a name, or name=value; autofs marks its map options with a
+# leading - (-noquota). The list is joined with commas, so a value holds none.
+MOUNT_OPTION_PATTERN = re.compile(r"^-?[A-Za-z0-9_]+(=[A-Za-z0-9_.:/@+-]+)?$")
+# exports(5): the options nfs-utils 2.6 knows; name=value only where the option takes a value.
+EXPORT_FLAGS = frozenset(
+    {
+        "rw", "ro", "sync", "async", "secure", "insecure", "wdelay", "no_wdelay", "hide", "nohide",
+        "crossmnt", "subtree_check", "no_subtree_check", "insecure_locks", "no_auth_nlm", "auth_nlm",
+        "secure_locks", "mountpoint", "mp", "nordirplus", "pnfs", "no_pnfs", "security_label",
+        "root_squash", "no_root_squash", "all_squash", "no_all_squash",
+    }
+)  # fmt: skip
+EXPORT_VALUE_PATTERNS = {
+    "anonuid": re.compile(r"^[0-9]+$"),
+    "anongid": re.compile(r"^[0-9]+$"),
+    "fsid": re.compile(r"^([0-9]+|root|[0-9a-fA-F-]{32,36})$"),
+    "sec": re.compile(r"^(sys|krb5|krb5i|krb5p)(:(sys|krb5|krb5i|krb5p))*$"),
+    "mountpoint": ABSOLUTE_PATH_PATTERN,
+    "mp": ABSOLUTE_PATH_PATTERN,
+}
+# DRBD's shared-secret is a double-quoted drbd.conf string with no escapes: printable ASCII
+# without quotes, backslash or blanks. 20 characters of that alphabet are over 120 bits.
+SECRET_PATTERN = re.compile(r"^[!#-&(-\[\]-~]+$")
+SECRET_MIN_LENGTH = 20
+# Fields whose values are never printed (validation errors show ********** instead).
+SECRET_FIELDS = frozenset({"shared_secret"})
+# A host an NFS client mounts from (autofs map): a host name or an IPv4 address.
+SERVER_PATTERN = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
 
 
 def is_under(path: str, parent: str) -> bool:
@@ -50,7 +83,71 @@ def _absolute_path(value: str) -> str:
         raise ValueError(f"{value!r} must be an absolute path without a trailing slash")
     if any(part in (".", "..") for part in value.split("/")):
         raise ValueError(f"{value!r} must not contain . or .. components")
+    if not ABSOLUTE_PATH_PATTERN.match(value):
+        raise ValueError(f"{value!r} must be a plain path: letters, digits and _ . + @ - between slashes")
     return value
+
+
+def _relative_path(value: str) -> str:
+    if not RELATIVE_PATH_PATTERN.match(value) or ".." in value.split("/"):
+        raise ValueError(
+            f"{value!r} must be a plain path below the link: letters, digits and _ . + @ - between slashes"
+        )
+    return value
+
+
+def _mount_option(value: str) -> str:
+    if not MOUNT_OPTION_PATTERN.match(value):
+        raise ValueError(f"{value!r} is not one mount option (name or name=value; letters, digits, _ . : / @ + -)")
+    return value
+
+
+def _export_option(value: str) -> str:
+    name, _, argument = value.partition("=")
+    pattern = EXPORT_VALUE_PATTERNS.get(name)
+    if (argument and (pattern is None or not pattern.match(argument))) or (not argument and name not in EXPORT_FLAGS):
+        raise ValueError(f"{value!r} is not an exports(5) option nfs-utils accepts (one option per list item)")
+    return value
+
+
+def _server(value: str) -> str:
+    if not SERVER_PATTERN.match(value):
+        raise ValueError(f"{value!r} is not a host name or an IPv4 address")
+    return value
+
+
+def _secret(value: SecretStr) -> SecretStr:
+    # The value is never part of the message: errors are printed.
+    secret = value.get_secret_value()
+    if len(secret) < SECRET_MIN_LENGTH or len(secret) > 64:
+        raise ValueError(f"must be {SECRET_MIN_LENGTH} to 64 characters long")
+    if not SECRET_PATTERN.match(secret):
+        raise ValueError(
+            "must be printable ASCII without quotes, backslash or blanks (drbd.conf writes it in double quotes)"
+        )
+    return value
+
+
+def _has_control_character(text: str) -> bool:
+    return any(ord(char) < 32 or ord(char) == 127 for char in text)
+
+
+def control_character_problem(value: object) -> str | None:
+    """What in one field's value holds a line break or another control character (every file the
+    deploy writes is line-based), or None. Nested dicts are models, which check their own fields."""
+    items: list[tuple[str, object]] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            items.append((f"key {key!r}", key))
+            if not isinstance(item, dict):
+                items.append((f"the value of {key!r}", item))
+    else:
+        items.append(("the value", value))
+    for what, item in items:
+        texts = item if isinstance(item, (list, tuple)) else [item]
+        if any(isinstance(text, str) and _has_control_character(text) for text in texts):
+            return f"{what} holds a line break or another control character; every value is one line of text"
+    return None
 
 
 def _lvm_name(value: str) -> str:
@@ -92,6 +189,13 @@ HostName = Annotated[str, AfterValidator(_hostname)]
 CronSchedule = Annotated[str, AfterValidator(check_cron_schedule)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 DrbdHandler = Annotated[str, AfterValidator(_drbd_handler)]
+RelativePath = Annotated[str, AfterValidator(_relative_path)]
+MountOption = Annotated[str, AfterValidator(_mount_option)]
+ExportOption = Annotated[str, AfterValidator(_export_option)]
+Server = Annotated[str, AfterValidator(_server)]
+Secret = Annotated[SecretStr, AfterValidator(_secret)]
+# Names that become file names, labels and config keys (DRBD resources, OCFS2 volumes).
+Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+$")]
 
 # The procedure's "/sbin/drbdsetup $DRBD_MINOR secondary" demoted every resync target. At boot
 # the node is already Secondary, and a demotion racing the boot script's promotion fails, which
@@ -106,6 +210,17 @@ class Model(BaseModel):
     """Strict base: an unknown key is an error, so a typo never silently falls back to a default."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _single_line(cls, value: object, info: ValidationInfo) -> object:
+        annotation = cls.model_fields[info.field_name].annotation if info.field_name else None
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            return value  # a nested model checks its own fields, each by name
+        problem = control_character_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
 
 # --- storage pair -----------------------------------------------------------------------
@@ -203,7 +318,8 @@ class DrbdOptions(Model):
     # from filling a shared link. None: DRBD's default.
     resync_rate: Annotated[str, Field(pattern=r"^[0-9]+[KMG]$")] | None = None
     cram_hmac_alg: Literal["sha1", "sha256", "sha512"] = "sha256"
-    shared_secret: str = Field(min_length=8, max_length=64)
+    # Held as SecretStr: printed as ********** in errors, reprs and logs.
+    shared_secret: Secret
 
     @field_validator("after_sb_0pri", "after_sb_1pri", "after_sb_2pri")
     @classmethod
@@ -238,12 +354,12 @@ class Ocfs2Cluster(Model):
 
 
 class Ocfs2Volume(Model):
-    drbd_resource: str
+    drbd_resource: Name
     mount_point: AbsolutePath
     # mkfs.ocfs2 -T: tunes block and cluster sizes for the kind of file.
     fs_type: Literal["mail", "datafiles", "vmstore"]
     slots: int = Field(default=2, ge=2, le=255)
-    label: Annotated[str, Field(min_length=1, max_length=63)]
+    label: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,63}$")]
 
 
 class PublicLink(Model):
@@ -255,7 +371,7 @@ class NfsExport(Model):
     path: AbsolutePath
     # Empty: the configured client network (all.py client_network) rather than "*".
     clients: list[str] = []
-    options: list[str] = ["rw", "no_root_squash", "sync", "subtree_check"]
+    options: list[ExportOption] = ["rw", "no_root_squash", "sync", "subtree_check"]
 
 
 class UnisonProfile(Model):
@@ -310,12 +426,12 @@ class StorageConfig(Model):
     replication_link: ReplicationLink = ReplicationLink()
     volume_group: VolumeGroup = VolumeGroup()
     logical_volumes: dict[LvmName, LogicalVolume]
-    ext4_mount_options: list[str] = ["noatime", "nodiratime"]
-    drbd_resources: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+$")], DrbdResource]
+    ext4_mount_options: list[MountOption] = ["noatime", "nodiratime"]
+    drbd_resources: dict[Name, DrbdResource]
     drbd_options: DrbdOptions
     ocfs2_cluster: Ocfs2Cluster = Ocfs2Cluster()
-    ocfs2_volumes: dict[str, Ocfs2Volume]
-    ocfs2_mount_options: list[str] = ["_netdev", "noatime", "data=writeback", "commit=60", "nodiratime"]
+    ocfs2_volumes: dict[Name, Ocfs2Volume]
+    ocfs2_mount_options: list[MountOption] = ["_netdev", "noatime", "data=writeback", "commit=60", "nodiratime"]
     public_links: list[PublicLink]
     nfs_exports: list[NfsExport]
     unison: UnisonProfile
@@ -378,8 +494,8 @@ class SiteConfig(Model):
 
 
 class AutomountEntry(Model):
-    options: list[str] = ["-noquota", "noatime", "nodiratime", "nfsvers=3"]
-    servers: list[str]
+    options: list[MountOption] = ["-noquota", "noatime", "nodiratime", "nfsvers=3"]
+    servers: list[Server]
     path: AbsolutePath
 
 
@@ -392,7 +508,7 @@ class NisServerConfig(Model):
 class ClientLink(Model):
     path: AbsolutePath
     # Relative targets are allowed: the procedure's "ln -s staging/pub /pub".
-    target: str
+    target: AbsolutePath | RelativePath
 
 
 class NfsClientConfig(Model):

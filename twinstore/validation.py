@@ -28,6 +28,7 @@ from pydantic import BaseModel, ValidationError
 from twinstore.config import (
     NFS_CLIENT_KEYS,
     NIS_SERVER_KEYS,
+    SECRET_FIELDS,
     SITE_KEYS,
     STORAGE_KEYS,
     NfsClientConfig,
@@ -94,6 +95,18 @@ class HostView:
 
     def source(self, key: str) -> str:
         return self.sources.get(key, "group_data")
+
+
+HIDDEN = "**********"
+
+
+def redacted(value: Any) -> Any:
+    """A configuration value as it may be printed: every secret field's value hidden."""
+    if isinstance(value, dict):
+        return {key: HIDDEN if key in SECRET_FIELDS else redacted(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [redacted(item) for item in value]
+    return value
 
 
 def _short(value: Any) -> str:
@@ -230,7 +243,12 @@ def _model_problems(view: HostView, model: type[BaseModel], keys: frozenset[str]
         for detail in error.errors():
             location = [str(part) for part in detail["loc"]]
             top = location[0] if location else "?"
-            value = "(missing)" if detail["type"] == "missing" else _short(detail.get("input"))
+            if detail["type"] == "missing":
+                value = "(missing)"
+            elif SECRET_FIELDS & set(location):
+                value = HIDDEN
+            else:
+                value = _short(redacted(detail.get("input")))
             rule = detail["msg"].removeprefix("Value error, ")
             if detail["type"] == "extra_forbidden":
                 rule = "unknown setting (a typo?)"
@@ -240,7 +258,7 @@ def _model_problems(view: HostView, model: type[BaseModel], keys: frozenset[str]
 
 def _unknown_keys(view: HostView) -> list[Problem]:
     return [
-        Problem(view.source(key), key, _short(value), "unknown setting (a typo?)")
+        Problem(view.source(key), key, _short(redacted(value)), "unknown setting (a typo?)")
         for key, value in view.data.items()
         if key not in KNOWN_KEYS and not key.startswith(CONNECTOR_KEY_PREFIXES)
     ]

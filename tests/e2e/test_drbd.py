@@ -5,10 +5,12 @@ Data across re-runs and reboots is checked through the file systems in test_ocfs
 
 from __future__ import annotations
 
+import json
 import re
 
 import testinfra
 
+from facts.replication import ReplicationLink
 from tests.e2e.conftest import LAB_INVENTORY, Run, run_pyinfra, smtp_sink, wait_for, wait_until
 from tests.helpers import lab_storage_value
 
@@ -46,6 +48,9 @@ def test_drbd_files_and_boot(converge: Run, fiori: testinfra.host.Host) -> None:
     # The running resources use them (drbdadm adjust applied them).
     assert fiori.check_output("drbdsetup show drbd0 | grep -c 'fencing.*resource-only'") == "1"
     drbd0 = fiori.file("/etc/drbd.d/drbd0.res").content_string
+    # The resource files hold the pair's shared secret: root's alone.
+    for resource in RESOURCES:
+        assert fiori.file(f"/etc/drbd.d/{resource}.res").mode == 0o600
     for line in (
         "protocol C;",
         "allow-two-primaries;",
@@ -156,3 +161,37 @@ def test_split_brain_is_refused_until_the_administrator_names_the_side_to_discar
     assert "not resolved" not in after.output, "a split brain already reported was reported again"
     healthy = run_pyinfra("-y", LAB_INVENTORY, "status.py")
     assert healthy.returncode == 0, healthy.output[-3000:]
+
+
+# Every file a deploy writes lives under these; -newer finds any written after a marker.
+WRITTEN_BY_A_DEPLOY = "/etc /usr/local /var/lib/twinstore /root"
+
+
+def test_a_bad_secret_is_refused_before_any_host_is_touched_and_never_shown(
+    converge: Run, fiori: testinfra.host.Host, torchio: testinfra.host.Host
+) -> None:
+    options = lab_storage_value("drbd_options")
+    secret = 'refused-"secret"-with-quotes'
+    options["shared_secret"] = secret
+    for node in (fiori, torchio):
+        node.check_output("touch /run/twinstore-before-refused-run && sleep 1")
+    refused = run_pyinfra("-y", "--data", f"drbd_options={json.dumps(options)}", LAB_INVENTORY, "deploy.py")
+    assert refused.returncode == 2, refused.output[-3000:]
+    assert "drbd_options.shared_secret = **********: must be printable ASCII without quotes" in refused.output, (
+        refused.output[-3000:]
+    )
+    assert secret not in refused.output and "with-quotes" not in refused.output, refused.output[-3000:]
+    for node in (fiori, torchio):
+        written = node.check_output(
+            f"find {WRITTEN_BY_A_DEPLOY} -xdev -newer /run/twinstore-before-refused-run -type f 2>/dev/null || true"
+        )
+        assert written == "", f"{node.backend.hostname}: the refused run wrote {written}"
+        assert node.check_output("grep -c 'cs:Connected ro:Primary/Primary' /proc/drbd") == "2"
+
+
+def test_no_fact_carries_the_shared_secret(converge: Run, fiori: testinfra.host.Host) -> None:
+    # The fact's own command, run on the lab: pyinfra prints fact output with -v.
+    secret = lab_storage_value("drbd_options")["shared_secret"]
+    assert secret in fiori.check_output("drbdsetup show drbd0"), "the running resource has no secret to hide"
+    output = fiori.check_output(ReplicationLink().command().get_raw_value())
+    assert "192.168.1.7:7790" in output and secret not in output and "shared-secret" not in output
