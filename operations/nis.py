@@ -36,8 +36,8 @@ ALL_LINE = r"^(#ALL \+= amd\.home auto\.master auto\.home auto\.local|ALL \+= .*
 
 
 def map_line(key: str, entry: AutomountEntry) -> str:
-    """The procedure's map entry: pub -noquota,noatime,... fiori.pasta.net,torchio.pasta.net:/vol/pub"""
-    return f"{key} {','.join(entry.options)} {','.join(entry.servers)}:{entry.path}"
+    """The procedure's map entry, with nosuid,nodev: pub -noquota,...,nosuid,nodev fiori.pasta.net,...:/vol/pub"""
+    return f"{key} {','.join(entry.map_options)} {','.join(entry.servers)}:{entry.path}"
 
 
 @operation()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from pyinfra.context import ctx_host
 
 from facts.nis import Nis, NisState
@@ -22,8 +23,22 @@ DEBIAN_MAKEFILE_LINES = [
 def test_the_procedures_map_entry() -> None:
     entry = AutomountEntry(servers=["fiori.pasta.net", "torchio.pasta.net"], path="/vol/pub")
     assert (
-        map_line("pub", entry) == "pub -noquota,noatime,nodiratime,nfsvers=3 fiori.pasta.net,torchio.pasta.net:/vol/pub"
+        map_line("pub", entry)
+        == "pub -noquota,noatime,nodiratime,nfsvers=3,nosuid,nodev fiori.pasta.net,torchio.pasta.net:/vol/pub"
     )
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (["-noquota", "suid"], "-noquota,suid,nodev"),
+        (["-dev"], "-dev,nosuid"),
+        (["-nosuid", "nodev"], "-nosuid,nodev"),
+    ],
+)
+def test_an_entry_that_names_suid_or_dev_keeps_its_choice(options: list[str], expected: str) -> None:
+    entry = AutomountEntry(options=options, servers=["fiori"], path="/vol/pub")
+    assert map_line("pub", entry) == f"pub {expected} fiori:/vol/pub"
 
 
 def test_the_all_line_matches_debians_commented_line_and_its_own_replacement_only() -> None:

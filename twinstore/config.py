@@ -498,6 +498,17 @@ class AutomountEntry(Model):
     servers: list[Server]
     path: AbsolutePath
 
+    @property
+    def map_options(self) -> list[str]:
+        """The options in the map: nosuid and nodev added unless the entry names suid or dev itself.
+
+        AUTH_SYS trusts whoever is root on any client: a setuid file or a device node planted
+        through one client must not work on another.
+        """
+        named = {option.lstrip("-") for option in self.options}
+        added = [option for option in ("nosuid", "nodev") if not named & {option, option.removeprefix("no")}]
+        return [*self.options, *added]
+
 
 class NisServerConfig(Model):
     """The NIS master's automount maps (group_data/nis_servers.py)."""

@@ -26,7 +26,8 @@ def test_the_client_finds_the_storage_through_nis_and_mounts_it_over_nfs(
     maps = client_value("automount_maps")
     assert isinstance(maps, dict)
     pub = maps["auto.staging"]["pub"]
-    expected = f"{','.join(pub['options'])} {','.join(pub['servers'])}:{pub['path']}"
+    # nosuid,nodev added by default: root on one client cannot plant a setuid file for another.
+    expected = f"{','.join([*pub['options'], 'nosuid', 'nodev'])} {','.join(pub['servers'])}:{pub['path']}"
     assert client.check_output("ypwhich") in ("192.168.1.10", "client", "localhost")
     assert client.check_output("ypmatch pub auto.staging") == expected
     alexis = maps["auto.home"]["alexis"]
@@ -42,6 +43,8 @@ def test_the_client_finds_the_storage_through_nis_and_mounts_it_over_nfs(
     source, fstype = client.check_output("findmnt -n -o SOURCE,FSTYPE /staging/pub").split()
     server_address, exported = source.split(":", 1)
     assert fstype == "nfs" and exported == pub["path"], (source, fstype)
+    mounted_with = client.check_output("findmnt -n -o OPTIONS /staging/pub").split(",")
+    assert "nosuid" in mounted_with and "nodev" in mounted_with, mounted_with
     node = {"fiori": fiori, "torchio": torchio}[storage_node_names_by_address()[server_address]]
     try:
         assert node.check_output(f"cat /vol/pub/nis-{token}") == token
