@@ -1,7 +1,7 @@
 """The storage pair fiori + torchio, with the original procedure's values.
 
 A second pair is another inventory group (say ``pair_b``) whose group_data file sets at
-least ``nodes`` (and ``drbd_options.shared_secret``); everything else is inherited from here.
+least ``nodes`` (and ``drbd_options.shared_secret_file``); everything else is inherited from here.
 """
 
 from twinstore.config import DEMOTE_PRIMARY_RESYNC_TARGET as _DEMOTE_PRIMARY_RESYNC_TARGET
@@ -54,8 +54,10 @@ drbd_options = {
     "ping_int": 30,
     "ping_timeout_tenths": 60,
     "cram_hmac_alg": "sha256",
-    # Peer authentication. Change it on real machines (both nodes of a pair must agree).
-    "shared_secret": "change-me-twinstore-pair-a",
+    # Peer authentication: a file on the machine that runs pyinfra, outside this repository,
+    # mode 0600, holding one line of 20-64 random characters (README, "Using it on real
+    # machines"). Each pair has its own.
+    "shared_secret_file": "/etc/twinstore/drbd-pair-a.secret",
 }
 
 ocfs2_cluster = {

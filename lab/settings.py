@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,6 +89,18 @@ def ssh_key() -> Path:
 
 def ssh_config() -> Path:
     return lab_dir() / "ssh_config"
+
+
+def drbd_secret_file(pair: str) -> Path:
+    """A pair's DRBD shared secret, as a site keeps it: a file outside the repository, mode
+    0600, made once with a random value (the lab's group_data points at it)."""
+    path = lab_dir() / "secrets" / f"drbd-{pair}"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_urlsafe(32) + "\n")
+    return path
 
 
 def known_hosts() -> Path:

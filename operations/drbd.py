@@ -35,6 +35,7 @@ from facts.drbd import DRBDMETA_CHECKED_BYTES, DrbdResources, DrbdResourceState
 from operations.ext4 import mapper_path
 from operations.lvm import refuse_unless_blank
 from operations.report import utc
+from operations.util import private_template
 from twinstore.config import Node, StorageConfig
 from twinstore.fact_cache import FactReads, prefetch_reads
 from twinstore.templating import jinja_env_kwargs
@@ -613,12 +614,11 @@ def configure_drbd(config: StorageConfig) -> None:
     nodes = [{"name": node.name, "address": replication_address(config, node)} for node in config.nodes]
     resource_files = {}
     for name, resource in config.drbd_resources.items():
-        resource_files[name] = files.template(
+        # It holds the pair's shared secret.
+        resource_files[name] = private_template(
             name=f"DRBD resource {name}",
             src=str(TEMPLATES / "resource.res.j2"),
             dest=f"/etc/drbd.d/{name}.res",
-            # It holds the pair's shared secret.
-            mode="600",
             resource_name=name,
             resource=resource,
             disk=mapper_path(config.volume_group.name, resource.backing_volume),

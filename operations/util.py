@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Generator
+from typing import Any
 
-from pyinfra import host, state
-from pyinfra.api import StringCommand, operation
+from pyinfra import host, logger, state
+from pyinfra.api import FileUploadCommand, QuoteString, StringCommand, operation
+from pyinfra.api.util import get_file_sha1, get_template
+from pyinfra.facts.files import File, Sha1File
 
 from twinstore import fact_cache
+from twinstore.templating import jinja_env_kwargs
 
 
 @operation(is_idempotent=False)
@@ -22,3 +27,32 @@ def written_to_disk() -> Generator[StringCommand, None, None]:
         host.noop("this run wrote nothing")
         return
     yield StringCommand("sync")
+
+
+@operation()
+def private_template(src: str, dest: str, **values: Any) -> Generator[StringCommand | FileUploadCommand, None, None]:
+    """
+    Render a template into a file that holds a secret: root's alone (0600) before any content
+    lands in it, and never shown: pyinfra's files.template prints both versions with --diff.
+
+    + src: the Jinja2 template (rendered as files.template renders it)
+    + dest: the remote file
+    + values: the template's variables
+    """
+    text = get_template(src, jinja_env_kwargs()).render(**values)
+    remote = host.get_fact(File, path=dest)
+    same = bool(remote) and host.get_fact(Sha1File, path=dest) == get_file_sha1(io.StringIO(text))
+    private = remote["mode"] == 600 if remote else False
+    if same and private:
+        host.noop(f"{dest} is up to date (mode 0600)")
+        return
+    if not remote:
+        # umask 077: the file never exists with wider permissions.
+        yield StringCommand("sh", "-c", QuoteString('umask 077 && : > "$0"'), QuoteString(dest))
+    elif not private:
+        yield StringCommand("chmod", "600", QuoteString(dest))
+    if not same:
+        if state.config.DIFF:
+            host.log(f"Will modify {dest}: it holds a secret, so no diff is shown", logger.info)
+        # Written into the existing 0600 file: SFTP keeps the mode of a file it truncates.
+        yield FileUploadCommand(io.StringIO(text), dest, remote_temp_filename=host.get_temp_filename(dest))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +21,26 @@ GROUPS: dict[str, Any] = {
 }
 
 
+def secret_file_for_tests(name: str = "drbd-secret", content: str = "unit-test-secret-of-twinstore-pair\n") -> Path:
+    """A secret file as a site keeps one (outside the repository, mode 0600) for the unit tests."""
+    directory = Path(tempfile.gettempdir()) / f"twinstore-tests-{os.getuid()}"
+    directory.mkdir(mode=0o700, exist_ok=True)
+    path = directory / name
+    path.write_text(content)
+    path.chmod(0o600)
+    return path
+
+
 def real_views(inventory: Path = ROOT / "inventory.py", groups: dict[str, Any] | None = None) -> list[HostView]:
-    return views_from_files(str(inventory), groups or GROUPS, cwd=str(ROOT))
+    """The views of an inventory's files; outside the lab (which makes its own), the secret file
+    a site keeps on its controller replaced by a test file."""
+    views = views_from_files(str(inventory), groups or GROUPS, cwd=str(ROOT))
+    if not inventory.is_relative_to(ROOT / "lab"):
+        secret = str(secret_file_for_tests())
+        for view in views:
+            if "drbd_options" in view.data:
+                view.data["drbd_options"] = {**view.data["drbd_options"], "shared_secret_file": secret}
+    return views
 
 
 def with_storage(key: str, value: Any, hosts: tuple[str, ...] = ("fiori", "torchio")) -> list[Problem]:

@@ -598,7 +598,7 @@ def test_a_node_that_went_down_in_step_with_its_peer_waits_as_read_on_the_lab() 
 
 def test_the_resource_file_holds_the_secret_and_nothing_else_shows_it() -> None:
     config = real_storage_config()
-    secret = config.drbd_options.shared_secret.get_secret_value()
+    secret = config.drbd_options.secret.get_secret_value()
     assert secret not in repr(config) and secret not in str(config.drbd_options)
     text = render_template(
         Path(__file__).parents[1] / "templates" / "drbd" / "resource.res.j2",

@@ -140,7 +140,8 @@ def test_two_pair_lab_validates_and_each_pair_sees_its_own_nodes() -> None:
     pair_names = {name: [node["name"] for node in views[name].data["nodes"]] for name in ("fiori", "penne")}
     assert pair_names == {"fiori": ["fiori", "torchio"], "penne": ["fusilli", "penne"]}
     assert views["fusilli"].data["unison"]["client"] == "fusilli"
-    assert views["fiori"].data["drbd_options"]["shared_secret"] != views["penne"].data["drbd_options"]["shared_secret"]
+    secrets = [views[name].data["drbd_options"]["shared_secret_file"] for name in ("fiori", "penne")]
+    assert secrets[0] != secrets[1] and Path(secrets[0]).read_text() != Path(secrets[1]).read_text()
     # The lab's scaled-down sizes and data disk reach the second pair through the storage group.
     assert views["penne"].data["logical_volumes"] == views["fiori"].data["logical_volumes"]
     assert views["penne"].data["volume_group"]["devices"] == ["/dev/vdb"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import LAB_GROUPS, ROOT, real_views, storage_value, with_storage
+from tests.helpers import LAB_GROUPS, ROOT, real_views, secret_file_for_tests, storage_value, with_storage
 from twinstore.config import parse_size
 from twinstore.validation import format_problems, validate
 
@@ -297,6 +297,7 @@ def test_the_cli_stops_before_connecting(tmp_path: Path) -> None:
         "    'drbd0': {'minor': 0, 'port': 7790, 'backing_volume': 'rep-drbd0'},\n"
         "    'drbd1': {'minor': 1, 'port': 7790, 'backing_volume': 'rep-drbd1'},\n"
         "}\n"
+        f"drbd_options = {{'shared_secret_file': {str(secret_file_for_tests())!r}}}\n"
     )
     inventory = tmp_path / "inventory.py"
     inventory.write_text((ROOT / "inventory.py").read_text())
@@ -407,24 +408,46 @@ def with_host_key(host: str, key: str, value: object) -> str:
     [
         ('twinstore-pair-a-"quoted"-secret', "without quotes, backslash or blanks"),
         ("twinstore pair a with blanks", "without quotes, backslash or blanks"),
-        ("twinstore-pair-a\nsecret-on-2-lines", "control character"),
+        ("twinstore-pair-a\nsecret-on-2-lines", "holds more than one line"),
         ("short-secret", "20 to 64 characters long"),
+        ("change-me-twinstore-pair-a", "the shipped placeholder"),
     ],
 )
 def test_a_bad_shared_secret_is_refused_and_never_printed(secret: str, rule: str) -> None:
     options = storage_value("drbd_options")
-    options["shared_secret"] = secret
+    options["shared_secret_file"] = str(secret_file_for_tests("bad-secret", secret))
     text = messages(with_storage("drbd_options", options))
-    assert "drbd_options.shared_secret = **********" in text, text
+    assert f"drbd_options.shared_secret_file = '{options['shared_secret_file']}'" in text, text
     assert rule in text, text
     assert secret not in text and "pair-a" not in text and "quoted" not in text, text
 
 
+def test_a_secret_file_others_can_read_or_inside_the_repository_is_refused() -> None:
+    options = storage_value("drbd_options")
+    readable = secret_file_for_tests("readable-secret")
+    readable.chmod(0o644)
+    options["shared_secret_file"] = str(readable)
+    assert "is readable by others (mode 0644): chmod 600 it" in messages(with_storage("drbd_options", options))
+    options["shared_secret_file"] = str(ROOT / "group_data" / "storage.py")
+    assert "is inside the repository" in messages(with_storage("drbd_options", options))
+    options["shared_secret_file"] = "/nonexistent/secret"
+    assert "cannot be read here: No such file or directory" in messages(with_storage("drbd_options", options))
+
+
+def test_a_secret_written_in_group_data_is_refused_and_not_printed() -> None:
+    options = storage_value("drbd_options")
+    options["shared_secret"] = "a-good-looking-secret-in-a-file"
+    text = messages(with_storage("drbd_options", options))
+    assert "drbd_options.shared_secret = **********: a secret is not written in group_data" in text, text
+    assert "a-good-looking" not in text
+
+
 def test_a_secret_in_a_misspelt_setting_is_not_printed_either() -> None:
     options = storage_value("drbd_options")
+    options["shared_secret"] = "a-good-looking-secret-in-a-file"
     text = with_host_key("fiori", "drbd_optoins", options)
     assert "drbd_optoins = " in text and "unknown setting" in text, text
-    assert options["shared_secret"] not in text, text
+    assert "a-good-looking" not in text, text
 
 
 @pytest.mark.parametrize(

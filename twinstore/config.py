@@ -8,11 +8,22 @@ the values. Models check one value or one object; rules that relate several obje
 from __future__ import annotations
 
 import re
+import stat
 from ipaddress import IPv4Address, IPv4Network
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 SIZE_UNITS = {"K": 1, "M": 2, "G": 3, "T": 4, "P": 5}
 SIZE_PATTERN = re.compile(r"^([0-9]+(?:\.[0-9]+)?)([KMGTP])$")
@@ -52,6 +63,9 @@ SECRET_PATTERN = re.compile(r"^[!#-&(-\[\]-~]+$")
 SECRET_MIN_LENGTH = 20
 # Fields whose values are never printed (validation errors show ********** instead).
 SECRET_FIELDS = frozenset({"shared_secret"})
+# The placeholder earlier versions shipped; a secret everyone can read in the repository.
+PLACEHOLDER_SECRET_PREFIX = "change-me"
+REPOSITORY = Path(__file__).resolve().parents[1]
 # A host an NFS client mounts from (autofs map): a host name or an IPv4 address.
 SERVER_PATTERN = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
 
@@ -116,16 +130,38 @@ def _server(value: str) -> str:
     return value
 
 
-def _secret(value: SecretStr) -> SecretStr:
-    # The value is never part of the message: errors are printed.
-    secret = value.get_secret_value()
+def check_secret(secret: str) -> None:
+    # The value is never part of a message: errors are printed.
     if len(secret) < SECRET_MIN_LENGTH or len(secret) > 64:
-        raise ValueError(f"must be {SECRET_MIN_LENGTH} to 64 characters long")
+        raise ValueError(f"the secret must be {SECRET_MIN_LENGTH} to 64 characters long")
     if not SECRET_PATTERN.match(secret):
         raise ValueError(
-            "must be printable ASCII without quotes, backslash or blanks (drbd.conf writes it in double quotes)"
+            "the secret must be printable ASCII without quotes, backslash or blanks (drbd.conf writes it in "
+            "double quotes)"
         )
-    return value
+    if secret.startswith(PLACEHOLDER_SECRET_PREFIX):
+        raise ValueError("the secret is the shipped placeholder, which anyone can read: make a new one")
+
+
+def read_secret_file(path: str) -> SecretStr:
+    """The secret in a file of the machine that runs pyinfra: outside the repository, root's alone
+    (no group or other permission), one line."""
+    file = Path(path)
+    if file.resolve().is_relative_to(REPOSITORY):
+        raise ValueError(f"is inside the repository ({REPOSITORY}), which others read: keep secrets outside it")
+    try:
+        status = file.stat()
+    except OSError as error:
+        raise ValueError(f"cannot be read here: {error.strerror}") from None
+    if not stat.S_ISREG(status.st_mode):
+        raise ValueError("is not a regular file")
+    if status.st_mode & 0o077:
+        raise ValueError(f"is readable by others (mode {stat.S_IMODE(status.st_mode):04o}): chmod 600 it")
+    secret = file.read_text(encoding="ascii", errors="replace").removesuffix("\n")
+    if control_character_problem(secret):
+        raise ValueError("holds more than one line: the secret is one line")
+    check_secret(secret)
+    return SecretStr(secret)
 
 
 def _has_control_character(text: str) -> bool:
@@ -193,7 +229,6 @@ RelativePath = Annotated[str, AfterValidator(_relative_path)]
 MountOption = Annotated[str, AfterValidator(_mount_option)]
 ExportOption = Annotated[str, AfterValidator(_export_option)]
 Server = Annotated[str, AfterValidator(_server)]
-Secret = Annotated[SecretStr, AfterValidator(_secret)]
 # Names that become file names, labels and config keys (DRBD resources, OCFS2 volumes).
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+$")]
 
@@ -318,8 +353,39 @@ class DrbdOptions(Model):
     # from filling a shared link. None: DRBD's default.
     resync_rate: Annotated[str, Field(pattern=r"^[0-9]+[KMG]$")] | None = None
     cram_hmac_alg: Literal["sha1", "sha256", "sha512"] = "sha256"
-    # Held as SecretStr: printed as ********** in errors, reprs and logs.
-    shared_secret: Secret
+    # The pair's peer authentication secret, read from this file on the machine that runs
+    # pyinfra (outside the repository, mode 0600) and held as a SecretStr (********** in
+    # errors, reprs and logs). Both nodes of a pair must use the same.
+    shared_secret_file: AbsolutePath
+    # Refused: a secret written in group_data or on the command line is read by anyone who
+    # reads those (declared only to say so, by name).
+    shared_secret: None = None
+    _shared_secret: SecretStr = PrivateAttr()
+
+    @field_validator("shared_secret", mode="before")
+    @classmethod
+    def _not_inline(cls, value: object) -> None:
+        if value is not None:
+            raise ValueError(
+                "a secret is not written in group_data or on the command line: put it in a file outside the "
+                "repository (mode 0600) and set drbd_options.shared_secret_file"
+            )
+        return None
+
+    @field_validator("shared_secret_file")
+    @classmethod
+    def _readable_secret(cls, value: str) -> str:
+        read_secret_file(value)
+        return value
+
+    @model_validator(mode="after")
+    def _load_secret(self) -> DrbdOptions:
+        self._shared_secret = read_secret_file(self.shared_secret_file)
+        return self
+
+    @property
+    def secret(self) -> SecretStr:
+        return self._shared_secret
 
     @field_validator("after_sb_0pri", "after_sb_1pri", "after_sb_2pri")
     @classmethod

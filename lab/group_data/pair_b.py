@@ -7,6 +7,8 @@ its unison client; sizes, volumes, exports and the rest come from the storage gr
 import runpy
 from pathlib import Path
 
+from lab.settings import drbd_secret_file
+
 _real = runpy.run_path(str(Path(__file__).resolve().parents[2] / "group_data" / "storage.py"))
 
 nodes = [
@@ -14,5 +16,5 @@ nodes = [
     {"name": "penne", "lan_address": "192.168.1.9", "link_address": "10.99.0.9", "o2cb_number": 2},
 ]
 _lab = runpy.run_path(str(Path(__file__).resolve().parent / "storage.py"))
-drbd_options = {**_lab["drbd_options"], "shared_secret": "change-me-twinstore-pair-b"}
+drbd_options = {**_lab["drbd_options"], "shared_secret_file": str(drbd_secret_file("pair-b"))}
 unison = {**_real["unison"], "client": "fusilli"}

@@ -10,6 +10,8 @@ Every other value, and the volumes' roles and mount points, come from the real f
 import runpy
 from pathlib import Path
 
+from lab.settings import drbd_secret_file
+
 _real = runpy.run_path(str(Path(__file__).resolve().parents[2] / "group_data" / "storage.py"))
 _lab_sizes = {"rep-no": "1G", "rep-drbd0": "1G", "rep-drbd1": "2112M", "rep-unison": "2G"}
 
@@ -21,6 +23,7 @@ logical_volumes = {name: {**volume, "size": _lab_sizes[name]} for name, volume i
 # that takes either way, and the fault scenarios wait out these timeouts on every boot.
 drbd_options = {
     **_real["drbd_options"],
+    "shared_secret_file": str(drbd_secret_file("pair-a")),
     "resync_rate": "40M",
     "wfc_timeout": 30,
     "degr_wfc_timeout": 30,

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
+from pathlib import Path
 
 import testinfra
 
@@ -167,19 +169,30 @@ def test_split_brain_is_refused_until_the_administrator_names_the_side_to_discar
 WRITTEN_BY_A_DEPLOY = "/etc /usr/local /var/lib/twinstore /root"
 
 
+def secret_file(directory: Path, secret: str) -> Path:
+    path = directory / "drbd-secret"
+    path.write_text(secret + "\n")
+    path.chmod(0o600)
+    return path
+
+
+def lab_secret() -> str:
+    return Path(lab_storage_value("drbd_options")["shared_secret_file"]).read_text().strip()
+
+
 def test_a_bad_secret_is_refused_before_any_host_is_touched_and_never_shown(
-    converge: Run, fiori: testinfra.host.Host, torchio: testinfra.host.Host
+    converge: Run, fiori: testinfra.host.Host, torchio: testinfra.host.Host, tmp_path: Path
 ) -> None:
     options = lab_storage_value("drbd_options")
     secret = 'refused-"secret"-with-quotes'
-    options["shared_secret"] = secret
+    options["shared_secret_file"] = str(secret_file(tmp_path, secret))
     for node in (fiori, torchio):
         node.check_output("touch /run/twinstore-before-refused-run && sleep 1")
     refused = run_pyinfra("-y", "--data", f"drbd_options={json.dumps(options)}", LAB_INVENTORY, "deploy.py")
     assert refused.returncode == 2, refused.output[-3000:]
-    assert "drbd_options.shared_secret = **********: must be printable ASCII without quotes" in refused.output, (
-        refused.output[-3000:]
-    )
+    assert f"drbd_options.shared_secret_file = '{options['shared_secret_file']}': the secret must be printable" in (
+        refused.output
+    ), refused.output[-3000:]
     assert secret not in refused.output and "with-quotes" not in refused.output, refused.output[-3000:]
     for node in (fiori, torchio):
         written = node.check_output(
@@ -189,9 +202,42 @@ def test_a_bad_secret_is_refused_before_any_host_is_touched_and_never_shown(
         assert node.check_output("grep -c 'cs:Connected ro:Primary/Primary' /proc/drbd") == "2"
 
 
+def test_the_secret_is_rotated_by_a_deploy_without_a_resync_and_never_shown(
+    converge: Run, fiori: testinfra.host.Host, torchio: testinfra.host.Host, tmp_path: Path
+) -> None:
+    old = lab_secret()
+    new = "rotated-" + secrets.token_urlsafe(24)
+    options = lab_storage_value("drbd_options")
+    options["shared_secret_file"] = str(secret_file(tmp_path, new))
+    rotate = ("--data", f"drbd_options={json.dumps(options)}")
+    preview = run_pyinfra("--dry", "--diff", *rotate, LAB_INVENTORY, "deploy.py")
+    assert preview.returncode == 0, preview.output[-3000:]
+    assert "Will modify /etc/drbd.d/drbd0.res: it holds a secret, so no diff is shown" in preview.output
+    assert new not in preview.output and old not in preview.output
+    for node in (fiori, torchio):
+        node.check_output("dmesg -C")
+    rotated = run_pyinfra("-y", "--diff", *rotate, LAB_INVENTORY, "deploy.py")
+    assert rotated.returncode == 0, rotated.output[-3000:]
+    assert new not in rotated.output and old not in rotated.output
+    for node in (fiori, torchio):
+        # Both nodes run with the new secret, still connected: nothing was resynced.
+        for resource in RESOURCES:
+            assert new in node.check_output(f"drbdsetup show {resource}")
+            assert old not in node.file(f"/etc/drbd.d/{resource}.res").content_string
+        assert proc_drbd(node).count("cs:Connected ro:Primary/Primary ds:UpToDate/UpToDate") == 2
+        log = node.check_output("dmesg | grep -E 'drbd[01]' || true")
+        assert "Began resync" not in log and "conn( Connected" not in log, log
+    # Back to the lab's own secret, the same way.
+    back = run_pyinfra("-y", LAB_INVENTORY, "deploy.py")
+    assert back.returncode == 0, back.output[-3000:]
+    for node in (fiori, torchio):
+        assert old in node.check_output("drbdsetup show drbd0")
+        assert proc_drbd(node).count("cs:Connected ro:Primary/Primary ds:UpToDate/UpToDate") == 2
+
+
 def test_no_fact_carries_the_shared_secret(converge: Run, fiori: testinfra.host.Host) -> None:
     # The fact's own command, run on the lab: pyinfra prints fact output with -v.
-    secret = lab_storage_value("drbd_options")["shared_secret"]
+    secret = lab_secret()
     assert secret in fiori.check_output("drbdsetup show drbd0"), "the running resource has no secret to hide"
     output = fiori.check_output(ReplicationLink().command().get_raw_value())
     assert "192.168.1.7:7790" in output and secret not in output and "shared-secret" not in output
