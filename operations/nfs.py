@@ -75,8 +75,7 @@ def configure_nfs(config: StorageConfig, site: SiteConfig) -> None:
         _if=any_changed(mountd),
     )
     exports = [
-        {"path": export.path, "clients": export.clients or [str(site.client_network)], "options": export.options}
-        for export in config.nfs_exports
+        {"path": export.path, "entries": export.entries([str(site.client_network)])} for export in config.nfs_exports
     ]
     exports_file = files.template(
         name=f"Exports in {EXPORTS_FILE}",

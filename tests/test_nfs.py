@@ -10,12 +10,14 @@ from typing import cast
 
 import pytest
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from pydantic import ValidationError
 from pyinfra.api.operation import OperationMeta
 from pyinfra.context import ctx_host, ctx_state
 
 from facts.nfs import NfsExports, NfsExportsState
 from operations.nfs import REEXPORT, exported
 from tests.helpers import FakeHost, FakeOperationMeta
+from twinstore.config import NfsExport
 
 TEMPLATES = Path(__file__).parent.parent / "templates" / "nfs"
 PATHS = ["/vol/pub", "/vol/home"]
@@ -27,16 +29,37 @@ def planning() -> Iterator[None]:
         yield
 
 
-def test_exports_file_has_the_procedures_options_for_the_client_network() -> None:
+def render_exports(exports: list[NfsExport]) -> list[str]:
     environment = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, keep_trailing_newline=True)
     text = environment.get_template("twinstore.exports.j2").render(
-        exports=[
-            {"path": "/vol/pub", "clients": ["192.168.1.0/24"], "options": ["rw", "no_root_squash", "sync"]},
-            {"path": "/vol/home", "clients": ["10.0.0.0/8", "host1"], "options": ["ro"]},
+        exports=[{"path": export.path, "entries": export.entries(["192.168.1.0/24"])} for export in exports]
+    )
+    return [line for line in text.splitlines() if line and not line.startswith("#")]
+
+
+def test_root_is_squashed_for_the_client_network_and_trusted_only_on_named_hosts() -> None:
+    lines = render_exports(
+        [
+            NfsExport(path="/vol/pub"),
+            NfsExport(path="/vol/home", no_root_squash_hosts=["192.168.1.10", "admin"]),
+            NfsExport(path="/vol/svn", clients=["10.0.0.0/8", "host1"], options=["ro"]),
         ]
     )
-    lines = [line for line in text.splitlines() if line and not line.startswith("#")]
-    assert lines == ["/vol/pub 192.168.1.0/24(rw,no_root_squash,sync)", "/vol/home 10.0.0.0/8(ro) host1(ro)"]
+    assert lines == [
+        "/vol/pub 192.168.1.0/24(rw,root_squash,sync,subtree_check)",
+        "/vol/home 192.168.1.10(rw,sync,subtree_check,no_root_squash) admin(rw,sync,subtree_check,no_root_squash)"
+        " 192.168.1.0/24(rw,root_squash,sync,subtree_check)",
+        "/vol/svn 10.0.0.0/8(ro) host1(ro)",
+    ]
+
+
+def test_no_root_squash_for_a_whole_export_or_a_network_is_refused() -> None:
+    with pytest.raises(ValidationError, match="name the hosts whose root is trusted in no_root_squash_hosts"):
+        NfsExport(path="/vol/pub", options=["rw", "no_root_squash"])
+    with pytest.raises(ValidationError, match="is not a host name or an IPv4 address"):
+        NfsExport(path="/vol/pub", no_root_squash_hosts=["192.168.1.0/24"])
+    with pytest.raises(ValidationError, match="is not a host name or an IPv4 address"):
+        NfsExport(path="/vol/pub", no_root_squash_hosts=["*"])
 
 
 def test_fact_reads_the_table_and_where_paths_lead() -> None:

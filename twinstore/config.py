@@ -437,7 +437,29 @@ class NfsExport(Model):
     path: AbsolutePath
     # Empty: the configured client network (all.py client_network) rather than "*".
     clients: list[str] = []
-    options: list[ExportOption] = ["rw", "no_root_squash", "sync", "subtree_check"]
+    # root_squash: NFS over AUTH_SYS believes whatever uid a client sends, so root on any
+    # machine of the client network would own every file (the procedure's no_root_squash).
+    options: list[ExportOption] = ["rw", "root_squash", "sync", "subtree_check"]
+    # Hosts whose root stays root on this export (no_root_squash), each named: an address or
+    # a host name, never a network or a wildcard.
+    no_root_squash_hosts: list[Server] = []
+
+    @field_validator("options")
+    @classmethod
+    def _root_squash_per_host(cls, value: list[str]) -> list[str]:
+        if "no_root_squash" in value:
+            raise ValueError(
+                "no_root_squash for every client of the export gives root on any of them every file; "
+                "name the hosts whose root is trusted in no_root_squash_hosts"
+            )
+        return value
+
+    def entries(self, default_clients: list[str]) -> list[tuple[str, list[str]]]:
+        """The export's clients, each with its options: trusted hosts first (exports(5) matches a
+        single host before a network whatever the order, so this is for the reader)."""
+        squashed = [option for option in self.options if option != "root_squash"]
+        trusted = [(name, [*squashed, "no_root_squash"]) for name in self.no_root_squash_hosts]
+        return trusted + [(client, list(self.options)) for client in self.clients or default_clients]
 
 
 class UnisonProfile(Model):

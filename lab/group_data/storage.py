@@ -36,3 +36,6 @@ drbd_options = {
 # guests reach nothing outside, so the lab is the case where every upstream is unreachable.
 # The client guest stands in for the site's mail relay (tests/e2e/test_mail.py listens there).
 mail_relay = "192.168.1.10"
+# The client guest is the one NFS client whose root is trusted (the tests write through the
+# exports as root); every other host of the client network is squashed, as on a real site.
+nfs_exports = [{**export, "no_root_squash_hosts": ["192.168.1.10"]} for export in _real["nfs_exports"]]

@@ -9,8 +9,10 @@ from tests.e2e.conftest import Run
 
 def test_exports_file_and_mountd_setting(converge: Run, fiori: testinfra.host.Host) -> None:
     exports = fiori.file("/etc/exports.d/twinstore.exports").content_string
+    # Root squashed for the client network; the lab names its client guest as trusted.
     for path in ("/vol/pub", "/vol/home", "/vol/mail", "/vol/wikis", "/vol/svn"):
-        assert f"{path} 192.168.1.0/24(rw,no_root_squash,sync,subtree_check)" in exports
+        trusted = "192.168.1.10(rw,sync,subtree_check,no_root_squash)"
+        assert f"{path} {trusted} 192.168.1.0/24(rw,root_squash,sync,subtree_check)" in exports
     assert fiori.check_output("nfsconf --get mountd manage-gids") == "n"
 
 
@@ -40,3 +42,18 @@ def test_client_mounts_pub_and_home_and_both_storage_nodes_see_its_writes(
     assert client.check_output("stat -c %U /mnt/home-fiori/from-client") == "root"
     for mount in ("/mnt/pub", "/mnt/home-fiori", "/mnt/home-torchio"):
         client.check_output(f"umount {mount}")
+
+
+def test_root_on_a_host_not_named_trusted_is_squashed(
+    converge: Run, fiori: testinfra.host.Host, torchio: testinfra.host.Host
+) -> None:
+    # fiori is on the client network but not named in no_root_squash_hosts: as an NFS client of
+    # torchio, its root is nobody there and cannot write into root's directory.
+    fiori.check_output("mkdir -p /mnt/untrusted && mount -t nfs -o nfsvers=3 192.168.1.7:/vol/home /mnt/untrusted")
+    try:
+        planted = fiori.run("touch /mnt/untrusted/planted-by-root")
+        assert planted.rc != 0 and "Permission denied" in planted.stderr, planted
+        assert fiori.check_output("stat -c %U /mnt/untrusted") == "root"
+    finally:
+        fiori.check_output("umount /mnt/untrusted")
+    assert torchio.run("test -e /vol/home/planted-by-root").rc != 0
