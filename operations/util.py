@@ -7,12 +7,19 @@ from collections.abc import Generator
 from typing import Any
 
 from pyinfra import host, logger, state
-from pyinfra.api import FileUploadCommand, QuoteString, StringCommand, operation
+from pyinfra.api import FileUploadCommand, Host, QuoteString, StringCommand, operation
 from pyinfra.api.util import get_file_sha1, get_template
 from pyinfra.facts.files import File, Sha1File
 
 from twinstore import fact_cache
 from twinstore.templating import jinja_env_kwargs
+
+
+def planned_changes(host: Host) -> bool:
+    """Whether an earlier operation plans a change on the host, as --dry's "Change" column counts
+    (pyinfra's own table reads the same flag): one that runs only _if another changed counts
+    when it runs."""
+    return any(op.operation_meta._maybe_is_change and not op.global_arguments["_if"] for op in state.ops[host].values())
 
 
 @operation(is_idempotent=False)
@@ -22,7 +29,7 @@ def written_to_disk() -> Generator[StringCommand, None, None]:
     minute of a run could leave a new boot script or resource file empty. Only when the run
     changes something on the host (planned changes in --dry, commands run while executing).
     """
-    changed = fact_cache.changed_on(host) if state.is_executing else state.get_meta_for_host(host).ops_change > 0
+    changed = fact_cache.changed_on(host) if state.is_executing else planned_changes(host)
     if not changed:
         host.noop("this run wrote nothing")
         return
