@@ -12,6 +12,7 @@ from operations import (
     boot,
     drbd,
     ext4,
+    firewall,
     links,
     lvm,
     mail,
@@ -27,6 +28,7 @@ from operations.accounts import configure_accounts
 from operations.boot import configure_boot
 from operations.drbd import configure_drbd
 from operations.ext4 import configure_ext4
+from operations.firewall import configure_firewall
 from operations.links import configure_links
 from operations.lvm import configure_lvm
 from operations.mail import configure_mail
@@ -58,7 +60,22 @@ def storage_fact_reads(config: StorageConfig) -> fact_cache.FactReads:
     """Everything the storage deploys read on a node."""
     # pyinfra's own temporary directory, asked by files.template and files.put.
     reads = accounts.fact_reads() + fact_cache.FactReads(facts=[(TmpDir, {})])
-    for subsystem in (sources, names, mail, tuning, lvm, ext4, replication, drbd, ocfs2, links, unison, nfs, boot):
+    for subsystem in (
+        sources,
+        firewall,
+        names,
+        mail,
+        tuning,
+        lvm,
+        ext4,
+        replication,
+        drbd,
+        ocfs2,
+        links,
+        unison,
+        nfs,
+        boot,
+    ):
         reads += subsystem.fact_reads(config)
     return reads
 
@@ -89,6 +106,7 @@ if packages:
 
 if STORAGE_GROUP in host.groups:
     config = storage_config(host)
+    configure_firewall(config=config, site=site_config(host))
     configure_names(config=config)
     configure_mail(config=config)
     configure_tuning(config=config)

@@ -568,6 +568,30 @@ class StorageConfig(Model):
     def peer_of(self, name: str) -> Node:
         return next(node for node in self.nodes if node.name != name)
 
+    def peer_addresses(self, name: str) -> list[str]:
+        """Every address the node's peer may replicate from: its LAN address and its
+        back-to-back address, whichever mode the link is in (a link move changes the mode)."""
+        peer = self.peer_of(name)
+        return [str(address) for address in (peer.lan_address, peer.link_address) if address is not None]
+
+    @property
+    def replication_ports(self) -> list[int]:
+        """The TCP ports the pair replicates on: each DRBD resource's and o2cb's."""
+        return sorted({*(resource.port for resource in self.drbd_resources.values()), self.ocfs2_cluster.port})
+
+    def nfs_client_sources(self, client_network: IPv4Network) -> list[str]:
+        """The addresses and networks NFS clients come from: the client network and every export
+        client or trusted host given by address (a host name is expected inside the client network)."""
+        sources = [str(client_network)]
+        for export in self.nfs_exports:
+            for client in [*export.clients, *export.no_root_squash_hosts]:
+                try:
+                    network = IPv4Network(client, strict=False)
+                except ValueError:
+                    continue
+                sources.append(str(network.network_address) if network.prefixlen == 32 else str(network))
+        return list(dict.fromkeys(sources))
+
 
 # --- the rest of the network --------------------------------------------------------------
 

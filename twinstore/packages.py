@@ -20,6 +20,8 @@ STORAGE_PACKAGES = [
     "dns-root-data",
     # fuser: what holds a volume that must be unmounted (operations/replication.py).
     "psmisc",
+    # The packet filter (operations/firewall.py).
+    "nftables",
 ]
 # Only on storage nodes with a mail_relay (operations/mail.py); bsd-mailx is the `mail` that
 # DRBD's notify scripts (split brain, out-of-sync blocks) send with.

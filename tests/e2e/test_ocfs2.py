@@ -156,6 +156,8 @@ def test_both_nodes_rebooted_together_come_back_in_service(
             assert re.search(rf"^{re.escape(real)}\s+192\.168\.1\.0/24\(", exports, re.MULTILINE), exports
         assert node.check_output("sha256sum < /vol/mail/before-reboot") == checksum
         assert node.run("systemctl is-failed --quiet twinstore-storage").rc != 0
+        # nftables.service loaded the packet filter at boot, and the pair reconnected through it.
+        assert "policy drop" in node.check_output("nft list table inet twinstore")
     # The lab's upstream resolver (group_data: 192.168.1.1) is unreachable: the boot did not wait
     # on it. The local resolver started at once, with the trust anchor from dns-root-data and no
     # network (nss-lookup.target, which rpc-statd and postfix wait for, was reached), and each
