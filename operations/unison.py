@@ -23,6 +23,7 @@ from operations.drbd import replication_address
 from operations.report import report
 from twinstore.config import StorageConfig, UnisonProfile
 from twinstore.fact_cache import FactReads, prefetch_reads
+from twinstore.templating import jinja_env_kwargs
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "unison"
 KEY = "/root/.ssh/id_ed25519_unison"
@@ -253,6 +254,7 @@ def configure_unison(config: StorageConfig) -> None:
             src=str(TEMPLATES / "unison-server.sh.j2"),
             dest=SERVER_COMMAND,
             mode="755",
+            jinja_env_kwargs=jinja_env_kwargs(),
             root=mount_point,
         )
         authorized_sync_key(
@@ -281,6 +283,7 @@ def configure_unison(config: StorageConfig) -> None:
         src=str(TEMPLATES / "sync.sh.j2"),
         dest=SYNC_COMMAND,
         mode="755",
+        jinja_env_kwargs=jinja_env_kwargs(),
         **sync_command_values(profile, mount_point, host.name, peer.name, peer_address),
     )
     files.template(

@@ -10,7 +10,9 @@ from jinja2 import Environment, StrictUndefined, Template
 from facts.lvm import SECTION
 from facts.unison import Unison, UnisonState
 from operations.unison import SERVER_COMMAND, TEMPLATES, authorized_line, ssh_options, sync_command_values
+from tests.helpers import render_template
 from twinstore.config import UnisonProfile
+from twinstore.templating import jinja_env_kwargs
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG9 twinstore-unison@fiori"
 
@@ -57,7 +59,7 @@ def test_the_key_is_let_in_only_from_the_client_and_only_for_the_server() -> Non
 
 
 def run_forced_command(original: str | None) -> subprocess.CompletedProcess[str]:
-    script = Template((TEMPLATES / "unison-server.sh.j2").read_text()).render(root="/vol/rep-unison")
+    script = render_template(TEMPLATES / "unison-server.sh.j2", root="/vol/rep-unison")
     environment = (
         {"PATH": "/nonexistent"} if original is None else {"PATH": "/nonexistent", "SSH_ORIGINAL_COMMAND": original}
     )
@@ -144,7 +146,9 @@ class SyncScript:
         assert values["count_file"] == "/root/.unison/twinstore-vol-rep-unison.count"
         values |= {"count_file": str(self.count_file), "lock_file": str(tmp_path / "lock")}
         values |= {"last_run_file": str(self.last_run)}
-        template = Environment(undefined=StrictUndefined).from_string((TEMPLATES / "sync.sh.j2").read_text())
+        template = Environment(undefined=StrictUndefined, **jinja_env_kwargs()).from_string(
+            (TEMPLATES / "sync.sh.j2").read_text()
+        )
         self.script.write_text(template.render(**values))
 
     def make_entries(self, count: int) -> None:
