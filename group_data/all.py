@@ -6,3 +6,7 @@ nis_domain = "pasta.net"
 nis_server = "192.168.1.10"
 # NFS exports default to this network instead of the procedure's "*".
 client_network = "192.168.1.0/24"
+# No trust on first use: pyinfra connects only to a machine whose host key is already in
+# ~/.ssh/known_hosts (README, "Using it on real machines": pin each key before the first run).
+# The unison key each storage node pins for its peer comes from this connection.
+ssh_strict_host_key_checking = "yes"
