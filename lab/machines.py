@@ -394,10 +394,25 @@ def load_snapshot(tag: str) -> float:
     qmp.load_snapshot(guests, tag)
     for each in guests:
         drop_ssh_master(each.name)
-        subprocess.run(
-            ssh_command(each.name, "date", "-s", f"@{time.time():.0f}"),
-            capture_output=True,
-            timeout=60,
-            check=True,
-        )
+        set_clock(each)
     return time.monotonic() - started
+
+
+def set_clock(guest: Guest, timeout: float = 120) -> None:
+    """Set a guest's clock to the host's. Right after a loadvm its SSH may not answer for a while
+    (a fresh-clone run saw ssh fail at once after three loads in a row): retried until timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = subprocess.run(
+            ssh_command(guest.name, "date", "-s", f"@{time.time():.0f}"),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        if result.returncode == 0:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"lab: {guest.name} did not answer over SSH after loadvm: {result.stderr.strip()}")
+        drop_ssh_master(guest.name)
+        time.sleep(3)

@@ -125,8 +125,11 @@ def load_snapshot(guests: list[Guest], tag: str) -> float:
     started = time.monotonic()
     for guest in guests:
         pause(guest)
-    for guest in guests:
-        human(guest, f"loadvm {tag}")
-    for guest in guests:
-        resume(guest)
+    try:
+        for guest in guests:
+            human(guest, f"loadvm {tag}")
+    finally:
+        # A failed load leaves no guest paused for the next command to hang on.
+        for guest in guests:
+            resume(guest)
     return time.monotonic() - started
