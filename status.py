@@ -9,10 +9,10 @@ from pyinfra import host, inventory
 
 from operations.health import report_health
 from twinstore import fact_cache
-from twinstore.validation import STORAGE_GROUP, check_deploy_inventory, storage_config
+from twinstore.validation import STORAGE_GROUP, check_deploy_inventory, site_config, storage_config
 
 fact_cache.install()
 check_deploy_inventory(inventory)
 
 if STORAGE_GROUP in host.groups:
-    report_health(config=storage_config(host))
+    report_health(config=storage_config(host), site=site_config(host))

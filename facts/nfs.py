@@ -12,7 +12,8 @@ from facts.lvm import SECTION
 SCRIPT = r"""
 # Shell built-ins wherever they do: each program started costs 60-100 ms under TCG.
 echo "{section}exported"
-exportfs -s 2>/dev/null | while read -r path rest; do [ -n "$path" ] && echo "EXPORTED=$path"; done
+# One line per path and client: "path client(options)".
+exportfs -s 2>/dev/null | while read -r path rest; do [ -n "$path" ] && echo "EXPORTED=$path ${rest%%(*}"; done
 for path in "$@"; do
     echo "{section}path $path"
     if [ -d "$path" ]; then echo "RESOLVED=$(cd "$path" && pwd -P)"; fi
@@ -27,6 +28,8 @@ class NfsExportsState:
     exported: frozenset[str] = frozenset()
     # Wanted path -> the directory it resolves to; absent when it leads nowhere (volume not mounted).
     resolved: dict[str, str] = field(default_factory=dict)
+    # Exported path -> the clients the kernel exports it to.
+    clients: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 class NfsExports(FactBase[NfsExportsState]):
@@ -38,7 +41,8 @@ class NfsExports(FactBase[NfsExportsState]):
     .. code:: python
 
         NfsExportsState(exported=frozenset({"/vol/rep-unison/pub"}),
-                        resolved={"/vol/pub": "/vol/rep-unison/pub"})
+                        resolved={"/vol/pub": "/vol/rep-unison/pub"},
+                        clients={"/vol/rep-unison/pub": frozenset({"192.168.1.10", "192.168.1.0/24"})})
     """
 
     @override
@@ -55,12 +59,18 @@ class NfsExports(FactBase[NfsExportsState]):
     def process(self, output: list[str]) -> NfsExportsState:
         exported: set[str] = set()
         resolved: dict[str, str] = {}
+        clients: dict[str, set[str]] = {}
         current = ""
         for line in output:
             if line.startswith(SECTION):
                 current = line[len(SECTION) :]
             elif line.startswith("EXPORTED="):
-                exported.add(line.split("=", 1)[1])
+                path, _, client = line.split("=", 1)[1].partition(" ")
+                exported.add(path)
+                if client.strip():
+                    clients.setdefault(path, set()).add(client.strip())
             elif line.startswith("RESOLVED=") and current.startswith("path "):
                 resolved[current.split(" ", 1)[1]] = line.split("=", 1)[1]
-        return NfsExportsState(frozenset(exported), resolved)
+        return NfsExportsState(
+            frozenset(exported), resolved, {path: frozenset(names) for path, names in clients.items()}
+        )

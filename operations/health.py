@@ -24,7 +24,7 @@ from operations.drbd import resource_args
 from operations.ocfs2 import ocfs2_devices
 from operations.report import utc
 from operations.unison import last_run_file
-from twinstore.config import StorageConfig
+from twinstore.config import NfsExport, SiteConfig, StorageConfig
 from twinstore.fact_cache import prefetch
 from twinstore.validation import volume_mounts
 
@@ -88,7 +88,12 @@ def age(seconds: int) -> str:
     return f"{seconds // 86400} days"
 
 
-def pair_problems(config: StorageConfig, nodes: dict[str, NodeHealth | None]) -> list[str]:
+def missing_clients(export: NfsExport, exported_to: frozenset[str], default_clients: list[str]) -> list[str]:
+    """The clients the configuration exports a path to that the kernel does not (exportfs -s)."""
+    return [client for client, _ in export.entries(default_clients) if client not in exported_to]
+
+
+def pair_problems(config: StorageConfig, nodes: dict[str, NodeHealth | None], default_clients: list[str]) -> list[str]:
     """Everything that keeps the pair from being healthy, one sentence each."""
     problems = []
     wanted_mounts = volume_mounts(config)
@@ -123,6 +128,10 @@ def pair_problems(config: StorageConfig, nodes: dict[str, NodeHealth | None]) ->
             resolved = node.exports.resolved.get(export.path)
             if resolved is None or resolved not in node.exports.exported:
                 problems.append(f"{name}: {export.path} is not exported")
+                continue
+            missing = missing_clients(export, node.exports.clients.get(resolved, frozenset()), default_clients)
+            if missing:
+                problems.append(f"{name}: {export.path} is not exported to {', '.join(missing)}")
         if name == config.unison.client:
             last = node.storage.last_sync
             if last is None:
@@ -250,7 +259,7 @@ def split_brains_reported(newest: int, seen_file: str) -> Generator[StringComman
 
 
 @deploy("Health of the storage pair")
-def report_health(config: StorageConfig) -> None:
+def report_health(config: StorageConfig, site: SiteConfig) -> None:
     names = [node.name for node in config.nodes]
     # Every node remembers the split brains this run reports from its own kernel log.
     own = read_node_health(config, host.name)
@@ -268,7 +277,7 @@ def report_health(config: StorageConfig) -> None:
     if not reporters or host.name != reporters[0]:
         return
     nodes = {name: read_node_health(config, name) for name in names}
-    problems = pair_problems(config, nodes)
+    problems = pair_problems(config, nodes, [str(site.client_network)])
     pair = " + ".join(names)
     verdict = "HEALTHY" if not problems else f"NOT HEALTHY ({len(problems)} problem(s))"
     logger.info(f"\n--> Storage pair {pair}: {verdict}\n{pair_table(config, nodes)}\n")

@@ -16,6 +16,9 @@ from tests.test_lvm import lab_config
 NOW = 1_764_150_000
 CONFIG = lab_config()
 MOUNTS = ["/vol/rep-no", "/vol/rep-unison", "/vol/ocfs2-small", "/vol/ocfs2-large"]
+# all.py's client_network, and what the kernel exports each path to on the lab (its client trusted).
+CLIENTS = ["192.168.1.0/24"]
+EXPORTED_TO = frozenset({"192.168.1.10", "192.168.1.0/24"})
 EXPORTS = {
     "/vol/pub": "/vol/rep-unison/pub",
     "/vol/home": "/vol/ocfs2-small/home",
@@ -30,7 +33,11 @@ def healthy_node(client: bool) -> NodeHealth:
     return NodeHealth(
         drbd={"drbd0": drbd_resource("drbd0", 0), "drbd1": drbd_resource("drbd1", 1)},
         ocfs2=Ocfs2State(online=True, cluster_members={"fiori": "a", "torchio": "b"}),
-        exports=NfsExportsState(exported=frozenset(EXPORTS.values()), resolved=dict(EXPORTS)),
+        exports=NfsExportsState(
+            exported=frozenset(EXPORTS.values()),
+            resolved=dict(EXPORTS),
+            clients={path: EXPORTED_TO for path in EXPORTS.values()},
+        ),
         storage=StorageHealthState(
             now=NOW,
             heartbeat_regions=2,
@@ -71,7 +78,7 @@ def test_the_fact_reads_space_heartbeat_and_the_last_sync() -> None:
 
 def test_a_healthy_pair_has_no_problem_and_a_row_per_resource_volume_and_service() -> None:
     nodes = pair()
-    assert pair_problems(CONFIG, nodes) == []
+    assert pair_problems(CONFIG, nodes, CLIENTS) == []
     table = pair_table(CONFIG, nodes).splitlines()
     assert table[0].split() == ["fiori", "torchio"]
     assert [line.split()[0] for line in table[1:]] == ["boot", "DRBD", "DRBD", "o2cb", *MOUNTS, "exports", "unison"]
@@ -88,7 +95,7 @@ def test_a_split_brain_resolved_since_is_not_reported() -> None:
     # The kernel log still holds the report, but the resource has connected again since.
     resolved = drbd_resource("drbd1", 1, split_brain_reported=True)
     nodes["fiori"] = dataclasses.replace(fiori, drbd={**fiori.drbd, "drbd1": resolved})
-    assert pair_problems(CONFIG, nodes) == []
+    assert pair_problems(CONFIG, nodes, CLIENTS) == []
     assert "SPLIT BRAIN" not in pair_table(CONFIG, nodes)
 
 
@@ -111,7 +118,7 @@ def test_every_kind_of_trouble_is_named() -> None:
         ),
     )
     nodes["torchio"] = None
-    problems = pair_problems(CONFIG, nodes)
+    problems = pair_problems(CONFIG, nodes, CLIENTS)
     text = "\n".join(problems)
     assert "fiori: drbd0 reports a split brain" in text
     assert "fiori: drbd0 is StandAlone" in text and "fiori: drbd1 is Connected" in text and "4096 KiB" in text
@@ -130,7 +137,7 @@ def test_a_client_that_never_synced_is_a_problem() -> None:
     fiori = nodes["fiori"]
     assert fiori is not None
     nodes["fiori"] = dataclasses.replace(fiori, storage=dataclasses.replace(fiori.storage, last_sync=None))
-    assert pair_problems(CONFIG, nodes) == ["fiori: unison has never synced rep-unison"]
+    assert pair_problems(CONFIG, nodes, CLIENTS) == ["fiori: unison has never synced rep-unison"]
 
 
 def test_a_node_waiting_for_its_peer_is_named_with_what_waits_and_since_when() -> None:
@@ -138,7 +145,7 @@ def test_a_node_waiting_for_its_peer_is_named_with_what_waits_and_since_when() -
     assert waiting == BootWaitState(1764520000, {"drbd0": WaitingResource("WFConnection", "Consistent/DUnknown")})
     assert BootWait().process([]) == BootWaitState() and not BootWait().process([]).waiting
     nodes = {"fiori": None, "torchio": dataclasses.replace(healthy_node(client=False), boot=waiting)}
-    problems = pair_problems(CONFIG, nodes)
+    problems = pair_problems(CONFIG, nodes, CLIENTS)
     assert "fiori cannot be reached" in problems
     assert (
         "torchio: twinstore-storage.service is waiting for the peer since 2025-11-30 16:26:40 UTC "
@@ -168,10 +175,20 @@ def test_split_brains_from_the_kernel_journal_are_reported_resolved_or_not() -> 
     ]
     node = healthy_node(client=True)
     node = dataclasses.replace(node, storage=dataclasses.replace(node.storage, split_brains=found))
-    problems = pair_problems(CONFIG, {"fiori": node, "torchio": healthy_node(client=False)})
+    problems = pair_problems(CONFIG, {"fiori": node, "torchio": healthy_node(client=False)}, CLIENTS)
     assert any(
         problem.startswith("fiori: drbd1 had a split brain at 2025-11-26 09:30:00 UTC, resolved by DRBD's after-sb")
         for problem in problems
     ), problems
     assert any("drbd0 had a split brain" in problem and "not resolved" in problem for problem in problems)
     assert any("drbd0 had a split brain" in problem and "resolved by hand" in problem for problem in problems)
+
+
+def test_a_path_exported_to_some_of_its_clients_only_is_reported() -> None:
+    nodes = pair()
+    fiori = nodes["fiori"]
+    assert fiori is not None
+    pub = EXPORTS["/vol/pub"]
+    clients = {**fiori.exports.clients, pub: frozenset({"192.168.1.10"})}
+    nodes["fiori"] = dataclasses.replace(fiori, exports=dataclasses.replace(fiori.exports, clients=clients))
+    assert pair_problems(CONFIG, nodes, CLIENTS) == ["fiori: /vol/pub is not exported to 192.168.1.0/24"]

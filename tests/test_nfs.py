@@ -63,15 +63,19 @@ def test_no_root_squash_for_a_whole_export_or_a_network_is_refused() -> None:
 
 
 def test_fact_reads_the_table_and_where_paths_lead() -> None:
+    # exportfs -s prints one line per path and client.
     output = [
         "#twinstore-section exported",
-        "EXPORTED=/vol/rep-unison/pub",
+        "EXPORTED=/vol/rep-unison/pub 192.168.1.10",
+        "EXPORTED=/vol/rep-unison/pub 192.168.1.0/24",
         "#twinstore-section path /vol/pub",
         "RESOLVED=/vol/rep-unison/pub",
         "#twinstore-section path /vol/home",
     ]
     assert NfsExports().process(output) == NfsExportsState(
-        frozenset({"/vol/rep-unison/pub"}), {"/vol/pub": "/vol/rep-unison/pub"}
+        frozenset({"/vol/rep-unison/pub"}),
+        {"/vol/pub": "/vol/rep-unison/pub"},
+        {"/vol/rep-unison/pub": frozenset({"192.168.1.10", "192.168.1.0/24"})},
     )
 
 
