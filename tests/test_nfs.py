@@ -113,3 +113,26 @@ def test_reexport_tolerates_only_missing_paths() -> None:
     assert run("return 0") == 0
     assert run("echo 'exportfs: Failed to stat /vol/home: No such file or directory' >&2; return 1") == 0
     assert run("echo 'exportfs: /etc/exports.d/x:1: unknown keyword' >&2; return 1") != 0
+
+
+def test_the_fact_command_reads_each_path_and_client_from_exportfs(tmp_path: Path) -> None:
+    # A stand-in exportfs printing what nfs-utils 2.6's exportfs -s prints on the lab.
+    fake = tmp_path / "exportfs"
+    fake.write_text(
+        "#!/bin/sh\n"
+        "echo '/vol/rep-unison/pub  192.168.1.10(sync,wdelay,hide,no_subtree_check,sec=sys,rw,no_root_squash)'\n"
+        "echo '/vol/rep-unison/pub  192.168.1.0/24(sync,wdelay,hide,no_subtree_check,sec=sys,rw,root_squash)'\n"
+    )
+    fake.chmod(0o755)
+    (tmp_path / "pub").mkdir()
+    command = NfsExports().command(paths=[str(tmp_path / "pub")])
+    result = subprocess.run(
+        ["/bin/sh", "-c", command.get_raw_value()],
+        env={"PATH": f"{tmp_path}:/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    state = NfsExports().process(result.stdout.splitlines())
+    assert state.clients == {"/vol/rep-unison/pub": frozenset({"192.168.1.10", "192.168.1.0/24"})}
+    assert state.resolved == {str(tmp_path / "pub"): str((tmp_path / "pub").resolve())}
