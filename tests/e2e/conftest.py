@@ -198,17 +198,21 @@ def smtp_sink(client: testinfra.host.Host, address: str) -> Iterator[Callable[[]
         client.run(f"kill {pid}")
 
 
+BOOT_ID = "cat /proc/sys/kernel/random/boot_id"
+
+
 def reboot(name: str, timeout: float = 300) -> None:
-    """Reboot a lab guest the way an administrator would and wait until it accepts SSH again."""
-    before = float(guest(name).check_output("cut -d' ' -f1 /proc/uptime"))
+    """Reboot a lab guest the way an administrator would and wait until it accepts SSH again.
+
+    A new boot is told by the kernel's boot id: comparing uptimes missed a reboot whose guest
+    answered SSH only after more uptime than it had before (a guest rebooted a minute earlier)."""
+    before = guest(name).check_output(BOOT_ID)
     subprocess.run(ssh_command(name, "systemctl reboot"), capture_output=True, timeout=60)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         time.sleep(3)
-        result = subprocess.run(
-            ssh_command(name, "cut -d' ' -f1 /proc/uptime"), capture_output=True, text=True, timeout=30
-        )
-        if result.returncode == 0 and float(result.stdout.strip()) < before:
+        result = subprocess.run(ssh_command(name, BOOT_ID), capture_output=True, text=True, timeout=30)
+        if result.returncode == 0 and result.stdout.strip() not in ("", before):
             return
     raise AssertionError(f"{name} did not come back within {timeout:.0f} s")
 
