@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import testinfra
 
-from lab.machines import ssh_command
+from lab.machines import drop_ssh_master, ssh_command
 from lab.settings import ssh_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -211,6 +211,8 @@ def reboot(name: str, timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         time.sleep(3)
+        # The shared connection to the old boot is dead: each try makes a new one.
+        drop_ssh_master(name)
         result = subprocess.run(ssh_command(name, BOOT_ID), capture_output=True, text=True, timeout=30)
         if result.returncode == 0 and result.stdout.strip() not in ("", before):
             return
