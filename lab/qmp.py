@@ -13,6 +13,7 @@ import contextlib
 import json
 import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -106,30 +107,32 @@ def hard_reset(guest: Guest) -> None:
     execute(guest, "system_reset")
 
 
-def save_snapshot(guests: list[Guest], tag: str) -> float:
-    """Pause every guest, save each one's memory and disks under tag, resume all; return seconds taken."""
-    started = time.monotonic()
+@contextlib.contextmanager
+def all_paused(guests: list[Guest]) -> Iterator[None]:
+    """Every guest paused for the block and resumed after it, even when it fails: peers see a
+    pause, not a fault, and no guest is left paused for the next command to hang on."""
     for guest in guests:
         pause(guest)
     try:
-        for guest in guests:
-            human(guest, f"savevm {tag}")
+        yield
     finally:
         for guest in guests:
             resume(guest)
+
+
+def save_snapshot(guests: list[Guest], tag: str) -> float:
+    """Save every guest's memory and disks under tag, all paused together; return seconds taken."""
+    started = time.monotonic()
+    with all_paused(guests):
+        for guest in guests:
+            human(guest, f"savevm {tag}")
     return time.monotonic() - started
 
 
 def load_snapshot(guests: list[Guest], tag: str) -> float:
     """Put every guest back to the snapshot tag, all paused until each is loaded; return seconds taken."""
     started = time.monotonic()
-    for guest in guests:
-        pause(guest)
-    try:
+    with all_paused(guests):
         for guest in guests:
             human(guest, f"loadvm {tag}")
-    finally:
-        # A failed load leaves no guest paused for the next command to hang on.
-        for guest in guests:
-            resume(guest)
     return time.monotonic() - started
