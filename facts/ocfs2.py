@@ -111,15 +111,14 @@ class Ocfs2Device:
 
     @property
     def alone_primary(self) -> bool:
-        """Primary and UpToDate with no peer connected: a one-legged start."""
+        """Primary and UpToDate with no peer connected: a one-legged start.
+
+        The peer shows Outdated once this node's fence-peer handler found it unreachable at
+        promotion, DUnknown when DRBD never asked."""
         return (
             self.primary_up_to_date
             and self.connection in ("WFConnection", "StandAlone")
-            and self.peer_disk
-            in (
-                "DUnknown",
-                None,
-            )
+            and self.peer_disk in ("DUnknown", "Outdated", None)
         )
 
     def summary(self) -> str:

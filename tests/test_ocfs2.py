@@ -55,8 +55,10 @@ def test_converged_node_online_with_both_volumes_mounted() -> None:
     assert ocfs2.mounted_at("/vol/ocfs2-large") == ocfs2.devices["/dev/drbd1"]
 
 
-def test_one_legged_device_is_alone_primary() -> None:
-    line = " 0: cs:WFConnection ro:Primary/Unknown ds:UpToDate/DUnknown C r----s"
+# Outdated: the first leg's fence-peer handler found the peer unreachable when it promoted.
+@pytest.mark.parametrize("peer_disk", ["DUnknown", "Outdated"])
+def test_one_legged_device_is_alone_primary(peer_disk: str) -> None:
+    line = f" 0: cs:WFConnection ro:Primary/Unknown ds:UpToDate/{peer_disk} C r----s"
     ocfs2 = Ocfs2().process(["#twinstore-section device /dev/drbd0", f"DRBD={line}", "BLKID_RC=2", "HEAD_ZERO=1"])
     device = ocfs2.devices["/dev/drbd0"]
     assert device.alone_primary and not device.both_primary_up_to_date and device.blank
@@ -143,8 +145,9 @@ def test_mkfs_waits_for_the_cluster() -> None:
     assert mkfs(BLANK_PRIMARY, online=False) == []
 
 
-def test_one_legged_start_makes_the_file_system_on_the_named_node() -> None:
-    alone = replace(BLANK_PRIMARY, connection="WFConnection", peer_role="Unknown", peer_disk="DUnknown")
+@pytest.mark.parametrize("peer_disk", ["DUnknown", "Outdated"])
+def test_one_legged_start_makes_the_file_system_on_the_named_node(peer_disk: str) -> None:
+    alone = replace(BLANK_PRIMARY, connection="WFConnection", peer_role="Unknown", peer_disk=peer_disk)
     assert mkfs(alone, name="torchio", one_legged=True)[-1].startswith("mkfs.ocfs2")
     assert mkfs(alone, name="fiori", one_legged=False) == []
 
