@@ -133,6 +133,10 @@ def qemu_command(guest: Guest, image: Path) -> list[str]:
         # The floppy driver probing qemu's default controller once hung a guest's boot
         # (soft lockup in modprobe under TCG); the lab has no floppy and no CD-ROM.
         "root=/dev/vda rw console=ttyS0 net.ifnames=0 quiet modprobe.blacklist=floppy "
+        # Under TCG the TSC follows the qemu process's age, not the guest's saved state: a
+        # snapshot loaded 20 minutes after its save made every kernel timeout (o2net, DRBD's
+        # ping, RCU) fire at once. The HPET counter is part of the saved state and resumes.
+        "clocksource=hpet tsc=unstable "
         f"twinstore.hostname={guest.name} twinstore.lan={guest.lan_address}/{LAN_PREFIX}"
     )
     command = [
@@ -366,14 +370,27 @@ def snapshot_record(tag: str) -> Path:
 def save_snapshot(tag: str) -> float:
     """Save every running guest (memory and disks) under tag, all paused together; return seconds."""
     guests = running_guests()
+    uptimes = {}
     for guest in guests:
         # What the guest wrote is still in its page cache for up to 30 s: a snapshot then
         # loaded and powered off soon after would lose it (seen: a deploy's new files empty).
-        subprocess.run(ssh_command(guest.name, "sync"), capture_output=True, timeout=120, check=True)
+        uptimes[guest.name] = guest_uptime(guest, "sync")
         drop_ssh_master(guest.name)
     took = qmp.save_snapshot(guests, tag)
-    snapshot_record(tag).write_text("".join(f"{guest.name}\n" for guest in guests))
+    snapshot_record(tag).write_text("".join(f"{name} {uptime:.0f}\n" for name, uptime in uptimes.items()))
     return took
+
+
+def guest_uptime(guest: Guest, before: str = "true") -> float:
+    """Seconds since the guest's boot by its own monotonic clock, after running the command before."""
+    result = subprocess.run(
+        ssh_command(guest.name, f"{before} && cut -d' ' -f1 /proc/uptime"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return float(result.stdout.split()[-1])
 
 
 def load_snapshot(tag: str) -> float:
@@ -382,12 +399,12 @@ def load_snapshot(tag: str) -> float:
     The guests' clocks restart from the snapshot's time, so each is set to the host's time after.
     """
     try:
-        names = snapshot_record(tag).read_text().split()
+        saved = dict(line.split() for line in snapshot_record(tag).read_text().splitlines())
     except FileNotFoundError:
         raise RuntimeError(f"lab: no snapshot {tag!r} (python -m lab snapshot save {tag})") from None
     started = time.monotonic()
     image = build_image()
-    guests = [g for g in ALL_GUESTS if g.name in names]
+    guests = [g for g in ALL_GUESTS if g.name in saved]
     for each in guests:
         # loadvm needs a qemu process with the same devices: a guest powered off gets one again.
         start_guest(each, image)
@@ -395,7 +412,20 @@ def load_snapshot(tag: str) -> float:
     for each in guests:
         drop_ssh_master(each.name)
         set_clock(each)
+        # A guest whose monotonic clock jumped at the load would act as if the time since the
+        # save had passed in an instant (every timeout at once): a scenario run on it proves nothing.
+        jump = guest_uptime(each) - float(saved[each.name])
+        if not 0 <= jump < LOAD_CLOCK_SLACK_S:
+            raise RuntimeError(
+                f"lab: {each.name}'s monotonic clock moved {jump:.0f} s across the load of {tag!r}"
+                f" (at most {LOAD_CLOCK_SLACK_S} s expected): its kernel did not resume where it was saved"
+            )
     return time.monotonic() - started
+
+
+# The guest runs between the save's uptime read and the pause, and after the load until it
+# answers over SSH (which can take a while under load).
+LOAD_CLOCK_SLACK_S = 180
 
 
 def set_clock(guest: Guest, timeout: float = 120) -> None:
