@@ -225,7 +225,9 @@ def fact_reads(config: StorageConfig) -> FactReads:
     if mount_point is None:
         return FactReads()
     if host.name != profile.client:
-        return FactReads(files=[SERVER_COMMAND], facts=[(Unison, fact_arguments(mount_point))])
+        return FactReads(
+            files=[SERVER_COMMAND], directories=[ARCHIVE_DIR], facts=[(Unison, fact_arguments(mount_point))]
+        )
     return FactReads(
         files=[f"{ARCHIVE_DIR}/{profile.profile_name}.prf", LOGROTATE_FILE, SYNC_COMMAND],
         directories=[ARCHIVE_DIR],
@@ -249,6 +251,8 @@ def configure_unison(config: StorageConfig) -> None:
     if is_client:
         sync_key(name=f"Sync key {KEY}", root=mount_point)
     else:
+        # The confined server (unison-server.sh.j2) may write its archives here, and cannot make it.
+        files.directory(name=f"Directory {ARCHIVE_DIR}", path=ARCHIVE_DIR, present=True, mode="700")
         files.template(
             name=f"Forced command {SERVER_COMMAND}",
             src=str(TEMPLATES / "unison-server.sh.j2"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
 from jinja2 import Environment, StrictUndefined, Template
 
 from facts.lvm import SECTION
@@ -58,11 +59,9 @@ def test_the_key_is_let_in_only_from_the_client_and_only_for_the_server() -> Non
     assert line == f'from="192.168.1.6",command="{SERVER_COMMAND}",restrict {KEY}'
 
 
-def run_forced_command(original: str | None) -> subprocess.CompletedProcess[str]:
+def run_forced_command(original: str | None, path: str = "/nonexistent") -> subprocess.CompletedProcess[str]:
     script = render_template(TEMPLATES / "unison-server.sh.j2", root="/vol/rep-unison")
-    environment = (
-        {"PATH": "/nonexistent"} if original is None else {"PATH": "/nonexistent", "SSH_ORIGINAL_COMMAND": original}
-    )
+    environment = {"PATH": path} if original is None else {"PATH": path, "SSH_ORIGINAL_COMMAND": original}
     return subprocess.run(["/bin/sh", "-c", script], env=environment, capture_output=True, text=True)
 
 
@@ -71,9 +70,29 @@ def test_the_forced_command_refuses_anything_but_the_unison_server() -> None:
         result = run_forced_command(original)
         assert result.returncode == 1, original
         assert "only runs the unison server" in result.stderr
-    # The server itself is exec'd (here it is not installed, so the shell says so).
+    # The server itself is exec'd through systemd-run (here it is not installed, so the shell says so).
     result = run_forced_command("unison -server")
-    assert result.returncode == 127 and "unison" in result.stderr
+    assert result.returncode == 127 and "systemd-run" in result.stderr
+
+
+@pytest.mark.parametrize("original", ["unison -server", "unison -server __new-rpc-mode"])
+def test_the_unison_server_runs_confined_to_its_volume(original: str, tmp_path: Path) -> None:
+    # A stand-in systemd-run that prints the arguments it was given, one per line.
+    fake = tmp_path / "systemd-run"
+    fake.write_text('#!/bin/sh\nfor argument in "$@"; do echo "$argument"; done\n')
+    fake.chmod(0o755)
+    result = run_forced_command(original, path=f"{tmp_path}:/usr/bin:/bin")
+    assert result.returncode == 0, result.stderr
+    arguments = result.stdout.splitlines()
+    assert arguments[-len(original.split()) :] == original.split()
+    for confinement in (
+        "ProtectSystem=strict",
+        "TemporaryFileSystem=/vol:ro",
+        "BindPaths=/vol/rep-unison",
+        "ReadWritePaths=/vol/rep-unison /root/.unison",
+    ):
+        assert confinement in arguments
+    assert "--pipe" in arguments and "--wait" in arguments
 
 
 def test_the_profile_has_the_procedures_settings(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ import shlex
 
 import testinfra
 
+from operations.unison import ssh_options
 from tests.e2e.conftest import Run
 
 ROOT = "/vol/rep-unison"
@@ -114,3 +115,22 @@ def test_the_sync_key_is_refused_from_any_other_address(
         torchio.run("rm -f /root/stolen-key")
     assert "rc=255" in result.stdout and "uid=" not in result.stdout, result.stdout
     assert "Permission denied" in result.stdout, result.stdout
+
+
+def test_the_sync_key_writes_nothing_on_the_peer_but_its_volume(
+    converge: Run, fiori: testinfra.host.Host, torchio: testinfra.host.Host
+) -> None:
+    # Through the sync key, as the nightly sync connects, but with roots the profile does not name.
+    fiori.check_output(
+        "rm -rf /root/confinement && mkdir /root/confinement && echo planted > /root/confinement/planted"
+    )
+    sshargs = shlex.quote(ssh_options())
+    try:
+        for target in ("/var/tmp/confinement", "/vol/ocfs2-small/confinement", "/root/confinement"):
+            result = fiori.run(f"unison /root/confinement ssh://192.168.1.7/{target} -batch -auto -sshargs {sshargs}")
+            assert result.rc != 0, (target, result.stdout, result.stderr)
+            assert torchio.run(f"test -e {target}/planted").rc != 0, f"the sync key wrote {target} on torchio"
+    finally:
+        fiori.run("rm -rf /root/confinement /root/.unison/default.prf")
+    # The configured sync still runs through the same key.
+    sync(fiori)
