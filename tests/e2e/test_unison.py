@@ -121,16 +121,29 @@ def test_the_sync_key_writes_nothing_on_the_peer_but_its_volume(
     converge: Run, fiori: testinfra.host.Host, torchio: testinfra.host.Host
 ) -> None:
     # Through the sync key, as the nightly sync connects, but with roots the profile does not name.
-    fiori.check_output(
-        "rm -rf /root/confinement && mkdir /root/confinement && echo planted > /root/confinement/planted"
-    )
+    fiori.check_output("rm -rf /root/confinement; mkdir /root/confinement; echo planted > /root/confinement/planted")
     sshargs = shlex.quote(ssh_options())
+    allowed = f"{ROOT}/confinement-check"
+
+    def unison_to(target: str) -> testinfra.backend.base.CommandResult:
+        return fiori.run(
+            f"unison /root/confinement ssh://192.168.1.7/{target} -batch -auto -ui text -sshargs {sshargs}"
+        )
+
+    refused = ("/var/tmp/confinement", "/vol/ocfs2-small/confinement", "/root/confinement")
+    # Every target exists on torchio: only the confinement can stop the writes.
+    torchio.check_output(f"mkdir -p {allowed} {' '.join(refused)}")
     try:
-        for target in ("/var/tmp/confinement", "/vol/ocfs2-small/confinement", "/root/confinement"):
-            result = fiori.run(f"unison /root/confinement ssh://192.168.1.7/{target} -batch -auto -sshargs {sshargs}")
+        # The same command into the volume works: the refusals below are the confinement's.
+        inside = unison_to(allowed)
+        assert inside.rc == 0, inside.stdout + inside.stderr
+        assert torchio.check_output(f"cat {allowed}/planted") == "planted"
+        for target in refused:
+            result = unison_to(target)
             assert result.rc != 0, (target, result.stdout, result.stderr)
             assert torchio.run(f"test -e {target}/planted").rc != 0, f"the sync key wrote {target} on torchio"
     finally:
-        fiori.run("rm -rf /root/confinement /root/.unison/default.prf")
+        fiori.run(f"rm -rf /root/confinement {allowed}")
+        torchio.run(f"rm -rf {allowed} {' '.join(refused)}")
     # The configured sync still runs through the same key.
     sync(fiori)
