@@ -22,6 +22,9 @@ STORAGE_PACKAGES = [
     "psmisc",
     # The packet filter (operations/firewall.py).
     "nftables",
+    # systemd-run --pipe --wait talks to systemd over D-Bus: unison's confined server
+    # (templates/unison/unison-server.sh.j2). A Recommends of systemd, so absent without them.
+    "dbus",
 ]
 # Only on storage nodes with a mail_relay (operations/mail.py); bsd-mailx is the `mail` that
 # DRBD's notify scripts (split brain, out-of-sync blocks) send with.
