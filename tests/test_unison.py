@@ -87,6 +87,7 @@ def test_the_unison_server_runs_confined_to_its_volume(original: str, tmp_path: 
     assert arguments[-len(original.split()) :] == original.split()
     for confinement in (
         "ProtectSystem=strict",
+        "ProtectHome=read-only",
         "TemporaryFileSystem=/vol:ro",
         "BindPaths=/vol/rep-unison",
         "ReadWritePaths=/vol/rep-unison /root/.unison",

@@ -127,7 +127,8 @@ def test_the_sync_key_writes_nothing_on_the_peer_but_its_volume(
 
     def unison_to(target: str) -> testinfra.backend.base.CommandResult:
         return fiori.run(
-            f"unison /root/confinement ssh://192.168.1.7/{target} -batch -auto -ui text -sshargs {sshargs}"
+            f"unison /root/confinement ssh://192.168.1.7/{target}"
+            f" -batch -auto -ui text -ignorearchives -sshargs {sshargs}"
         )
 
     refused = ("/var/tmp/confinement", "/vol/ocfs2-small/confinement", "/root/confinement")
