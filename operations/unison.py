@@ -260,6 +260,7 @@ def configure_unison(config: StorageConfig) -> None:
             mode="755",
             jinja_env_kwargs=jinja_env_kwargs(),
             root=mount_point,
+            archive_dir=ARCHIVE_DIR,
         )
         authorized_sync_key(
             name=f"{client.name}'s sync key runs only the unison server",

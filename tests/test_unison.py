@@ -10,7 +10,7 @@ from jinja2 import Environment, StrictUndefined, Template
 
 from facts.lvm import SECTION
 from facts.unison import Unison, UnisonState
-from operations.unison import SERVER_COMMAND, TEMPLATES, authorized_line, ssh_options, sync_command_values
+from operations.unison import ARCHIVE_DIR, SERVER_COMMAND, TEMPLATES, authorized_line, ssh_options, sync_command_values
 from tests.helpers import render_template
 from twinstore.config import UnisonProfile
 from twinstore.templating import jinja_env_kwargs
@@ -60,7 +60,7 @@ def test_the_key_is_let_in_only_from_the_client_and_only_for_the_server() -> Non
 
 
 def run_forced_command(original: str | None, path: str = "/nonexistent") -> subprocess.CompletedProcess[str]:
-    script = render_template(TEMPLATES / "unison-server.sh.j2", root="/vol/rep-unison")
+    script = render_template(TEMPLATES / "unison-server.sh.j2", root="/vol/rep-unison", archive_dir=ARCHIVE_DIR)
     environment = {"PATH": path} if original is None else {"PATH": path, "SSH_ORIGINAL_COMMAND": original}
     return subprocess.run(["/bin/sh", "-c", script], env=environment, capture_output=True, text=True)
 
