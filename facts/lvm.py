@@ -11,6 +11,11 @@ from typing_extensions import override
 
 SECTION = "#twinstore-section "
 
+# A device is "blank" for mkfs only when blkid finds nothing and this much of its start is zero:
+# partition tables, LVM labels and most superblocks live there, and `wipefs` erases only the
+# magic bytes blkid looks for, leaving the rest of a superblock behind.
+ZERO_HEAD_BYTES = 1024 * 1024
+
 
 @dataclass(frozen=True)
 class VolumeGroupState:
@@ -129,11 +134,18 @@ class BlockDeviceState:
     # blkid's exit status: 0 found, 2 nothing found, 8 ambivalent (several signatures, as
     # OCFS2 on DRBD internal metadata shows on the backing LV), anything else an error.
     blkid_status: int = 2
+    # The first ZERO_HEAD_BYTES are zero; read only when blkid found nothing.
+    head_zero: bool = False
 
     @property
     def is_blank(self) -> bool:
         """Nothing at all was found: only then may anything write to this device."""
         return self.exists and self.blkid_status == 2 and self.signature is None and not self.probe
+
+    @property
+    def proven_blank(self) -> bool:
+        """Blank to blkid and zero at the start: not even a wiped filesystem's remains are there."""
+        return self.is_blank and self.head_zero
 
     @property
     def description(self) -> str:
@@ -146,8 +158,9 @@ class BlockDeviceState:
 
 class BlockDevices(FactBase[dict[str, BlockDeviceState]]):
     """
-    Returns, for each given path, whether the block device exists, its size and the
-    signature ``blkid -p`` finds on it (low-level probe, not the cache).
+    Returns, for each given path, whether the block device exists, its size, the
+    signature ``blkid -p`` finds on it (low-level probe, not the cache) and, when it finds
+    none, whether the device's first ZERO_HEAD_BYTES are zero.
 
     .. code:: python
 
@@ -163,7 +176,9 @@ class BlockDevices(FactBase[dict[str, BlockDeviceState]]):
         script = (
             'for d in "$@"; do echo "' + SECTION + '$d"; '
             'if [ -b "$d" ]; then echo "SIZE=$(blockdev --getsize64 "$d")"; '
-            'blkid -p -o export "$d" 2>/dev/null; echo "BLKID_RC=$?"; else echo "MISSING=1"; fi; done; true'
+            'blkid -p -o export "$d" 2>/dev/null; rc=$?; echo "BLKID_RC=$rc"; '
+            f'if [ "$rc" -eq 2 ] && cmp -s -n {ZERO_HEAD_BYTES} "$d" /dev/zero; then echo "HEAD_ZERO=1"; fi; '
+            'else echo "MISSING=1"; fi; done; true'
         )
         return StringCommand("sh", "-c", QuoteString(script), "sh", *quoted)
 
@@ -185,6 +200,7 @@ class BlockDevices(FactBase[dict[str, BlockDeviceState]]):
                 continue
             size = int(probe.pop("SIZE", "0") or 0)
             status = int(probe.pop("BLKID_RC", "2") or 2)
+            head_zero = probe.pop("HEAD_ZERO", None) is not None
             probe.pop("DEVNAME", None)
             devices[path] = BlockDeviceState(
                 path=path,
@@ -193,5 +209,6 @@ class BlockDevices(FactBase[dict[str, BlockDeviceState]]):
                 signature=probe.get("TYPE") or probe.get("PTTYPE"),
                 probe=probe,
                 blkid_status=status,
+                head_zero=head_zero,
             )
         return devices

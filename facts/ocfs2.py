@@ -20,11 +20,7 @@ from pyinfra.api import FactBase, QuoteString, StringCommand
 from typing_extensions import override
 
 from facts.drbd import parse_proc_drbd
-from facts.lvm import SECTION
-
-# A device is "blank" for mkfs.ocfs2 only when blkid finds nothing and this much of its
-# start is zero: partition tables, LVM labels and most superblocks live there.
-ZERO_HEAD_BYTES = 1024 * 1024
+from facts.lvm import SECTION, ZERO_HEAD_BYTES
 
 SCRIPT = r"""
 # Shell built-ins wherever they do: each program started costs 60-100 ms under TCG.

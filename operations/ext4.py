@@ -1,7 +1,9 @@
 """Local ext4 volumes (rep-no, rep-unison): filesystem, fstab entry and mount.
 
-mkfs runs only on a volume that carries no signature at all, checked twice: from facts
-when the plan is made, and by blkid on the host right before mkfs runs.
+mkfs runs only on a volume this run created, or on one proven blank the way the DRBD and
+OCFS2 paths prove it: no signature to blkid and a zero start, so a filesystem whose magic a
+mistaken `wipefs` erased is not formatted over. Checked twice: from facts when the plan is
+made, and on the host right before mkfs runs.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from pyinfra.api import OperationError, QuoteString, StringCommand, deploy, oper
 from pyinfra.facts.server import Mounts
 from pyinfra.operations import files, server
 
-from facts.lvm import BlockDevices, LvmReport
-from operations.lvm import refuse_unless_blank
+from facts.lvm import ZERO_HEAD_BYTES, BlockDevices, LvmReport
+from operations.lvm import LVCREATE_ZEROED_BYTES, refuse_unless_blank
 from twinstore.config import StorageConfig
 from twinstore.fact_cache import FactReads, prefetch_reads
 
@@ -56,9 +58,16 @@ def filesystem(
                 f"{device} already holds {state.description}; refusing to make {fs_type} on it. "
                 "If its data is not needed, wipe it by hand (wipefs -a) and run again."
             )
+        if not new_volume and not state.head_zero:
+            raise OperationError(
+                f"{device} carries no signature blkid knows, but its first {ZERO_HEAD_BYTES} bytes are "
+                f"not zero (a filesystem whose signature was wiped?); refusing to make {fs_type} on it. "
+                "If its data is not needed, zero its start by hand "
+                f"(dd if=/dev/zero of={device} bs=1M count={ZERO_HEAD_BYTES // 2**20}) and run again."
+            )
     elif not new_volume:
         raise OperationError(f"{device} does not exist")
-    yield refuse_unless_blank(device)
+    yield refuse_unless_blank(device, zero_head_bytes=LVCREATE_ZEROED_BYTES if new_volume else ZERO_HEAD_BYTES)
     yield StringCommand(f"mkfs.{fs_type}", "-q", QuoteString(device))
 
 

@@ -25,6 +25,10 @@ def round_to_extent(size: int, extent_size: int) -> int:
     return -(-size // extent_size) * extent_size
 
 
+# lvcreate --zero y clears this much of a new volume's start (lvcreate(8): "the first 4KiB").
+LVCREATE_ZEROED_BYTES = 4096
+
+
 def refuse_unless_blank(device: str, zero_head_bytes: int = 0) -> StringCommand:
     """
     Shell guard run just before a destructive command: blkid -p exits 2 only when it finds nothing.

@@ -18,7 +18,8 @@ from pyinfra.api import OperationError, QuoteString, StringCommand, deploy, oper
 from pyinfra.operations import files
 
 from facts.boot import MOUNT_LOCK
-from facts.ocfs2 import ZERO_HEAD_BYTES, Ocfs2, Ocfs2Device
+from facts.lvm import ZERO_HEAD_BYTES
+from facts.ocfs2 import Ocfs2, Ocfs2Device
 from operations.drbd import changes_discarded_here, replication_address
 from operations.ext4 import fstab_match
 from operations.lvm import refuse_unless_blank

@@ -10,8 +10,9 @@ from pyinfra.api import OperationError
 from pyinfra.context import ctx_host
 from pyinfra.operations.util.files import adjust_regex
 
-from facts.lvm import BlockDevices, BlockDeviceState
+from facts.lvm import ZERO_HEAD_BYTES, BlockDevices, BlockDeviceState
 from operations.ext4 import filesystem, fstab_match, mapper_path
+from operations.lvm import LVCREATE_ZEROED_BYTES
 from tests.helpers import FakeHost
 
 DEVICE = "/dev/mapper/vg0-rep--no"
@@ -41,14 +42,42 @@ def test_any_other_signature_is_refused(signature: str) -> None:
 
 
 def test_a_blank_volume_gets_ext4_behind_a_last_moment_check() -> None:
-    commands, _ = commands_for(BlockDeviceState(DEVICE, True, 1024))
-    assert "blkid -p" in commands[0] and "refusing" in commands[0]
+    commands, _ = commands_for(BlockDeviceState(DEVICE, True, 1024, head_zero=True))
+    assert "blkid -p" in commands[0] and f"cmp -s -n {ZERO_HEAD_BYTES}" in commands[0]
     assert commands[1] == f"mkfs.ext4 -q {DEVICE}"
 
 
-def test_a_volume_created_in_this_run_gets_ext4() -> None:
+def test_a_volume_blank_to_blkid_but_not_zero_at_its_start_is_refused() -> None:
+    # What `wipefs -a` leaves of an ext4 filesystem: the magic is gone, the superblock is not.
+    with pytest.raises(OperationError, match=f"first {ZERO_HEAD_BYTES} bytes are not zero"):
+        commands_for(BlockDeviceState(DEVICE, True, 1024, head_zero=False))
+
+
+def test_a_volume_created_in_this_run_gets_ext4_behind_the_check_lvcreate_makes_true() -> None:
     commands, _ = commands_for(None, new_volume=True)
+    assert f"cmp -s -n {LVCREATE_ZEROED_BYTES}" in commands[0]
     assert commands[-1] == f"mkfs.ext4 -q {DEVICE}"
+
+
+def run_fact_script(device: Path) -> BlockDeviceState:
+    command = BlockDevices().command(paths=[str(device)]).get_raw_value()
+    # The fact script asks `[ -b ]`; a regular file stands in for the device here.
+    script = command.replace("[ -b ", "[ -f ").replace('blockdev --getsize64 "$d"', 'stat -c %s "$d"')
+    output = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True).stdout
+    return BlockDevices().process(output.splitlines())[str(device)]
+
+
+def test_the_fact_sees_what_wipefs_leaves_of_ext4(tmp_path: Path) -> None:
+    device = tmp_path / "volume"
+    with device.open("wb") as f:
+        f.truncate(8 * 2**20)
+    assert run_fact_script(device).proven_blank
+    subprocess.run(["mkfs.ext4", "-q", "-F", str(device)], check=True, capture_output=True)
+    formatted = run_fact_script(device)
+    assert formatted.signature == "ext4" and not formatted.proven_blank
+    subprocess.run(["wipefs", "-a", "-q", str(device)], check=True, capture_output=True)
+    wiped = run_fact_script(device)
+    assert wiped.is_blank and not wiped.head_zero and not wiped.proven_blank
 
 
 def test_a_missing_volume_not_created_by_this_run_is_an_error() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import testinfra
 
-from tests.e2e.conftest import Run
+from tests.e2e.conftest import LAB_INVENTORY, Run, run_pyinfra
 
 STORAGE = ("fiori", "torchio")
 
@@ -44,3 +44,26 @@ def test_sysctls_live_and_persisted(node: testinfra.host.Host) -> None:
     assert node.sysctl("kernel.panic_on_oops") == 1
     persisted = node.file("/etc/sysctl.d/60-twinstore.conf").content_string
     assert "vm.min_free_kbytes = 65536" in persisted
+
+
+# ext4's magic number sits at byte 0x438 of the volume: what `wipefs -a` erases, and all it erases.
+EXT4_MAGIC_OFFSET = 0x438
+
+
+def test_an_ext4_volume_whose_signature_was_wiped_is_not_formatted_over(fiori: testinfra.host.Host) -> None:
+    device, mount_point = "/dev/mapper/vg0-rep--no", "/vol/rep-no"
+    fiori.check_output(f"echo kept > {mount_point}/twinstore-wipefs-marker && sync && umount {mount_point}")
+    try:
+        fiori.check_output(f"wipefs -a -q {device}")
+        assert fiori.run(f"blkid -p {device}").rc == 2
+        run = run_pyinfra("-y", "--limit", "fiori", LAB_INVENTORY, "deploy.py")
+        assert run.returncode != 0
+        assert f"{device} carries no signature blkid knows, but its first 1048576 bytes are not zero" in run.output
+    finally:
+        fiori.check_output(
+            f"printf '\\123\\357' | dd of={device} bs=1 seek={EXT4_MAGIC_OFFSET} conv=notrunc status=none"
+        )
+    assert fiori.check_output(f"blkid -p -o value -s TYPE {device}") == "ext4"
+    fiori.check_output(f"e2fsck -n {device} && mount {mount_point}")
+    assert fiori.file(f"{mount_point}/twinstore-wipefs-marker").content_string == "kept\n"
+    fiori.check_output(f"rm {mount_point}/twinstore-wipefs-marker")
