@@ -148,6 +148,27 @@ def pair_problems(config: StorageConfig, nodes: dict[str, NodeHealth | None], de
     return problems
 
 
+def verdict(nodes: dict[str, NodeHealth | None], problems: list[str]) -> str:
+    """The pair's state in a few words: a node that cannot be reached makes it degraded, not unknown."""
+    if not problems:
+        return "HEALTHY"
+    unreachable = [name for name, node in nodes.items() if node is None]
+    count = f"{len(problems)} problem(s)"
+    if unreachable:
+        return f"DEGRADED, {' and '.join(unreachable)} unreachable ({count})"
+    return f"NOT HEALTHY ({count})"
+
+
+def notifications(config: StorageConfig) -> str:
+    """Where DRBD's split-brain notices to root go: to a person, or nowhere."""
+    if config.mail_relay is None:
+        return (
+            "notifications: GO NOWHERE: no mail_relay is configured, so DRBD's split-brain notices "
+            "and all other mail to root stay unsent (set mail_relay in group_data/storage.py)"
+        )
+    return f"notifications: mailed to root through the relay {config.mail_relay}"
+
+
 def row_labels(config: StorageConfig) -> list[str]:
     return [
         "boot",
@@ -279,6 +300,7 @@ def report_health(config: StorageConfig, site: SiteConfig) -> None:
     nodes = {name: read_node_health(config, name) for name in names}
     problems = pair_problems(config, nodes, [str(site.client_network)])
     pair = " + ".join(names)
-    verdict = "HEALTHY" if not problems else f"NOT HEALTHY ({len(problems)} problem(s))"
-    logger.info(f"\n--> Storage pair {pair}: {verdict}\n{pair_table(config, nodes)}\n")
+    logger.info(
+        f"\n--> Storage pair {pair}: {verdict(nodes, problems)}\n{pair_table(config, nodes)}\n{notifications(config)}\n"
+    )
     pair_healthy(name=f"Pair {pair} is healthy", pair=pair, problems=problems)

@@ -9,7 +9,7 @@ from facts.health import StorageHealth, StorageHealthState, VolumeUsage
 from facts.lvm import SECTION
 from facts.nfs import NfsExportsState
 from facts.ocfs2 import Ocfs2State
-from operations.health import NodeHealth, pair_problems, pair_table
+from operations.health import NodeHealth, notifications, pair_problems, pair_table, verdict
 from tests.helpers import drbd_resource
 from tests.test_lvm import lab_config
 
@@ -192,3 +192,21 @@ def test_a_path_exported_to_some_of_its_clients_only_is_reported() -> None:
     clients = {**fiori.exports.clients, pub: frozenset({"192.168.1.10"})}
     nodes["fiori"] = dataclasses.replace(fiori, exports=dataclasses.replace(fiori.exports, clients=clients))
     assert pair_problems(CONFIG, nodes, CLIENTS) == ["fiori: /vol/pub is not exported to 192.168.1.0/24"]
+
+
+def test_the_verdict_calls_a_pair_with_a_node_out_of_reach_degraded() -> None:
+    nodes = pair()
+    assert verdict(nodes, []) == "HEALTHY"
+    assert verdict(nodes, ["fiori: /vol/pub is not exported"]) == "NOT HEALTHY (1 problem(s))"
+    nodes["fiori"] = None
+    problems = pair_problems(CONFIG, nodes, CLIENTS)
+    assert verdict(nodes, problems) == f"DEGRADED, fiori unreachable ({len(problems)} problem(s))"
+    both_away = verdict({"fiori": None, "torchio": None}, ["a", "b"])
+    assert both_away == "DEGRADED, fiori and torchio unreachable (2 problem(s))"
+
+
+def test_the_report_says_where_notifications_go_and_when_they_go_nowhere() -> None:
+    assert CONFIG.mail_relay is not None
+    assert notifications(CONFIG) == f"notifications: mailed to root through the relay {CONFIG.mail_relay}"
+    silent = notifications(CONFIG.model_copy(update={"mail_relay": None}))
+    assert silent.startswith("notifications: GO NOWHERE: no mail_relay is configured")

@@ -83,6 +83,7 @@ def test_a_stale_node_that_boots_first_waits_and_every_acknowledged_write_surviv
     status = run_pyinfra("-y", LAB_INVENTORY, "status.py")
     assert status.returncode != 0, status.output[-3000:]
     assert "fiori cannot be reached" in status.output, status.output[-3000:]
+    assert "Storage pair fiori + torchio: DEGRADED, fiori unreachable" in status.output
     assert "torchio: twinstore-storage.service is waiting for the peer since" in status.output
     # Neither does the deploy: it says what waits and the way out.
     deploy = run_pyinfra("-y", "--limit", "torchio", LAB_INVENTORY, "deploy.py")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import testinfra
 
 from tests.e2e.conftest import LAB_INVENTORY, Run, run_pyinfra
+from tests.helpers import lab_storage_value
 
 
 def test_a_converged_pair_is_reported_healthy_and_an_unexported_path_is_not(
@@ -18,6 +19,13 @@ def test_a_converged_pair_is_reported_healthy_and_an_unexported_path_is_not(
         assert row in table, table[:3000]
     assert table.count("Connected Primary/Primary UpToDate/UpToDate oos 0 KiB") == 4, table[:3000]
     assert "last sync" in table and "ago, ok" in table
+    relay = lab_storage_value("mail_relay")
+    assert f"notifications: mailed to root through the relay {relay}" in table
+
+    # Without a relay, the report says that a split brain would be noticed by no one.
+    silent = run_pyinfra("-y", "--data", "mail_relay=null", LAB_INVENTORY, "status.py")
+    assert silent.returncode == 0, silent.output[-4000:]
+    assert "notifications: GO NOWHERE: no mail_relay is configured" in silent.output, silent.output[-4000:]
 
     # Unexported for the client network only: still exported to the lab's trusted client.
     torchio.check_output("exportfs -u 192.168.1.0/24:/vol/rep-unison/pub")
