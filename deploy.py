@@ -4,6 +4,8 @@ One deploy per subsystem, in the order the machines need them at boot.
 """
 
 from pyinfra import host, inventory, state
+from pyinfra.api import Host
+from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.server import TmpDir
 from pyinfra.operations import apt
 
@@ -34,7 +36,7 @@ from operations.lvm import configure_lvm
 from operations.mail import configure_mail
 from operations.names import configure_names
 from operations.nfs import configure_nfs
-from operations.nis import configure_nfs_client, configure_nis_server
+from operations.nis import configure_nfs_client, configure_nis_server, nfs_client_fact_reads, nis_server_fact_reads
 from operations.ocfs2 import configure_ocfs2
 from operations.replication import configure_replication_link, finish_link_move, link_move
 from operations.sources import configure_sources
@@ -58,8 +60,7 @@ from twinstore.validation import (
 
 def storage_fact_reads(config: StorageConfig) -> fact_cache.FactReads:
     """Everything the storage deploys read on a node."""
-    # pyinfra's own temporary directory, asked by files.template and files.put.
-    reads = accounts.fact_reads() + fact_cache.FactReads(facts=[(TmpDir, {})])
+    reads = accounts.fact_reads()
     for subsystem in (
         sources,
         firewall,
@@ -80,6 +81,19 @@ def storage_fact_reads(config: StorageConfig) -> fact_cache.FactReads:
     return reads
 
 
+def host_fact_reads(target: Host) -> fact_cache.FactReads:
+    """Everything this deploy reads on a host, for all the groups it is in."""
+    # pyinfra's own temporary directory (files.template, files.put) and the package list (apt.packages).
+    reads = fact_cache.FactReads(facts=[(TmpDir, {}), (DebPackages, {})])
+    if STORAGE_GROUP in target.groups:
+        reads += storage_fact_reads(storage_config(target))
+    if NIS_SERVER_GROUP in target.groups:
+        reads += nis_server_fact_reads(nis_server_config(target), site_config(target))
+    if NFS_CLIENT_GROUP in target.groups:
+        reads += nfs_client_fact_reads(nfs_client_config(target), site_config(target))
+    return reads
+
+
 # One read per fact and arguments until something changes (pyinfra 3 reads on every call).
 fact_cache.install()
 # A storage node that fails stops the whole run (config.py sets pyinfra's fail-percent; this
@@ -89,10 +103,11 @@ fail_percent.install(state)
 # Same rules as inventory.py, now including --data overrides; stops before any change.
 check_deploy_inventory(inventory)
 
+# What every subsystem below reads, in one round trip: each remote command costs a round
+# trip, and each subsystem's own read then finds its answers (fact_cache).
+fact_cache.prefetch_reads(host, host_fact_reads(host))
+
 if STORAGE_GROUP in host.groups:
-    # What every subsystem below reads, in one round trip: each remote command costs a round
-    # trip, and each subsystem's own read then finds its answers (fact_cache).
-    fact_cache.prefetch_reads(host, storage_fact_reads(storage_config(host)))
     # Before the packages: one of them could create an account with ids of its own choosing.
     configure_accounts(config=storage_config(host))
     # The packages below come from the install server by address when apt_sources is set.

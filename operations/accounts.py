@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from pyinfra import host
 from pyinfra.api import deploy
-from pyinfra.facts.deb import DebPackages
 from pyinfra.operations import server
 
 from facts.accounts import LocalAccounts, LocalAccountsState
@@ -67,8 +66,7 @@ def id_conflicts(account: Account, found: LocalAccountsState, host_name: str) ->
 
 
 def fact_reads() -> FactReads:
-    # With the package list the next step (apt.packages) reads.
-    return FactReads(facts=[(LocalAccounts, {}), (DebPackages, {})])
+    return FactReads(facts=[(LocalAccounts, {})])
 
 
 @deploy("Pinned accounts")

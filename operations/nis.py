@@ -28,11 +28,22 @@ from pyinfra.operations.util import any_changed
 from facts.nis import Nis
 from operations.report import changes
 from twinstore.config import AutomountEntry, NfsClientConfig, NisServerConfig, SiteConfig
+from twinstore.fact_cache import FactReads
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "nis"
 MAKEFILE = "/var/yp/Makefile"
 # Debian's Makefile lists the automount maps commented out; twinstore's line replaces it.
 ALL_LINE = r"^(#ALL \+= amd\.home auto\.master auto\.home auto\.local|ALL \+= .* # twinstore)$"
+AUTO_MAPS_LINE = r"^AUTO_MAPS\s*=.*$"
+DEFAULTDOMAIN = "/etc/defaultdomain"
+SECURENETS = "/etc/ypserv.securenets"
+YP_CONF = "/etc/yp.conf"
+AUTOFS_MASTER = "/etc/auto.master.d/twinstore.autofs"
+
+
+def map_key_line(key: str) -> str:
+    """The extended regex of a key's line in an automount map file, whatever its entry."""
+    return rf"^{re.escape(key)}\s.*$"
 
 
 def map_line(key: str, entry: AutomountEntry) -> str:
@@ -78,11 +89,36 @@ def nis_domain(site: SiteConfig) -> OperationMeta:
     defaultdomain = files.template(
         name="NIS domain at boot (/etc/defaultdomain)",
         src=str(TEMPLATES / "defaultdomain.j2"),
-        dest="/etc/defaultdomain",
+        dest=DEFAULTDOMAIN,
         domain=site.nis_domain,
     )
     domain_name(name=f"NIS domain {site.nis_domain}", domain=site.nis_domain)
     return defaultdomain
+
+
+def nis_server_fact_reads(config: NisServerConfig, site: SiteConfig) -> FactReads:
+    """Everything configure_nis_server reads on the master."""
+    lines = [(MAKEFILE, AUTO_MAPS_LINE, True), (MAKEFILE, ALL_LINE, True)]
+    lines += [
+        (f"/etc/{name}", map_key_line(key), True) for name, entries in config.automount_maps.items() for key in entries
+    ]
+    return FactReads(
+        files=[DEFAULTDOMAIN, SECURENETS],
+        services=["ypserv.service"],
+        lines=lines,
+        facts=[(Nis, {"domain": site.nis_domain})],
+    )
+
+
+def nfs_client_fact_reads(config: NfsClientConfig, site: SiteConfig) -> FactReads:
+    """Everything configure_nfs_client reads on a client."""
+    return FactReads(
+        files=[DEFAULTDOMAIN, YP_CONF, AUTOFS_MASTER],
+        directories=list(config.automount_points),
+        links=[link.path for link in config.client_links],
+        services=["ypbind.service", "autofs.service"],
+        facts=[(Nis, {"domain": site.nis_domain})],
+    )
 
 
 @deploy("NIS maps")
@@ -92,7 +128,7 @@ def configure_nis_server(config: NisServerConfig, site: SiteConfig) -> None:
     securenets = files.template(
         name="Only the LAN may ask the NIS server (/etc/ypserv.securenets)",
         src=str(TEMPLATES / "securenets.j2"),
-        dest="/etc/ypserv.securenets",
+        dest=SECURENETS,
         netmask=str(network.netmask),
         network=str(network.network_address),
     )
@@ -101,7 +137,7 @@ def configure_nis_server(config: NisServerConfig, site: SiteConfig) -> None:
         files.line(
             name="Automount maps built by make (AUTO_MAPS)",
             path=MAKEFILE,
-            line=r"^AUTO_MAPS\s*=.*$",
+            line=AUTO_MAPS_LINE,
             replace=f"AUTO_MAPS   = {' '.join(maps)}",
             extended_regex=True,
         ),
@@ -119,7 +155,7 @@ def configure_nis_server(config: NisServerConfig, site: SiteConfig) -> None:
                 files.line(
                     name=f"{map_name}: {key}",
                     path=f"/etc/{map_name}",
-                    line=rf"^{re.escape(key)}\s.*$",
+                    line=map_key_line(key),
                     replace=map_line(key, entry),
                     extended_regex=True,
                 )
@@ -141,7 +177,7 @@ def configure_nfs_client(config: NfsClientConfig, site: SiteConfig) -> None:
     yp_conf = files.template(
         name=f"Bind to the NIS server {site.nis_server} (/etc/yp.conf)",
         src=str(TEMPLATES / "yp.conf.j2"),
-        dest="/etc/yp.conf",
+        dest=YP_CONF,
         domain=site.nis_domain,
         server=str(site.nis_server),
     )
@@ -156,7 +192,7 @@ def configure_nfs_client(config: NfsClientConfig, site: SiteConfig) -> None:
     automounts = files.template(
         name="Automount points from NIS (/etc/auto.master.d/twinstore.autofs)",
         src=str(TEMPLATES / "twinstore.autofs.j2"),
-        dest="/etc/auto.master.d/twinstore.autofs",
+        dest=AUTOFS_MASTER,
         points=config.automount_points,
     )
     systemd.service(

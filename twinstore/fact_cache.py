@@ -294,6 +294,7 @@ class FactReads:
 
     files: list[str] = field(default_factory=list)
     directories: list[str] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)
     services: list[str] = field(default_factory=list)
     sysctls: list[str] = field(default_factory=list)
     lines: list[tuple[str, str, bool]] = field(default_factory=list)
@@ -303,6 +304,7 @@ class FactReads:
         return FactReads(
             files=self.files + other.files,
             directories=self.directories + other.directories,
+            links=self.links + other.links,
             services=self.services + other.services,
             sysctls=self.sysctls + other.sysctls,
             lines=self.lines + other.lines,
@@ -316,6 +318,7 @@ def prefetch_reads(host: Host, reads: FactReads) -> None:
         host,
         files=reads.files,
         directories=reads.directories,
+        links=reads.links,
         services=reads.services,
         sysctls=reads.sysctls,
         lines=reads.lines,
@@ -327,6 +330,7 @@ def prefetch_for_operations(
     host: Host,
     files: Sequence[str] = (),
     directories: Sequence[str] = (),
+    links: Sequence[str] = (),
     services: Sequence[str] = (),
     sysctls: Sequence[str] = (),
     lines: Sequence[tuple[str, str, bool]] = (),
@@ -337,6 +341,7 @@ def prefetch_for_operations(
 
     + files: destinations of files.template/files.put (File, Sha1File, Directory of the parent)
     + directories: paths of files.directory (Directory)
+    + links: paths of files.link (Link)
     + services: units of systemd.service (SystemdStatus, SystemdEnabled)
     + sysctls: keys of server.sysctl (Sysctl)
     + lines: (path, line, extended_regex) of files.line, its other flags left at their defaults (FindInFile)
@@ -352,6 +357,7 @@ def prefetch_for_operations(
     for path in files:
         wanted += [(File, {"path": path}), (Directory, {"path": posixpath.dirname(path)}), (Sha1File, {"path": path})]
     wanted += [(Directory, {"path": path}) for path in directories]
+    wanted += [(Link, {"path": path}) for path in links]
     for service in services:
         unit = {"user_mode": False, "machine": None, "user_name": None, "services": [service]}
         wanted += [(SystemdStatus, unit), (SystemdEnabled, unit)]
