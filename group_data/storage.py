@@ -143,6 +143,11 @@ mail_relay = None
 #    {"uri": "http://192.168.1.2/debian-security", "suites": ["bookworm-security"]}]
 # Components default to main and non-free-firmware. Empty = keep the machine's own sources.
 apt_sources: list[dict[str, object]] = []
+# The servers that /etc/apt/sources.list.d/*.list and *.sources name (and sources.list when
+# apt_sources is empty), by address, e.g. {"deb.example.net": "192.168.1.2"}: each file is
+# rewritten to the address. With apt_sources or this set, a file naming any other server stops
+# the deploy (apt would need DNS for it). Empty with apt_sources empty = the files are left alone.
+apt_addresses: dict[str, str] = {}
 
 sysctls = {
     # BTS#666021

@@ -30,6 +30,9 @@ SIZE_PATTERN = re.compile(r"^([0-9]+(?:\.[0-9]+)?)([KMGTP])$")
 # LVM's own rule for VG and LV names (lvm(8), "VALID NAMES").
 LVM_NAME_PATTERN = re.compile(r"^[A-Za-z0-9+_.][A-Za-z0-9+_.-]*$")
 HOSTNAME_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+# A fully qualified name as apt's sources write it: lower-case labels joined by dots.
+DNS_LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
+DNS_NAME_PATTERN = re.compile(rf"^(?=.{{1,253}}$){DNS_LABEL}(\.{DNS_LABEL})*$")
 CRON_FIELD_PATTERN = re.compile(r"^(\*|[0-9]+(-[0-9]+)?)(/[0-9]+)?(,(\*|[0-9]+(-[0-9]+)?)(/[0-9]+)?)*$")
 CRON_FIELD_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
 # Every path the deploy writes into a file or a command: plain names, nothing a shell, a
@@ -198,6 +201,12 @@ def _hostname(value: str) -> str:
     return value
 
 
+def _dns_name(value: str) -> str:
+    if not DNS_NAME_PATTERN.match(value):
+        raise ValueError(f"{value!r} is not a DNS name (lower-case letters, digits, - and dots)")
+    return value
+
+
 def check_cron_schedule(value: str) -> str:
     fields = value.split()
     if len(fields) != 5:
@@ -222,6 +231,7 @@ Size = Annotated[str, AfterValidator(_size)]
 AbsolutePath = Annotated[str, AfterValidator(_absolute_path)]
 LvmName = Annotated[str, AfterValidator(_lvm_name)]
 HostName = Annotated[str, AfterValidator(_hostname)]
+DnsName = Annotated[str, AfterValidator(_dns_name)]
 CronSchedule = Annotated[str, AfterValidator(check_cron_schedule)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 DrbdHandler = Annotated[str, AfterValidator(_drbd_handler)]
@@ -529,6 +539,9 @@ class StorageConfig(Model):
     mail_relay: IPv4Address | None = None
     # /etc/apt/sources.list by IP address so apt needs no DNS; empty = the machine's own sources.
     apt_sources: list[AptSource] = []
+    # The repository servers named in /etc/apt/sources.list.d (and sources.list when apt_sources
+    # is empty), by address: each name there is replaced by its address, so apt needs no DNS.
+    apt_addresses: dict[DnsName, IPv4Address] = {}
     sysctls: dict[str, int | str] = {}
     # Day-2 switches, each only for one run on the command line (--data KEY=NODE), never in a
     # file: first_leg starts a new pair on NODE alone; split_brain_discard throws away NODE's
@@ -573,6 +586,11 @@ class StorageConfig(Model):
         back-to-back address, whichever mode the link is in (a link move changes the mode)."""
         peer = self.peer_of(name)
         return [str(address) for address in (peer.lan_address, peer.link_address) if address is not None]
+
+    @property
+    def apt_by_address(self) -> bool:
+        """apt reaches its servers by address: its source files are checked and rewritten."""
+        return bool(self.apt_sources or self.apt_addresses)
 
     @property
     def replication_ports(self) -> list[int]:

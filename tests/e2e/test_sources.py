@@ -26,6 +26,14 @@ KEY_FILE = "/etc/apt/trusted.gpg.d/twinstore-lab-mirror.asc"
 SOURCES_LIST = "/etc/apt/sources.list"
 LISTS = "/var/lib/apt/lists"
 SERVER_PID = "/tmp/twinstore-mirror.pid"
+# A vendor's repository, named in sources.list.d in both styles by a name no DNS answers for.
+VENDOR_NAME = "mirror.lab.test"
+VENDOR_LIST = "/etc/apt/sources.list.d/twinstore-lab-vendor.list"
+VENDOR_SOURCES = "/etc/apt/sources.list.d/twinstore-lab-vendor.sources"
+VENDOR_FILES = {
+    VENDOR_LIST: f"deb http://{VENDOR_NAME}:8080/vendor bookworm main\n",
+    VENDOR_SOURCES: f"Types: deb\nURIs: http://{VENDOR_NAME}:8080/vendor\nSuites: bookworm-updates\nComponents: main\n",
+}
 
 # The lab repository's packages as a Debian mirror: the suite's package index points into pool/.
 MAKE_MIRROR = r"""
@@ -34,6 +42,7 @@ mirror=/srv/mirror/debian
 rm -rf /srv/mirror
 mkdir -p "$mirror/dists"
 ln -s /srv/lab-repo "$mirror/pool"
+ln -s debian /srv/mirror/vendor
 for suite in {suites}; do
     index="$mirror/dists/$suite/main/binary-amd64"
     mkdir -p "$index"
@@ -86,12 +95,17 @@ def mirror(
     for node in (fiori, torchio):
         originals[node] = node.file(SOURCES_LIST).content_string
         node.check_output(f"printf %s {shlex.quote(key)} > {KEY_FILE}")
+        for path, content in VENDOR_FILES.items():
+            node.check_output(f"printf %s {shlex.quote(content)} > {path}")
     try:
         yield
     finally:
         # The lab goes back to its own repository for the tests after this one.
         for node, original in originals.items():
-            node.run(f"printf %s {shlex.quote(original)} > {SOURCES_LIST}; rm -f {KEY_FILE} {LISTS}/*_debian_dists_*")
+            node.run(
+                f"printf %s {shlex.quote(original)} > {SOURCES_LIST}; rm -f {KEY_FILE} {LISTS}/*_debian_dists_* "
+                f"{LISTS}/*_vendor_dists_* {' '.join(VENDOR_FILES)}"
+            )
             node.run("apt-get update -q")
         client.run(f"kill $(cat {SERVER_PID}); rm -rf /srv/mirror {SERVER_PID}")
 
@@ -100,15 +114,40 @@ def test_apt_reaches_the_install_server_by_address_without_dns(
     mirror: None, fiori: testinfra.host.Host, torchio: testinfra.host.Host
 ) -> None:
     sources = json.dumps([{"uri": MIRROR_URI, "suites": list(SUITES), "components": ["main"]}])
-    first = run_pyinfra("-y", "--limit", "storage", "--data", f"apt_sources={sources}", LAB_INVENTORY, "deploy.py")
+    addresses = json.dumps({VENDOR_NAME: MIRROR_ADDRESS.split(":")[0]})
+    by_address = ("--limit", "storage", "--data", f"apt_sources={sources}", "--data", f"apt_addresses={addresses}")
+    # Without the vendor's address the deploy stops before any change, naming both files.
+    before = {path: fiori.file(path).content_string for path in (SOURCES_LIST, *VENDOR_FILES)}
+    refused = run_pyinfra("-y", "--limit", "storage", "--data", f"apt_sources={sources}", LAB_INVENTORY, "deploy.py")
+    assert refused.returncode != 0
+    for path in VENDOR_FILES:
+        problem = f"apt_addresses.{VENDOR_NAME} = {path}: http://{VENDOR_NAME}:8080/vendor"
+        assert problem in refused.output, refused.output[-3000:]
+    assert "apt would need DNS to reach this server" in refused.output
+    assert {path: fiori.file(path).content_string for path in before} == before
+
+    # The preview names each file that changes, and changes none.
+    preview = run_pyinfra("--dry", *by_address, LAB_INVENTORY, "deploy.py")
+    assert preview.returncode == 0, preview.output[-4000:]
+    planned = preview.planned_changes()
+    for path in (SOURCES_LIST, VENDOR_LIST, VENDOR_SOURCES):
+        assert [name for name in planned if path in name], (path, planned)
+    for path, content in VENDOR_FILES.items():
+        assert fiori.file(path).content_string == content
+
+    first = run_pyinfra("-y", *by_address, LAB_INVENTORY, "deploy.py")
     assert first.returncode == 0, first.output[-4000:]
     for node in (fiori, torchio):
         lines = [line for line in node.file(SOURCES_LIST).content_string.splitlines() if not line.startswith("#")]
         assert lines == [f"deb {MIRROR_URI} {suite} main" for suite in SUITES]
-        # The run refreshed the package lists from the mirror (signature checked against the key).
+        for path, content in VENDOR_FILES.items():
+            assert node.file(path).content_string == content.replace(VENDOR_NAME, MIRROR_ADDRESS.split(":")[0])
+        # The run refreshed the package lists from the mirror (signature checked against the key),
+        # the vendor's suites through the files in sources.list.d by address too.
         lists = node.check_output(f"ls {LISTS}").split()
         for suite in SUITES:
             assert f"{MIRROR_ADDRESS}_debian_dists_{suite}_InRelease" in lists, lists
+            assert f"{MIRROR_ADDRESS}_vendor_dists_{suite}_InRelease" in lists, lists
         # No name resolves beyond the pair (the lab's upstream resolver does not answer), yet
         # apt knows the packages from the install server and fetches one by its address.
         assert node.run("getent hosts deb.debian.org").rc != 0
@@ -117,7 +156,7 @@ def test_apt_reaches_the_install_server_by_address_without_dns(
             "cd /tmp && rm -f rsync_*.deb && apt-get download -q rsync && ls rsync_*.deb && rm rsync_*.deb"
         )
 
-    again = run_pyinfra("-y", "--limit", "storage", "--data", f"apt_sources={sources}", LAB_INVENTORY, "deploy.py")
+    again = run_pyinfra("-y", *by_address, LAB_INVENTORY, "deploy.py")
     assert again.returncode == 0, again.output[-4000:]
     assert again.grand_total()["changed"] == "-", again.output[-4000:]
 
