@@ -1,6 +1,6 @@
 """OCFS2 on the o2cb stack: the cluster's state, and each DRBD device's role, contents and mounts.
 
-One command: configfs shows a registered cluster and its heartbeat threshold; for each
+One command: configfs shows a registered cluster and its four timeouts; for each
 device the configuration puts OCFS2 on, /proc/drbd gives its DRBD state, blkid -p its
 signature, cmp whether its first MiB is zero, and /proc/mounts where it is mounted.
 
@@ -21,6 +21,7 @@ from typing_extensions import override
 
 from facts.drbd import parse_proc_drbd
 from facts.lvm import SECTION, ZERO_HEAD_BYTES
+from twinstore.config import O2CB_TIMEOUTS
 
 SCRIPT = r"""
 # Shell built-ins wherever they do: each program started costs 60-100 ms under TCG.
@@ -29,8 +30,10 @@ echo "{section}cluster"
 config=/sys/kernel/config/cluster/$cluster
 if [ -d "$config" ]; then
     echo "ONLINE=1"
-    threshold=""; read -r threshold < "$config/heartbeat/dead_threshold" 2>/dev/null
-    echo "DEAD_THRESHOLD=$threshold"
+    for timeout in {timeouts}; do
+        value=""; read -r value < "$config/$timeout" 2>/dev/null
+        echo "TIMEOUT=$timeout $value"
+    done
     for node in "$config"/node/*; do
         [ -d "$node" ] || continue
         address=""; port=""
@@ -126,7 +129,8 @@ class Ocfs2Device:
 @dataclass(frozen=True)
 class Ocfs2State:
     online: bool = False
-    dead_threshold: int | None = None
+    # The running cluster's timeouts, named as Ocfs2Cluster names them (O2CB_TIMEOUTS).
+    timeouts: dict[str, int] = field(default_factory=dict)
     # node name -> address:port, as registered in configfs
     cluster_members: dict[str, str] = field(default_factory=dict)
     devices: dict[str, Ocfs2Device] = field(default_factory=dict)
@@ -144,7 +148,7 @@ class Ocfs2(FactBase[Ocfs2State]):
 
     .. code:: python
 
-        Ocfs2State(online=True, dead_threshold=61,
+        Ocfs2State(online=True, timeouts={"heartbeat_threshold": 61, "idle_timeout_ms": 60000, ...},
                    cluster_members={"fiori": "192.168.1.6:7777", "torchio": "192.168.1.7:7777"},
                    devices={"/dev/drbd0": Ocfs2Device(path="/dev/drbd0", exists=True, signature="ocfs2",
                                                       mount_points=("/vol/ocfs2-small",), role="Primary", ...)})
@@ -157,7 +161,7 @@ class Ocfs2(FactBase[Ocfs2State]):
 
     @override
     def command(self, cluster: str, devices: list[tuple[str, int]]) -> StringCommand:
-        script = SCRIPT.format(section=SECTION, head_bytes=ZERO_HEAD_BYTES)
+        script = SCRIPT.format(section=SECTION, head_bytes=ZERO_HEAD_BYTES, timeouts=" ".join(O2CB_TIMEOUTS.values()))
         arguments = [QuoteString(str(part)) for device in devices for part in device]
         return StringCommand("sh", "-c", QuoteString(script), "sh", QuoteString(cluster), *arguments)
 
@@ -196,10 +200,15 @@ class Ocfs2(FactBase[Ocfs2State]):
                 disk=_text(drbd.get("disk")),
                 peer_disk=_text(drbd.get("peer_disk")),
             )
-        threshold = cluster.get("DEAD_THRESHOLD", "")
+        names = {path: name for name, path in O2CB_TIMEOUTS.items()}
+        timeouts = {}
+        for key, value in cluster_pairs:
+            path, _, number = value.partition(" ")
+            if key == "TIMEOUT" and path in names and number.isdigit():
+                timeouts[names[path]] = int(number)
         return Ocfs2State(
             online="ONLINE" in cluster,
-            dead_threshold=int(threshold) if threshold.isdigit() else None,
+            timeouts=timeouts,
             cluster_members=members,
             devices=devices,
         )

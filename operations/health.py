@@ -121,6 +121,11 @@ def pair_problems(config: StorageConfig, nodes: dict[str, NodeHealth | None], de
                 problems.append(f"{name}: {resource} is {drbd.summary()}")
         if not node.ocfs2.online:
             problems.append(f"{name}: the o2cb cluster {config.ocfs2_cluster.name} is not online")
+        elif node.ocfs2.timeouts != config.ocfs2_cluster.timeouts:
+            problems.append(
+                f"{name}: o2cb runs with {timeouts_text(node.ocfs2.timeouts)}, group_data says "
+                f"{timeouts_text(config.ocfs2_cluster.timeouts)} (a deploy of both nodes applies them)"
+            )
         for mount_point in wanted_mounts:
             if mount_point not in node.storage.volumes:
                 problems.append(f"{name}: {mount_point} is not mounted")
@@ -145,7 +150,18 @@ def pair_problems(config: StorageConfig, nodes: dict[str, NodeHealth | None], de
                         f"{name}: the last unison sync ran {age(node.storage.now - when)} ago "
                         f"(more than {config.unison.max_age_hours} h)"
                     )
+    running = {name: node.ocfs2.timeouts for name, node in nodes.items() if node is not None and node.ocfs2.online}
+    if len(running) == 2 and len({tuple(sorted(timeouts.items())) for timeouts in running.values()}) == 2:
+        problems.append(
+            "o2cb timeouts differ between the nodes ("
+            + "; ".join(f"{name} {timeouts_text(timeouts)}" for name, timeouts in running.items())
+            + "): o2cb connects only nodes with the same network timeouts, and fences by the threshold"
+        )
     return problems
+
+
+def timeouts_text(timeouts: dict[str, int]) -> str:
+    return ", ".join(f"{name} {value}" for name, value in sorted(timeouts.items()))
 
 
 def verdict(nodes: dict[str, NodeHealth | None], problems: list[str]) -> str:

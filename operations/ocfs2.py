@@ -51,26 +51,27 @@ def filesystem_maker(config: StorageConfig) -> str:
 @operation()
 def cluster_online(
     cluster: str,
-    dead_threshold: int,
+    timeouts: dict[str, int],
     members: dict[str, str],
     devices: list[tuple[str, int]],
     moving: bool = False,
 ) -> Generator[StringCommand, None, None]:
     """
-    Bring the o2cb cluster online with the configured members and heartbeat threshold.
+    Bring the o2cb cluster online with the configured members and timeouts.
 
     + cluster: the cluster name
-    + dead_threshold: O2CB_HEARTBEAT_THRESHOLD
+    + timeouts: Ocfs2Cluster.timeouts (the heartbeat threshold, idle, keepalive and reconnect delays)
     + members: node name -> address:port
     + devices: (device, minor) of the OCFS2 volumes, to know whether any is mounted
-    + moving: the replication link moves in this run (operations/replication.py restarts o2cb)
+    + moving: the node leaves service in this run for a new link or new timeouts
+      (operations/replication.py restarts o2cb)
     """
     ocfs2 = host.get_fact(Ocfs2, cluster=cluster, devices=devices)
     if not ocfs2.online:
         # o2cb.service stays "active" with the cluster offline: only a restart brings it online.
         yield StringCommand("systemctl", "restart", O2CB_SERVICE)
         return
-    if ocfs2.dead_threshold == dead_threshold and ocfs2.cluster_members == members:
+    if ocfs2.timeouts == timeouts and ocfs2.cluster_members == members:
         host.noop(f"cluster {cluster} is online with {', '.join(sorted(members))}")
         return
     if moving:
@@ -80,7 +81,7 @@ def cluster_online(
     if mounted:
         report(
             f"o2cb runs with other settings than /etc/default/o2cb and cluster.conf "
-            f"({ocfs2.cluster_members}, threshold {ocfs2.dead_threshold}); they take effect once "
+            f"({ocfs2.cluster_members}, {ocfs2.timeouts}); they take effect once "
             f"{', '.join(mounted)} are unmounted and o2cb restarts"
         )
         return
@@ -260,7 +261,7 @@ def configure_ocfs2(config: StorageConfig, link_moves: bool = False) -> None:
     cluster_online(
         name=f"o2cb cluster {cluster.name} online",
         cluster=cluster.name,
-        dead_threshold=cluster.heartbeat_threshold,
+        timeouts=cluster.timeouts,
         members=cluster_members(config),
         devices=devices,
         moving=link_moves,

@@ -38,15 +38,33 @@ BUSY_CONNECTIONS = ("SyncSource", "SyncTarget", "PausedSyncS", "PausedSyncT", "S
 
 @dataclass
 class LinkMove:
-    """Whether this node moves to the configured link in this run, and why (not)."""
+    """Whether this node leaves service in this run for the configured link or o2cb timeouts, and why (not)."""
 
     # What runs on other addresses than the configuration's, one line each.
     differences: list[str] = field(default_factory=list)
+    # The o2cb timeouts that run other than configured: name -> (running, configured). o2cb
+    # reads them only when it starts, and both nodes must agree, so they change as the link does.
+    timeout_changes: dict[str, tuple[int | None, int]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
 
     @property
+    def timeout_differences(self) -> list[str]:
+        return [
+            f"o2cb runs with {name} {running}, configured {wanted}"
+            for name, (running, wanted) in self.timeout_changes.items()
+        ]
+
+    @property
     def needed(self) -> bool:
+        return bool(self.differences or self.timeout_changes)
+
+    @property
+    def moves_link(self) -> bool:
         return bool(self.differences)
+
+    @property
+    def reasons(self) -> list[str]:
+        return self.differences + self.timeout_differences
 
 
 def wanted_drbd_addresses(config: StorageConfig, node_name: str) -> dict[str, DrbdAddresses]:
@@ -83,6 +101,7 @@ def plan_link_move(
     peer: dict[str, DrbdResourceState] | None,
     peer_targeted: bool,
     source: str,
+    ocfs2_source: str = "group_data/storage.py",
 ) -> LinkMove:
     move = LinkMove()
     for name, wanted in wanted_drbd_addresses(config, node_name).items():
@@ -100,20 +119,33 @@ def plan_link_move(
     if ocfs2.online and ocfs2.cluster_members != members:
         running_members = ", ".join(f"{n} {a}" for n, a in sorted(ocfs2.cluster_members.items()))
         move.differences.append(f"o2cb runs with {running_members}")
+    wanted_timeouts = config.ocfs2_cluster.timeouts
+    if ocfs2.online:
+        move.timeout_changes = {
+            name: (ocfs2.timeouts.get(name), value)
+            for name, value in wanted_timeouts.items()
+            if ocfs2.timeouts.get(name) != value
+        }
     if not move.needed:
         return move
 
     peer_name = config.peer_of(node_name).name
-    mode = config.replication_link.mode
+    if move.moves_link:
+        what = "moving the replication link"
+        field_name, value, field_source = "replication_link.mode", str(config.replication_link.mode), source
+    else:
+        changed = next(iter(move.timeout_changes))
+        what = "applying new o2cb timeouts"
+        field_name, value, field_source = f"ocfs2_cluster.{changed}", str(wanted_timeouts[changed]), ocfs2_source
 
     def problem(rule: str) -> Problem:
-        return Problem(source, "replication_link.mode", mode, rule)
+        return Problem(field_source, field_name, value, rule)
 
     if peer is None or not peer_targeted:
         why = "cannot be reached" if peer is None else "is left out by --limit"
         move.problems.append(
             problem(
-                f"moving the replication link takes both nodes out of service together, and {peer_name} {why}; "
+                f"{what} takes both nodes out of service together, and {peer_name} {why}; "
                 "run the deploy on both nodes of the pair"
             )
         )
@@ -122,11 +154,21 @@ def plan_link_move(
     if blocked:
         move.problems.append(
             problem(
-                f"the link moves only when no resource is resyncing or split ({'; '.join(blocked)}); "
+                f"{what} waits until no resource is resyncing or split ({'; '.join(blocked)}); "
                 "run it again once status.py reports the pair healthy"
             )
         )
     return move
+
+
+def move_title(config: StorageConfig, move: LinkMove) -> str:
+    """What the node leaves service for, as the operations' names say it in --dry."""
+    if move.moves_link:
+        target = "back-to-back link" if config.replication_link.mode == "backlink" else "LAN"
+        addresses = ", ".join(replication_address(config, node) for node in config.nodes)
+        return f"Move replication to the {target} ({addresses})"
+    changes = ", ".join(f"{name} {running} -> {wanted}" for name, (running, wanted) in move.timeout_changes.items())
+    return f"Apply the configured o2cb timeouts ({changes})"
 
 
 def link_move(config: StorageConfig) -> LinkMove:
@@ -139,6 +181,7 @@ def link_move(config: StorageConfig) -> LinkMove:
         host.get_fact(DrbdResources, resources=resource_args(config)),
         *read_peer(config),
         source=host_source(host, "replication_link"),
+        ocfs2_source=host_source(host, "ocfs2_cluster"),
     )
 
 
@@ -279,18 +322,13 @@ def configure_replication_link(config: StorageConfig, move: LinkMove) -> None:
                 name="The peer answers on the back-to-back link", peer=peer.name, address=str(peer.link_address)
             )
     if move.needed:
-        target = "back-to-back link" if link.mode == "backlink" else "LAN"
-        addresses = ", ".join(replication_address(config, node) for node in config.nodes)
-        for difference in move.differences:
+        for difference in move.reasons:
             host.log(f"replication link: {difference}", logger.warning)
         nothing_holds(
             name="Nothing else uses the OCFS2 volumes",
             mount_points=[volume.mount_point for volume in config.ocfs2_volumes.values()],
         )
-        out_of_service(
-            name=f"Move replication to the {target} ({addresses}): take the node out of service",
-            reasons=move.differences,
-        )
+        out_of_service(name=f"{move_title(config, move)}: take the node out of service", reasons=move.reasons)
 
 
 @deploy("Replication link: back in service")
@@ -301,4 +339,5 @@ def finish_link_move(move: LinkMove) -> None:
     + move: the same plan configure_replication_link acted on
     """
     if move.needed:
-        back_in_service(name="Bring the node back into service over the new link")
+        what = "over the new link" if move.moves_link else "with the new o2cb timeouts"
+        back_in_service(name=f"Bring the node back into service {what}")

@@ -32,7 +32,9 @@ def healthy_node(client: bool) -> NodeHealth:
     fs_types = {"/vol/rep-no": "ext4", "/vol/rep-unison": "ext4"}
     return NodeHealth(
         drbd={"drbd0": drbd_resource("drbd0", 0), "drbd1": drbd_resource("drbd1", 1)},
-        ocfs2=Ocfs2State(online=True, cluster_members={"fiori": "a", "torchio": "b"}),
+        ocfs2=Ocfs2State(
+            online=True, cluster_members={"fiori": "a", "torchio": "b"}, timeouts=CONFIG.ocfs2_cluster.timeouts
+        ),
         exports=NfsExportsState(
             exported=frozenset(EXPORTS.values()),
             resolved=dict(EXPORTS),
@@ -210,3 +212,18 @@ def test_the_report_says_where_notifications_go_and_when_they_go_nowhere() -> No
     assert notifications(CONFIG) == f"notifications: mailed to root through the relay {CONFIG.mail_relay}"
     silent = notifications(CONFIG.model_copy(update={"mail_relay": None}))
     assert silent.startswith("notifications: GO NOWHERE: no mail_relay is configured")
+
+
+def test_o2cb_timeouts_other_than_configured_or_than_the_peers_are_problems() -> None:
+    nodes = pair()
+    fiori = nodes["fiori"]
+    assert fiori is not None
+    running = {**CONFIG.ocfs2_cluster.timeouts, "idle_timeout_ms": 30000}
+    nodes["fiori"] = dataclasses.replace(fiori, ocfs2=dataclasses.replace(fiori.ocfs2, timeouts=running))
+    problems = pair_problems(CONFIG, nodes, CLIENTS)
+    assert len(problems) == 2, problems
+    assert problems[0].startswith("fiori: o2cb runs with heartbeat_threshold 61, idle_timeout_ms 30000, ")
+    assert "group_data says heartbeat_threshold 61, idle_timeout_ms 60000" in problems[0]
+    assert problems[1].startswith(
+        "o2cb timeouts differ between the nodes (fiori heartbeat_threshold 61, idle_timeout_ms 30000"
+    )

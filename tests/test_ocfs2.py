@@ -29,6 +29,7 @@ from twinstore.config import StorageConfig
 FIXTURES = Path(__file__).parent / "fixtures"
 TEMPLATES = Path(__file__).parent.parent / "templates" / "ocfs2"
 MEMBERS = {"fiori": "192.168.1.6:7777", "torchio": "192.168.1.7:7777"}
+TIMEOUTS = {"heartbeat_threshold": 61, "idle_timeout_ms": 60000, "keepalive_delay_ms": 4000, "reconnect_delay_ms": 4000}
 DRBD0 = "/dev/drbd0"
 
 
@@ -38,7 +39,7 @@ def state(fixture: str) -> Ocfs2State:
 
 def test_new_pair_before_ocfs2_cluster_offline_devices_blank_and_primary() -> None:
     ocfs2 = state("ocfs2-offline-blank.txt")
-    assert not ocfs2.online and ocfs2.dead_threshold is None and ocfs2.cluster_members == {}
+    assert not ocfs2.online and ocfs2.timeouts == {} and ocfs2.cluster_members == {}
     for device in ("/dev/drbd0", "/dev/drbd1"):
         assert ocfs2.devices[device].blank and not ocfs2.devices[device].has_ocfs2
         assert ocfs2.devices[device].both_primary_up_to_date
@@ -47,7 +48,7 @@ def test_new_pair_before_ocfs2_cluster_offline_devices_blank_and_primary() -> No
 
 def test_converged_node_online_with_both_volumes_mounted() -> None:
     ocfs2 = state("ocfs2-online-mounted.txt")
-    assert ocfs2.online and ocfs2.dead_threshold == 61
+    assert ocfs2.online and ocfs2.timeouts == TIMEOUTS
     assert ocfs2.cluster_members == MEMBERS
     drbd0 = ocfs2.devices["/dev/drbd0"]
     assert drbd0.has_ocfs2 and drbd0.label == "ocfs2-small" and not drbd0.blank
@@ -96,7 +97,7 @@ def planning() -> Iterator[None]:
 
 
 def run(operation: Any, found: Ocfs2Device, online: bool = True, name: str = "fiori", **kwargs: Any) -> list[str]:
-    fact = Ocfs2State(online=online, dead_threshold=61, cluster_members=MEMBERS, devices={found.path: found})
+    fact = Ocfs2State(online=online, timeouts=TIMEOUTS, cluster_members=MEMBERS, devices={found.path: found})
     with ctx_host.use(FakeHost({Ocfs2: fact}, name=name)):
         return [c.get_raw_value() for c in operation._inner(**kwargs)]
 
@@ -242,7 +243,7 @@ def online(fact: Ocfs2State, members: dict[str, str] = MEMBERS) -> list[str]:
     with ctx_host.use(host):
         return [
             c.get_raw_value()
-            for c in cluster_online._inner(cluster="ocfs2", dead_threshold=61, members=members, devices=[])
+            for c in cluster_online._inner(cluster="ocfs2", timeouts=TIMEOUTS, members=members, devices=[])
         ]
 
 
@@ -251,12 +252,19 @@ def test_cluster_brought_online_by_restarting_o2cb() -> None:
 
 
 def test_online_cluster_as_configured_is_left_alone() -> None:
-    assert online(Ocfs2State(online=True, dead_threshold=61, cluster_members=MEMBERS)) == []
+    assert online(Ocfs2State(online=True, timeouts=TIMEOUTS, cluster_members=MEMBERS)) == []
+
+
+def test_changed_timeouts_restart_o2cb_only_when_nothing_is_mounted() -> None:
+    idle = Ocfs2State(online=True, timeouts={**TIMEOUTS, "idle_timeout_ms": 30000}, cluster_members=MEMBERS)
+    assert online(idle) == ["systemctl restart o2cb.service"]
+    busy = replace(idle, devices={DRBD0: replace(FORMATTED, mount_points=("/vol/ocfs2-small",))})
+    assert online(busy) == []
 
 
 def test_changed_members_restart_o2cb_only_when_nothing_is_mounted() -> None:
     moved = {"fiori": "10.99.0.6:7777", "torchio": "10.99.0.7:7777"}
-    idle = Ocfs2State(online=True, dead_threshold=61, cluster_members=MEMBERS, devices={DRBD0: FORMATTED})
+    idle = Ocfs2State(online=True, timeouts=TIMEOUTS, cluster_members=MEMBERS, devices={DRBD0: FORMATTED})
     assert online(idle, moved) == ["systemctl restart o2cb.service"]
     busy = replace(idle, devices={DRBD0: replace(FORMATTED, mount_points=("/vol/ocfs2-small",))})
     assert online(busy, moved) == []

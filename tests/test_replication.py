@@ -35,17 +35,23 @@ def plan(
     peer: dict[str, DrbdResourceState] | None = None,
     peer_targeted: bool = True,
     reachable: bool = True,
+    timeouts: dict[str, int] | None = None,
 ) -> replication.LinkMove:
     return plan_link_move(
         config,
         "fiori",
         link or lan_link(),
         # No members: the cluster is offline, as before the first deploy.
-        Ocfs2State(online=members != {}, cluster_members=members if members is not None else LAN_MEMBERS),
+        Ocfs2State(
+            online=members != {},
+            cluster_members=members if members is not None else LAN_MEMBERS,
+            timeouts=config.ocfs2_cluster.timeouts if timeouts is None else timeouts,
+        ),
         local or both_healthy(),
         (peer or both_healthy()) if reachable else None,
         peer_targeted,
         source="--data",
+        ocfs2_source="group_data/storage.py",
     )
 
 
@@ -99,6 +105,29 @@ def test_o2cb_alone_on_old_addresses_is_a_move() -> None:
     )
     move = plan(config, link=moved)
     assert move.differences == ["o2cb runs with fiori 192.168.1.6:7777, torchio 192.168.1.7:7777"]
+
+
+def test_new_o2cb_timeouts_take_the_pair_out_of_service_together() -> None:
+    config = real_storage_config()
+    running = {**config.ocfs2_cluster.timeouts, "idle_timeout_ms": 30000, "keepalive_delay_ms": 2000}
+    move = plan(config, timeouts=running)
+    assert move.needed and not move.moves_link and move.problems == []
+    assert move.reasons == [
+        "o2cb runs with idle_timeout_ms 30000, configured 60000",
+        "o2cb runs with keepalive_delay_ms 2000, configured 4000",
+    ]
+    assert replication.move_title(config, move) == (
+        "Apply the configured o2cb timeouts (idle_timeout_ms 30000 -> 60000, keepalive_delay_ms 2000 -> 4000)"
+    )
+    left_out = plan(config, timeouts=running, peer_targeted=False).problems
+    assert [(p.source, p.field, p.value) for p in left_out] == [
+        ("group_data/storage.py", "ocfs2_cluster.idle_timeout_ms", "60000")
+    ]
+    assert left_out[0].rule.startswith("applying new o2cb timeouts takes both nodes out of service together")
+    syncing = {**both_healthy(), "drbd1": drbd_resource("drbd1", 1, connection="SyncTarget", disk="Inconsistent")}
+    assert "drbd1 on torchio is SyncTarget" in plan(config, timeouts=running, peer=syncing).problems[0].rule
+    # An offline cluster reads none: it starts with the files' values.
+    assert not plan(config, members={}, timeouts={}).needed
 
 
 def test_a_move_needs_both_nodes() -> None:

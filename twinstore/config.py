@@ -428,6 +428,20 @@ class Ocfs2Cluster(Model):
     keepalive_delay_ms: int = Field(default=4000, ge=1000)
     reconnect_delay_ms: int = Field(default=4000, ge=2000)
 
+    @property
+    def timeouts(self) -> dict[str, int]:
+        """The four values o2cb reads from /etc/default/o2cb when it starts, by their names here."""
+        return {name: getattr(self, name) for name in O2CB_TIMEOUTS}
+
+
+# o2cb's timeouts: each one's file in the cluster's configfs directory, as Ocfs2Cluster names it.
+O2CB_TIMEOUTS = {
+    "heartbeat_threshold": "heartbeat/dead_threshold",
+    "idle_timeout_ms": "idle_timeout_ms",
+    "keepalive_delay_ms": "keepalive_delay_ms",
+    "reconnect_delay_ms": "reconnect_delay_ms",
+}
+
 
 class Ocfs2Volume(Model):
     drbd_resource: Name
