@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import testinfra
 
-from lab.machines import drop_ssh_master, ssh_command
+from lab.machines import ALL_GUESTS, drop_ssh_master, ssh_command
 from lab.settings import ssh_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -216,7 +216,17 @@ def reboot(name: str, timeout: float = 300) -> None:
         result = subprocess.run(ssh_command(name, BOOT_ID), capture_output=True, text=True, timeout=30)
         if result.returncode == 0 and result.stdout.strip() not in ("", before):
             return
-    raise AssertionError(f"{name} did not come back within {timeout:.0f} s")
+    raise AssertionError(f"{name} did not come back within {timeout:.0f} s; its console:\n{console_tail(name)}")
+
+
+def console_tail(name: str, lines: int = 60) -> str:
+    """The end of a guest's serial console, kept in the failure's message: the next start of the
+    guest overwrites the file, and CI keeps only the run's output."""
+    try:
+        text = next(guest for guest in ALL_GUESTS if guest.name == name).console_log.read_text(errors="replace")
+    except OSError as error:
+        return f"(no console log: {error})"
+    return "\n".join(text.splitlines()[-lines:])
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 120, every: float = 3) -> None:
