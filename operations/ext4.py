@@ -58,7 +58,7 @@ def filesystem(
                 f"{device} already holds {state.description}; refusing to make {fs_type} on it. "
                 "If its data is not needed, wipe it by hand (wipefs -a) and run again."
             )
-        if not new_volume and not state.head_zero:
+        if not new_volume and not state.proven_blank:
             raise OperationError(
                 f"{device} carries no signature blkid knows, but its first {ZERO_HEAD_BYTES} bytes are "
                 f"not zero (a filesystem whose signature was wiped?); refusing to make {fs_type} on it. "

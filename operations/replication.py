@@ -323,7 +323,7 @@ def configure_replication_link(config: StorageConfig, move: LinkMove) -> None:
             )
     if move.needed:
         for difference in move.reasons:
-            host.log(f"replication link: {difference}", logger.warning)
+            host.log(f"out of service for this: {difference}", logger.warning)
         nothing_holds(
             name="Nothing else uses the OCFS2 volumes",
             mount_points=[volume.mount_point for volume in config.ocfs2_volumes.values()],
