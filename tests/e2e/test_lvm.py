@@ -50,7 +50,9 @@ def test_sysctls_live_and_persisted(node: testinfra.host.Host) -> None:
 EXT4_MAGIC_OFFSET = 0x438
 
 
-def test_an_ext4_volume_whose_signature_was_wiped_is_not_formatted_over(fiori: testinfra.host.Host) -> None:
+def test_an_ext4_volume_whose_signature_was_wiped_is_not_formatted_over(
+    converge: Run, fiori: testinfra.host.Host
+) -> None:
     device, mount_point = "/dev/mapper/vg0-rep--no", "/vol/rep-no"
     fiori.check_output(f"echo kept > {mount_point}/twinstore-wipefs-marker && sync && umount {mount_point}")
     try:
