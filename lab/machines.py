@@ -147,7 +147,7 @@ def qemu_command(guest: Guest, image: Path) -> list[str]:
         # Not "max": with every feature TCG can emulate (5-level paging among them), guests
         # rebooted two at a time crawled in soft lockups for more than 10 minutes.
         "-cpu", "qemu64",
-        "-smp", "1",
+        "-smp", str(guest.cpus),
         "-m", str(guest.memory_mib),
         "-kernel", str(image / "vmlinuz"),
         "-initrd", str(image / "initrd.img"),

@@ -19,15 +19,16 @@ volume_group = {**_real["volume_group"], "devices": ["/dev/vdb"]}
 logical_volumes = {name: {**volume, "size": _lab_sizes[name]} for name, volume in _real["logical_volumes"].items()}
 # A fixed resync rate above what the TCG guests reach (10-20 MB/s per resource on the lab), so
 # the guests alone set the pace of a second-leg sync; on real machines DRBD's controller decides.
-# Boot waits of 30 s instead of 120: a node that may be stale waits for its peer however long
-# that takes either way, and the fault scenarios wait out these timeouts on every boot.
+# Boot waits of 10 s instead of 120: a node that may be stale waits for its peer however long
+# that takes either way, and the fault scenarios wait out these timeouts on every boot (a peer
+# that boots later than that is still joined: the boot unit keeps waiting for it).
 drbd_options = {
     **_real["drbd_options"],
     "shared_secret_file": str(drbd_secret_file("pair-a")),
     "resync_rate": "40M",
-    "wfc_timeout": 30,
-    "degr_wfc_timeout": 30,
-    "outdated_wfc_timeout": 15,
+    "wfc_timeout": 10,
+    "degr_wfc_timeout": 10,
+    "outdated_wfc_timeout": 5,
     # DRBD's default activity log (1237 extents, 4.8 GiB) covers the lab's volumes whole, so
     # every crashed Primary would resync all of them; real volumes are 100 times larger.
     "al_extents": 67,

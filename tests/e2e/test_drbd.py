@@ -42,7 +42,7 @@ def test_new_pair_is_primary_primary_up_to_date_with_zero_resync(
 def test_drbd_files_and_boot(converge: Run, fiori: testinfra.host.Host) -> None:
     common = fiori.file("/etc/drbd.d/global_common.conf").content_string
     # The lab's boot waits (lab/group_data/storage.py); the real ones are 120, 120 and 60.
-    assert "wfc-timeout 30;" in common and "degr-wfc-timeout 30;" in common and "outdated-wfc-timeout 15;" in common
+    assert "wfc-timeout 10;" in common and "degr-wfc-timeout 10;" in common and "outdated-wfc-timeout 5;" in common
     assert "ping-int 30;" in common and "ping-timeout 60;" in common
     assert "fencing resource-only;" in common
     assert 'fence-peer "/usr/local/sbin/twinstore-fence-peer";' in common
