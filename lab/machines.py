@@ -367,18 +367,37 @@ def snapshot_record(tag: str) -> Path:
     return run_dir() / f"snapshot-{tag}"
 
 
+# How a snapshot's record marks a guest that was powered off when it was saved.
+POWERED_OFF = "off"
+
+
+def guest_disks(guest: Guest) -> list[Path]:
+    return [guest.root_disk, guest.data_disk] if guest.storage else [guest.root_disk]
+
+
 def save_snapshot(tag: str) -> float:
-    """Save every running guest (memory and disks) under tag, all paused together; return seconds."""
-    guests = running_guests()
+    """Save the lab under tag: every running guest's memory and disks, all paused together, and
+    the disks of a guest powered off (a scenario's state with a node down); return seconds."""
+    started = time.monotonic()
+    running = [g for g in GUESTS if guest_pid(g) is not None]
+    if not running:
+        raise RuntimeError("lab: no guest is running, nothing to save")
+    off = [g for g in GUESTS if g not in running and g.root_disk.exists()]
     uptimes = {}
-    for guest in guests:
+    for guest in running:
         # What the guest wrote is still in its page cache for up to 30 s: a snapshot then
         # loaded and powered off soon after would lose it (seen: a deploy's new files empty).
-        uptimes[guest.name] = guest_uptime(guest, "sync")
+        uptimes[guest.name] = f"{guest_uptime(guest, 'sync'):.0f}"
         drop_ssh_master(guest.name)
-    took = qmp.save_snapshot(guests, tag)
-    snapshot_record(tag).write_text("".join(f"{name} {uptime:.0f}\n" for name, uptime in uptimes.items()))
-    return took
+    for guest in off:
+        for disk in guest_disks(guest):
+            # An internal snapshot of a closed disk; a tag saved before is replaced.
+            subprocess.run(["qemu-img", "snapshot", "-d", tag, str(disk)], capture_output=True, check=False)
+            run(["qemu-img", "snapshot", "-c", tag, str(disk)])
+        uptimes[guest.name] = POWERED_OFF
+    qmp.save_snapshot(running, tag)
+    snapshot_record(tag).write_text("".join(f"{name} {uptime}\n" for name, uptime in uptimes.items()))
+    return time.monotonic() - started
 
 
 def guest_uptime(guest: Guest, before: str = "true") -> float:
@@ -394,7 +413,8 @@ def guest_uptime(guest: Guest, before: str = "true") -> float:
 
 
 def load_snapshot(tag: str) -> float:
-    """Put the guests saved under tag back as they were (booting qemu for those powered off); return seconds.
+    """Put the guests saved under tag back as they were (booting qemu for those powered off since,
+    powering off those that were off then); return seconds.
 
     The guests' clocks restart from the snapshot's time, so each is set to the host's time after.
     """
@@ -404,7 +424,16 @@ def load_snapshot(tag: str) -> float:
         raise RuntimeError(f"lab: no snapshot {tag!r} (python -m lab snapshot save {tag})") from None
     started = time.monotonic()
     image = build_image()
-    guests = [g for g in ALL_GUESTS if g.name in saved]
+    off = [g for g in ALL_GUESTS if saved.get(g.name) == POWERED_OFF]
+    for each in off:
+        # Powered off again (if it runs), then its disks put back as they were saved.
+        if guest_pid(each) is not None:
+            qmp.power_off(each)
+            _stop_pid(each.pid_file)
+        drop_ssh_master(each.name)
+        for disk in guest_disks(each):
+            run(["qemu-img", "snapshot", "-a", tag, str(disk)])
+    guests = [g for g in ALL_GUESTS if g.name in saved and g not in off]
     for each in guests:
         # loadvm needs a qemu process with the same devices: a guest powered off gets one again.
         start_guest(each, image)

@@ -8,12 +8,13 @@ import shutil
 import socket
 import subprocess
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from lab import image, machines, qmp
-from lab.settings import FIRST_PAIR_AND_CLIENT, guest
+from lab.settings import FIRST_PAIR_AND_CLIENT, Guest, guest
 from twinstore.packages import packages_for
 
 
@@ -241,3 +242,62 @@ def test_qemu_command_names_the_cables_and_the_qmp_socket(lab_dir: Path) -> None
     assert f"unix:{lab_dir / 'run' / 'torchio.qmp'},server=on,wait=off" in joined
     assert "virtio-net-pci,id=lan,netdev=lan-net" in joined
     assert "virtio-net-pci,id=link,netdev=link-net" in joined
+
+
+def test_storage_guests_get_two_vcpus_and_the_client_one() -> None:
+    assert "-smp 2" in " ".join(machines.qemu_command(guest("fiori"), Path("/images")))
+    assert "-smp 1" in " ".join(machines.qemu_command(guest("client"), Path("/images")))
+
+
+@pytest.mark.skipif(shutil.which("qemu-img") is None, reason="qemu-img is not installed")
+def test_a_snapshot_keeps_the_disks_of_a_powered_off_guest(lab_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """fiori is off, torchio and client run: the save records fiori as off with its disks; the
+    load powers fiori off again and puts its disks back, whatever was written since."""
+    fiori = guest("fiori")
+    fiori.root_disk.parent.mkdir(parents=True)
+    for disk in machines.guest_disks(fiori):
+        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(disk), "1M"], check=True)
+        subprocess.run(["qemu-io", "-c", "write -P 0x11 0 4k", str(disk)], check=True, capture_output=True)
+    (lab_dir / "run").mkdir()
+    running = {"torchio", "client"}
+    monkeypatch.setattr(machines, "guest_pid", lambda g: 4242 if g.name in running else None)
+    monkeypatch.setattr(machines, "guest_uptime", lambda g, before="true": 100.0)
+    monkeypatch.setattr(machines, "drop_ssh_master", lambda name: None)
+    monkeypatch.setattr(machines, "build_image", lambda: Path("/images"))
+    monkeypatch.setattr(machines, "start_guest", lambda g, image: None)
+    monkeypatch.setattr(machines, "set_clock", lambda g: None)
+    vm_saves: list[list[str]] = []
+    vm_loads: list[list[str]] = []
+
+    def recorded(calls: list[list[str]]) -> Callable[[list[Guest], str], float]:
+        def record(guests: list[Guest], tag: str) -> float:
+            calls.append([g.name for g in guests])
+            return 0.0
+
+        return record
+
+    monkeypatch.setattr(qmp, "save_snapshot", recorded(vm_saves))
+    monkeypatch.setattr(qmp, "load_snapshot", recorded(vm_loads))
+
+    machines.save_snapshot("waits")
+    assert machines.snapshot_record("waits").read_text().splitlines() == ["torchio 100", "client 100", "fiori off"]
+    assert vm_saves == [["torchio", "client"]]
+
+    # fiori boots and writes; the load must take it back to its disks at the save, powered off.
+    for disk in machines.guest_disks(fiori):
+        subprocess.run(["qemu-io", "-c", "write -P 0x22 0 4k", str(disk)], check=True, capture_output=True)
+    running.add("fiori")
+    stopped: list[str] = []
+    monkeypatch.setattr(qmp, "power_off", lambda g: stopped.append(g.name))
+    monkeypatch.setattr(machines, "_stop_pid", lambda pid_file: running.discard(pid_file.stem))
+    machines.load_snapshot("waits")
+    assert stopped == ["fiori"] and "fiori" not in running
+    assert vm_loads == [["torchio", "client"]]
+    for disk in machines.guest_disks(fiori):
+        read = subprocess.run(["qemu-io", "-c", "read -P 0x11 0 4k", str(disk)], capture_output=True, text=True)
+        assert "Pattern verification failed" not in read.stdout and read.returncode == 0, read.stdout
+    # Saved again under the same tag: the disks' old snapshot is replaced, not doubled.
+    running.discard("fiori")
+    machines.save_snapshot("waits")
+    listing = subprocess.run(["qemu-img", "snapshot", "-l", str(fiori.root_disk)], capture_output=True, text=True)
+    assert listing.stdout.count(" waits ") == 1, listing.stdout
