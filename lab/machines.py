@@ -147,7 +147,10 @@ def qemu_command(guest: Guest, image: Path) -> list[str]:
         # Not "max": with every feature TCG can emulate (5-level paging among them), guests
         # rebooted two at a time crawled in soft lockups for more than 10 minutes.
         "-cpu", "qemu64",
-        "-smp", str(guest.cpus),
+        # One vCPU: two made a guest booting alone 1.65 times faster, but with the host's two
+        # cores shared by six vCPU threads a converge took 678 s instead of 551 s and three
+        # guests booting at once 184 s instead of 147 s (bench/results/lab-vcpus-*.json).
+        "-smp", "1",
         "-m", str(guest.memory_mib),
         "-kernel", str(image / "vmlinuz"),
         "-initrd", str(image / "initrd.img"),

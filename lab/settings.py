@@ -27,14 +27,6 @@ class Guest:
     storage: bool
 
     @property
-    def cpus(self) -> int:
-        # Under TCG a guest's boot is CPU-bound (systemd starts its units in parallel): a second
-        # vCPU took a storage node's reboot from 196 to 118 s when its peer was idle. Every guest
-        # gets two, so three booting at once share the host's cores evenly (a client with one
-        # got a fifth of them and missed the lab's boot timeout).
-        return 2
-
-    @property
     def ssh_port(self) -> int:
         return SSH_PORT_BASE + self.index
 

@@ -244,11 +244,6 @@ def test_qemu_command_names_the_cables_and_the_qmp_socket(lab_dir: Path) -> None
     assert "virtio-net-pci,id=link,netdev=link-net" in joined
 
 
-def test_every_guest_gets_two_vcpus() -> None:
-    for name in ("fiori", "client"):
-        assert "-smp 2" in " ".join(machines.qemu_command(guest(name), Path("/images")))
-
-
 @pytest.mark.skipif(shutil.which("qemu-img") is None, reason="qemu-img is not installed")
 def test_a_snapshot_keeps_the_disks_of_a_powered_off_guest(lab_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """fiori is off, torchio and client run: the save records fiori as off with its disks; the
