@@ -18,6 +18,7 @@ from operations import (
     links,
     lvm,
     mail,
+    metrics,
     names,
     nfs,
     ocfs2,
@@ -34,6 +35,7 @@ from operations.firewall import configure_firewall
 from operations.links import configure_links
 from operations.lvm import configure_lvm
 from operations.mail import configure_mail
+from operations.metrics import configure_metrics
 from operations.names import configure_names
 from operations.nfs import configure_nfs
 from operations.nis import configure_nfs_client, configure_nis_server, nfs_client_fact_reads, nis_server_fact_reads
@@ -76,6 +78,7 @@ def storage_fact_reads(config: StorageConfig) -> fact_cache.FactReads:
         unison,
         nfs,
         boot,
+        metrics,
     ):
         reads += subsystem.fact_reads(config)
     return reads
@@ -139,6 +142,8 @@ if STORAGE_GROUP in host.groups:
     configure_nfs(config=config, site=site_config(host))
     configure_boot(config=config)
     finish_link_move(move=move)
+    # Last: it reports what the steps above brought up.
+    configure_metrics(config=config)
     written_to_disk(name="Flush what this run wrote to disk")
 
 # The master's maps first: the clients below (the lab's client is both) bind to it.

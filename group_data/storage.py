@@ -156,3 +156,7 @@ sysctls = {
     "kernel.panic": 10,
     "kernel.panic_on_oops": 1,
 }
+
+# The pair's state for the site's monitoring (operations/metrics.py): each node writes it every
+# interval_seconds into node-exporter's textfile collector directory, served on port 9100.
+metrics = {"textfile_directory": "/var/lib/prometheus/node-exporter", "interval_seconds": 30}

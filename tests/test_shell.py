@@ -12,6 +12,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from operations.boot import boot_script_values
 from operations.drbd import PROMOTE_ALONE_FLAG
+from operations.metrics import metrics_script_values
 from operations.unison import ARCHIVE_DIR, sync_command_values
 from tests.helpers import real_storage_config
 from twinstore.templating import jinja_env_kwargs
@@ -29,6 +30,7 @@ def rendered() -> dict[str, str]:
         "drbd/fence-peer.sh.j2": {"promote_alone_flag": PROMOTE_ALONE_FLAG},
         "unison/sync.sh.j2": sync_command_values(config.unison, "/vol/rep-unison", "fiori", "torchio", "192.168.1.7"),
         "unison/unison-server.sh.j2": {"root": "/vol/rep-unison", "archive_dir": ARCHIVE_DIR},
+        "metrics/twinstore-metrics.sh.j2": metrics_script_values(config, "fiori"),
     }
     return {name: environment.get_template(name).render(**value) for name, value in values.items()}
 

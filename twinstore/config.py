@@ -511,6 +511,16 @@ class UnisonProfile(Model):
     max_age_hours: int = Field(default=26, ge=1)
 
 
+class Metrics(Model):
+    """The pair's state for a monitoring system: node-exporter's textfile collector reads it."""
+
+    # Where node-exporter's textfile collector looks (--collector.textfile.directory); Debian's
+    # prometheus-node-exporter reads this one unless told otherwise.
+    textfile_directory: AbsolutePath = "/var/lib/prometheus/node-exporter"
+    # How often each storage node writes its state (a systemd timer).
+    interval_seconds: int = Field(default=30, ge=10, le=3600)
+
+
 class Account(Model):
     name: HostName
     uid: int = Field(ge=1, le=65533)
@@ -557,6 +567,7 @@ class StorageConfig(Model):
     # is empty), by address: each name there is replaced by its address, so apt needs no DNS.
     apt_addresses: dict[DnsName, IPv4Address] = {}
     sysctls: dict[str, int | str] = {}
+    metrics: Metrics = Metrics()
     # Day-2 switches, each only for one run on the command line (--data KEY=NODE), never in a
     # file: first_leg starts a new pair on NODE alone; split_brain_discard throws away NODE's
     # changes to every StandAlone resource; promote_alone makes NODE's copy the pair's data when

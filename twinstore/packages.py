@@ -25,6 +25,8 @@ STORAGE_PACKAGES = [
     # systemd-run --pipe --wait talks to systemd over D-Bus: unison's confined server
     # (templates/unison/unison-server.sh.j2). A Recommends of systemd, so absent without them.
     "dbus",
+    # Serves the pair's state to the site's monitoring (operations/metrics.py writes it).
+    "prometheus-node-exporter",
 ]
 # Only on storage nodes with a mail_relay (operations/mail.py); bsd-mailx is the `mail` that
 # DRBD's notify scripts (split brain, out-of-sync blocks) send with.

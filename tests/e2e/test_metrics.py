@@ -1,0 +1,97 @@
+"""The pair's metrics as the site's monitoring sees them: node-exporter scraped from the client
+network, its twinstore_* samples written by each node's timer; a pulled replication cable shows."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import testinfra
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.e2e.conftest import Run, run_lab
+from tests.helpers import lab_storage_value
+
+LAN = {"fiori": "192.168.1.6", "torchio": "192.168.1.7"}
+SCRAPE = (
+    "python3 -c 'import urllib.request, sys; "
+    "sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=20).read().decode())' http://{}:9100/metrics"
+)
+VOLUMES = ("/vol/rep-no", "/vol/rep-unison", "/vol/ocfs2-small", "/vol/ocfs2-large")
+Samples = dict[str, dict[str, float]]
+
+
+def scrape(client: testinfra.host.Host, node: str) -> Samples:
+    """node-exporter on the node, as a Prometheus server on the client network scrapes it:
+    sample name -> {labels: value}."""
+    text = client.check_output(SCRAPE.format(LAN[node]))
+    samples: Samples = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            key = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
+            samples.setdefault(sample.name, {})[key] = sample.value
+    return samples
+
+
+def scrape_until(
+    client: testinfra.host.Host, node: str, ready: str, timeout: float = 300
+) -> dict[str, dict[str, float]]:
+    """Scrape until the sample family ready is there (the timer writes the file every interval)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        samples = scrape(client, node)
+        if ready in samples or time.monotonic() > deadline:
+            return samples
+        time.sleep(5)
+
+
+def test_node_exporter_serves_the_pairs_state_to_the_client_network(
+    converge: Run, client: testinfra.host.Host, fiori: testinfra.host.Host
+) -> None:
+    for node in ("fiori", "torchio"):
+        samples = scrape_until(client, node, "twinstore_drbd_connected")
+        # node-exporter read the file without an error: the format is what it expects.
+        assert samples["node_textfile_scrape_error"] == {"": 0.0}, node
+        for name in ("connected", "primary", "peer_primary", "up_to_date", "peer_up_to_date"):
+            assert samples[f"twinstore_drbd_{name}"] == {"resource=drbd0": 1.0, "resource=drbd1": 1.0}, (node, name)
+        assert samples["twinstore_drbd_out_of_sync_bytes"] == {"resource=drbd0": 0.0, "resource=drbd1": 0.0}, node
+        assert samples["twinstore_o2cb_online"] == {"cluster=ocfs2": 1.0}, node
+        mounted = samples["twinstore_volume_mounted"]
+        assert set(mounted) == {
+            f"mount_point={point}"
+            for point in ("/vol/rep-no", "/vol/rep-unison", "/vol/ocfs2-small", "/vol/ocfs2-large")
+        }
+        assert set(mounted.values()) == {1.0}, (node, mounted)
+        assert all(value > 0 for value in samples["twinstore_volume_free_bytes"].values()), node
+        exported = samples["twinstore_nfs_exported"]
+        assert len(exported) == len(lab_storage_value("nfs_exports")) and set(exported.values()) == {1.0}, (
+            node,
+            exported,
+        )
+    # fiori runs the nightly unison sync; the converge ran its first one.
+    assert scrape(client, "fiori")["twinstore_unison_last_run_success"] == {"": 1.0}
+    # Root's file, readable by node-exporter's own account.
+    assert fiori.file("/var/lib/prometheus/node-exporter/twinstore.prom").mode == 0o644
+
+
+@pytest.mark.lab_scenario
+def test_a_pulled_replication_cable_shows_in_the_connection_metric(
+    converged_lab: None, client: testinfra.host.Host
+) -> None:
+    before = scrape_until(client, "fiori", "twinstore_drbd_connected")
+    assert before["twinstore_drbd_connected"] == {"resource=drbd0": 1.0, "resource=drbd1": 1.0}
+    # Replication runs over the LAN in the lab's configuration: torchio's LAN cable is its link.
+    run_lab("cable", "torchio", "lan", "down")
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            samples = scrape(client, "fiori")
+            if samples["twinstore_drbd_connected"] == {"resource=drbd0": 0.0, "resource=drbd1": 0.0}:
+                break
+            assert time.monotonic() < deadline, samples["twinstore_drbd_state_info"]
+            time.sleep(5)
+    finally:
+        run_lab("cable", "torchio", "lan", "up")
+    info = samples["twinstore_drbd_state_info"]
+    assert all("peer_disk_state=DUnknown" in labels or "peer_disk_state=Outdated" in labels for labels in info), info
+    assert samples["twinstore_drbd_primary"] == {"resource=drbd0": 1.0, "resource=drbd1": 1.0}
