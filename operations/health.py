@@ -23,7 +23,7 @@ from operations.boot import waiting_text
 from operations.drbd import resource_args
 from operations.ocfs2 import ocfs2_devices
 from operations.report import utc
-from operations.unison import last_run_file
+from operations.unison import sync_record_on
 from twinstore.config import NfsExport, SiteConfig, StorageConfig
 from twinstore.fact_cache import prefetch
 from twinstore.validation import volume_mounts
@@ -44,10 +44,9 @@ def read_node_health(config: StorageConfig, name: str) -> NodeHealth | None:
     drbd_args = {"resources": resource_args(config)}
     ocfs2_args = {"cluster": config.ocfs2_cluster.name, "devices": ocfs2_devices(config)}
     exports_args = {"paths": [export.path for export in config.nfs_exports]}
-    sync_record = last_run_file(config.unison.profile_name) if name == config.unison.client else ""
     storage_args = {
         "cluster": config.ocfs2_cluster.name,
-        "last_run_file": sync_record,
+        "last_run_file": sync_record_on(config, name),
         "mount_points": volume_mounts(config),
     }
     try:

@@ -18,7 +18,7 @@ from pyinfra.api import deploy
 from pyinfra.operations import files, systemd
 from pyinfra.operations.util import any_changed
 
-from operations.unison import last_run_file
+from operations.unison import sync_record_on
 from twinstore.config import StorageConfig
 from twinstore.fact_cache import FactReads, prefetch_reads
 from twinstore.templating import jinja_env_kwargs
@@ -48,7 +48,7 @@ def metrics_script_values(config: StorageConfig, node: str) -> dict[str, Any]:
         "resources": [f"{name}:{resource.minor}" for name, resource in config.drbd_resources.items()],
         "mount_points": volume_mounts(config),
         "exports": [export.path for export in config.nfs_exports],
-        "last_run_file": last_run_file(config.unison.profile_name) if node == config.unison.client else "",
+        "last_run_file": sync_record_on(config, node),
     }
 
 

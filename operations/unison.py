@@ -43,6 +43,11 @@ def last_run_file(profile_name: str) -> str:
     return f"{ARCHIVE_DIR}/twinstore-{profile_name}.last-run"
 
 
+def sync_record_on(config: StorageConfig, node: str) -> str:
+    """The last-run file on the node that runs the sync; "" on the other, which records none."""
+    return last_run_file(config.unison.profile_name) if node == config.unison.client else ""
+
+
 def fact_arguments(root: str) -> dict[str, str]:
     """The Unison fact's arguments: every read passes the same ones, so one read serves all."""
     return {"key": KEY, "known_hosts": KNOWN_HOSTS, "archive_dir": ARCHIVE_DIR, "root": root}

@@ -9,6 +9,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from facts.drbd import DrbdResourceState
 from twinstore.config import STORAGE_KEYS, StorageConfig
 from twinstore.validation import HostView, Problem, validate, views_from_files
@@ -128,3 +130,16 @@ def drbd_resource(name: str, minor: int, **changes: object) -> DrbdResourceState
         peer_disk="UpToDate",
     )
     return dataclasses.replace(healthy, **changes)  # type: ignore[arg-type]
+
+
+Samples = dict[str, dict[str, float]]
+
+
+def metric_samples(text: str) -> Samples:
+    """Prometheus text as a test compares it: sample name -> {"label=value,...": value}."""
+    samples: Samples = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            key = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
+            samples.setdefault(sample.name, {})[key] = sample.value
+    return samples

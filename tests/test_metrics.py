@@ -7,10 +7,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from operations.metrics import SOURCES, TEMPLATES, TEXTFILE, metrics_script_values
-from tests.helpers import real_storage_config, render_template
+from tests.helpers import metric_samples, real_storage_config, render_template
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -58,12 +57,7 @@ def collect(tmp_path: Path, drbd: str | None, online: bool = True, node: str = "
     written = tmp_path / "textfile" / TEXTFILE
     assert written.stat().st_mode & 0o777 == 0o644
     assert [path.name for path in written.parent.iterdir()] == [TEXTFILE], "a temporary file was left behind"
-    samples: dict[str, dict[str, float]] = {}
-    for family in text_string_to_metric_families(written.read_text()):
-        for sample in family.samples:
-            key = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
-            samples.setdefault(sample.name, {})[key] = sample.value
-    return samples
+    return metric_samples(written.read_text())
 
 
 @pytest.fixture

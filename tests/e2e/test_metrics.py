@@ -7,10 +7,9 @@ import time
 
 import pytest
 import testinfra
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.conftest import Run, run_lab
-from tests.helpers import lab_storage_value
+from tests.helpers import Samples, lab_storage_value, metric_samples
 
 LAN = {"fiori": "192.168.1.6", "torchio": "192.168.1.7"}
 SCRAPE = (
@@ -18,38 +17,31 @@ SCRAPE = (
     "sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=20).read().decode())' http://{}:9100/metrics"
 )
 VOLUMES = ("/vol/rep-no", "/vol/rep-unison", "/vol/ocfs2-small", "/vol/ocfs2-large")
-Samples = dict[str, dict[str, float]]
 
 
 def scrape(client: testinfra.host.Host, node: str) -> Samples:
     """node-exporter on the node, as a Prometheus server on the client network scrapes it:
     sample name -> {labels: value}."""
-    text = client.check_output(SCRAPE.format(LAN[node]))
-    samples: Samples = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            key = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
-            samples.setdefault(sample.name, {})[key] = sample.value
-    return samples
+    return metric_samples(client.check_output(SCRAPE.format(LAN[node])))
 
 
-def scrape_until(
-    client: testinfra.host.Host, node: str, ready: str, timeout: float = 300
-) -> dict[str, dict[str, float]]:
-    """Scrape until the sample family ready is there (the timer writes the file every interval)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        samples = scrape(client, node)
-        if ready in samples or time.monotonic() > deadline:
-            return samples
-        time.sleep(5)
+def write_now(node: testinfra.host.Host) -> None:
+    """Run the node's metrics unit now (a oneshot: start returns when the file is written), so a
+    scrape shows the pair as it is, not as it was up to one timer interval ago."""
+    node.check_output("systemctl start twinstore-metrics.service")
 
 
 def test_node_exporter_serves_the_pairs_state_to_the_client_network(
-    converge: Run, client: testinfra.host.Host, fiori: testinfra.host.Host
+    converge: Run, client: testinfra.host.Host, fiori: testinfra.host.Host, torchio: testinfra.host.Host
 ) -> None:
-    for node in ("fiori", "torchio"):
-        samples = scrape_until(client, node, "twinstore_drbd_connected")
+    for node, host in (("fiori", fiori), ("torchio", torchio)):
+        # The timer writes the file on its own; the tests before this one changed the pair
+        # (a volume unmounted and mounted again), so the sample read here is taken now.
+        assert host.service("twinstore-metrics.timer").is_running, node
+        assert host.service("twinstore-metrics.timer").is_enabled, node
+        assert host.file("/var/lib/prometheus/node-exporter/twinstore.prom").exists, node
+        write_now(host)
+        samples = scrape(client, node)
         # node-exporter read the file without an error: the format is what it expects.
         assert samples["node_textfile_scrape_error"] == {"": 0.0}, node
         for name in ("connected", "primary", "peer_primary", "up_to_date", "peer_up_to_date"):
@@ -76,15 +68,18 @@ def test_node_exporter_serves_the_pairs_state_to_the_client_network(
 
 @pytest.mark.lab_scenario
 def test_a_pulled_replication_cable_shows_in_the_connection_metric(
-    converged_lab: None, client: testinfra.host.Host
+    converged_lab: None, client: testinfra.host.Host, fiori: testinfra.host.Host
 ) -> None:
-    before = scrape_until(client, "fiori", "twinstore_drbd_connected")
+    write_now(fiori)
+    before = scrape(client, "fiori")
     assert before["twinstore_drbd_connected"] == {"resource=drbd0": 1.0, "resource=drbd1": 1.0}
     # Replication runs over the LAN in the lab's configuration: torchio's LAN cable is its link.
     run_lab("cable", "torchio", "lan", "down")
     try:
         deadline = time.monotonic() + 300
         while True:
+            # Written at each try: the cable stays out no longer than DRBD takes to notice.
+            write_now(fiori)
             samples = scrape(client, "fiori")
             if samples["twinstore_drbd_connected"] == {"resource=drbd0": 0.0, "resource=drbd1": 0.0}:
                 break
