@@ -105,7 +105,7 @@ def lab() -> Iterator[None]:
 class DryRun:
     run: Run
     # Read on fiori right after the dry run, before anything else can change it.
-    postfix_installed: bool
+    mailer_installed: bool
     sysctl_file_exists: bool
     data_disk_blkid_status: int
 
@@ -116,7 +116,7 @@ def dry_run_on_fresh_lab(lab: None) -> DryRun:
     fiori = guest("fiori")
     return DryRun(
         run=run,
-        postfix_installed=fiori.package("postfix").is_installed,
+        mailer_installed=fiori.package("bsd-mailx").is_installed,
         sysctl_file_exists=fiori.run("test -e /etc/sysctl.d/60-twinstore.conf").rc == 0,
         data_disk_blkid_status=fiori.run("blkid -p /dev/vdb").rc,
     )

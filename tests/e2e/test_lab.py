@@ -57,13 +57,13 @@ def test_dry_run_on_a_fresh_lab_plans_changes_and_makes_none(
     assert planned["LVM volume group and logical volumes | Volume group vg0"] == "2 (fiori, torchio)"
     assert planned["ext4 volumes | ext4 on vg0/rep-no"] == "2 (fiori, torchio)"
     # One package operation for every host, all installing at once. The lab's role images carry
-    # all but postfix (lab/image.py), so only the storage nodes install; all three from plain Debian.
+    # all but bsd-mailx (lab/image.py), so only the storage nodes install; all three from plain Debian.
     if image.preinstalled():
         assert planned["Packages"] == "2 (fiori, torchio)", planned
     else:
         assert planned["Packages"].startswith("3 ("), planned
-    # Nothing happened: no postfix, no sysctl file, nothing on the data disk.
-    assert not dry_run_on_fresh_lab.postfix_installed
+    # Nothing happened: no mailer installed, no sysctl file, nothing on the data disk.
+    assert not dry_run_on_fresh_lab.mailer_installed
     assert not dry_run_on_fresh_lab.sysctl_file_exists
     assert dry_run_on_fresh_lab.data_disk_blkid_status == 2
 

@@ -20,6 +20,7 @@ def test_mail_to_root_leaves_each_node_through_the_relay(
     for node in (fiori, torchio):
         assert node.check_output("postconf -h relayhost") == f"[{relay}]"
         assert node.check_output("postconf -h inet_interfaces") == "loopback-only"
+        assert node.check_output("postconf -h myhostname") == node.check_output("hostname")
     with smtp_sink(client, relay) as received_so_far:
         tokens = {}
         for node in (fiori, torchio):
