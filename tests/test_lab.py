@@ -124,7 +124,7 @@ def test_every_package_the_deploy_installs_on_the_lab_is_in_its_repository() -> 
     assert image.MAIL_INSTALLED_BY_THE_DEPLOY
     for name in image.MAIL_INSTALLED_BY_THE_DEPLOY:
         assert name in packages_for(["storage"], mail_relay=True)
-        assert name not in {name for packages in image.ROLE_PACKAGES.values() for name in packages}
+        assert name not in {package for packages in image.ROLE_PACKAGES.values() for package in packages}
 
 
 TWO_PAIR_GROUPS: dict[str, object] = {

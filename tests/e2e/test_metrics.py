@@ -8,6 +8,7 @@ import time
 import pytest
 import testinfra
 
+from operations.metrics import SERVICE, TEXTFILE, TIMER
 from tests.e2e.conftest import Run, run_lab
 from tests.helpers import Samples, lab_storage_value, metric_samples
 
@@ -16,6 +17,8 @@ SCRAPE = (
     "python3 -c 'import urllib.request, sys; "
     "sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=20).read().decode())' http://{}:9100/metrics"
 )
+# Where the lab's node-exporter reads it (group_data's metrics.textfile_directory).
+WRITTEN = f"{lab_storage_value('metrics')['textfile_directory']}/{TEXTFILE}"
 VOLUMES = ("/vol/rep-no", "/vol/rep-unison", "/vol/ocfs2-small", "/vol/ocfs2-large")
 
 
@@ -28,7 +31,7 @@ def scrape(client: testinfra.host.Host, node: str) -> Samples:
 def write_now(node: testinfra.host.Host) -> None:
     """Run the node's metrics unit now (a oneshot: start returns when the file is written), so a
     scrape shows the pair as it is, not as it was up to one timer interval ago."""
-    node.check_output("systemctl start twinstore-metrics.service")
+    node.check_output(f"systemctl start {SERVICE}")
 
 
 def test_node_exporter_serves_the_pairs_state_to_the_client_network(
@@ -37,9 +40,9 @@ def test_node_exporter_serves_the_pairs_state_to_the_client_network(
     for node, host in (("fiori", fiori), ("torchio", torchio)):
         # The timer writes the file on its own; the tests before this one changed the pair
         # (a volume unmounted and mounted again), so the sample read here is taken now.
-        assert host.service("twinstore-metrics.timer").is_running, node
-        assert host.service("twinstore-metrics.timer").is_enabled, node
-        assert host.file("/var/lib/prometheus/node-exporter/twinstore.prom").exists, node
+        assert host.service(TIMER).is_running, node
+        assert host.service(TIMER).is_enabled, node
+        assert host.file(WRITTEN).exists, node
         write_now(host)
         samples = scrape(client, node)
         # node-exporter read the file without an error: the format is what it expects.
@@ -63,7 +66,7 @@ def test_node_exporter_serves_the_pairs_state_to_the_client_network(
     # fiori runs the nightly unison sync; the converge ran its first one.
     assert scrape(client, "fiori")["twinstore_unison_last_run_success"] == {"": 1.0}
     # Root's file, readable by node-exporter's own account.
-    assert fiori.file("/var/lib/prometheus/node-exporter/twinstore.prom").mode == 0o644
+    assert fiori.file(WRITTEN).mode == 0o644
 
 
 @pytest.mark.lab_scenario
