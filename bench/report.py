@@ -27,7 +27,10 @@ STEPS = [
 
 
 def load_results() -> list[dict[str, Any]]:
-    return [json.loads(path.read_text()) for path in sorted(RESULTS.glob("lab-*.json"))]
+    # The benchmark's results carry no "kind"; lab-vcpus, lab-boot and the like are one-off
+    # measurements with fields of their own, kept beside them.
+    results = [json.loads(path.read_text()) for path in sorted(RESULTS.glob("lab-*.json"))]
+    return [result for result in results if "kind" not in result]
 
 
 def seconds(samples: list[float]) -> str:
