@@ -1,4 +1,5 @@
-"""Every shell script the deploy writes, rendered as the deploy renders it, passes shellcheck."""
+"""Every shell script the deploy writes, rendered as the deploy renders it, and every one the lab's
+image carries, passes shellcheck."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from lab.image import IDENTITY_SCRIPT, INITRAMFS_HOOK, LAB_FILES
 from operations.boot import boot_script_values
 from operations.drbd import PROMOTE_ALONE_FLAG
 from operations.metrics import metrics_script_values
@@ -40,13 +42,21 @@ def test_every_shell_template_is_covered() -> None:
     assert shell_templates == set(rendered())
 
 
-@pytest.mark.parametrize("name", sorted(rendered()))
-def test_the_rendered_script_passes_shellcheck(name: str, tmp_path: Path) -> None:
+def scripts() -> dict[str, str]:
+    lab = {
+        "lab/twinstore-lab-identity.sh": IDENTITY_SCRIPT,
+        f"lab/{Path(INITRAMFS_HOOK).name}.sh": LAB_FILES[INITRAMFS_HOOK],
+    }
+    return {**rendered(), **lab}
+
+
+@pytest.mark.parametrize("name", sorted(scripts()))
+def test_the_script_passes_shellcheck(name: str, tmp_path: Path) -> None:
     if shutil.which("shellcheck") is None:
         if os.environ.get("CI") == "true":
             pytest.fail("CI=true: shellcheck must run (scripts/setup.sh installs it)")
         pytest.skip("shellcheck is not installed (scripts/setup.sh installs it)")
     script = tmp_path / Path(name).name.removesuffix(".j2")
-    script.write_text(rendered()[name])
+    script.write_text(scripts()[name])
     result = subprocess.run(["shellcheck", str(script)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout
