@@ -44,7 +44,7 @@ from operations.replication import configure_replication_link, finish_link_move,
 from operations.sources import configure_sources
 from operations.tuning import configure_tuning
 from operations.unison import configure_unison
-from operations.util import written_to_disk
+from operations.util import units_reloaded, written_to_disk
 from twinstore import fact_cache, fail_percent
 from twinstore.config import StorageConfig
 from twinstore.packages import packages_for
@@ -152,3 +152,6 @@ if NIS_SERVER_GROUP in host.groups:
 
 if NFS_CLIENT_GROUP in host.groups:
     configure_nfs_client(config=nfs_client_config(host), site=site_config(host))
+
+# The units enabled above, known to systemd as such (operations/util.py).
+units_reloaded()

@@ -19,6 +19,7 @@ from pyinfra.operations import files, systemd
 from pyinfra.operations.util import any_changed
 
 from operations.unison import sync_record_on
+from operations.util import service
 from twinstore.config import StorageConfig
 from twinstore.fact_cache import FactReads, prefetch_reads
 from twinstore.templating import jinja_env_kwargs
@@ -75,7 +76,7 @@ def configure_metrics(config: StorageConfig) -> None:
         jinja_env_kwargs=jinja_env_kwargs(),
         **metrics_script_values(config, host.name),
     )
-    service = files.template(
+    unit = files.template(
         name=f"Metrics unit {SERVICE}",
         src=str(TEMPLATES / "twinstore-metrics.service.j2"),
         dest=f"/etc/systemd/system/{SERVICE}",
@@ -87,6 +88,6 @@ def configure_metrics(config: StorageConfig) -> None:
         dest=f"/etc/systemd/system/{TIMER}",
         interval_seconds=config.metrics.interval_seconds,
     )
-    systemd.daemon_reload(name="Reload systemd units", _if=any_changed(service, timer))
-    systemd.service(name="node-exporter serves the metrics", service=EXPORTER, running=True, enabled=True)
-    systemd.service(name=f"{TIMER} writes them", service=TIMER, running=True, enabled=True)
+    systemd.daemon_reload(name="Reload systemd units", _if=any_changed(unit, timer))
+    service(name="node-exporter serves the metrics", service=EXPORTER, running=True, enabled=True)
+    service(name=f"{TIMER} writes them", service=TIMER, running=True, enabled=True)

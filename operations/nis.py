@@ -27,6 +27,7 @@ from pyinfra.operations.util import any_changed
 
 from facts.nis import Nis
 from operations.report import changes
+from operations.util import service
 from twinstore.config import AutomountEntry, NfsClientConfig, NisServerConfig, SiteConfig
 from twinstore.fact_cache import FactReads
 
@@ -168,7 +169,7 @@ def configure_nis_server(config: NisServerConfig, site: SiteConfig) -> None:
         restarted=True,
         _if=any_changed(defaultdomain, securenets),
     )
-    systemd.service(name="NIS server running and started at boot", service="ypserv.service", running=True, enabled=True)
+    service(name="NIS server running and started at boot", service="ypserv.service", running=True, enabled=True)
 
 
 @deploy("NFS clients")
@@ -188,7 +189,7 @@ def configure_nfs_client(config: NfsClientConfig, site: SiteConfig) -> None:
         restarted=True,
         _if=any_changed(defaultdomain, yp_conf),
     )
-    systemd.service(name="ypbind running and started at boot", service="ypbind.service", running=True, enabled=True)
+    service(name="ypbind running and started at boot", service="ypbind.service", running=True, enabled=True)
     automounts = files.template(
         name="Automount points from NIS (/etc/auto.master.d/twinstore.autofs)",
         src=str(TEMPLATES / "twinstore.autofs.j2"),
@@ -202,7 +203,7 @@ def configure_nfs_client(config: NfsClientConfig, site: SiteConfig) -> None:
         reloaded=True,
         _if=any_changed(automounts),
     )
-    systemd.service(name="autofs running and started at boot", service="autofs.service", running=True, enabled=True)
+    service(name="autofs running and started at boot", service="autofs.service", running=True, enabled=True)
     for point in config.automount_points:
         files.directory(name=f"Mount point {point}", path=point)
     for link in config.client_links:

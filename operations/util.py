@@ -8,8 +8,12 @@ from typing import Any
 
 from pyinfra import host, logger, state
 from pyinfra.api import FileUploadCommand, Host, QuoteString, StringCommand, operation
+from pyinfra.api.operation import OperationMeta
 from pyinfra.api.util import get_file_sha1, get_template
 from pyinfra.facts.files import File, Sha1File
+from pyinfra.facts.systemd import SystemdEnabled
+from pyinfra.operations import systemd
+from pyinfra.operations.util import any_changed
 
 from twinstore import fact_cache
 from twinstore.templating import jinja_env_kwargs
@@ -63,3 +67,47 @@ def private_template(src: str, dest: str, **values: Any) -> Generator[StringComm
             host.log(f"Will modify {dest}: it holds a secret, so no diff is shown", logger.info)
         # Written into the existing 0600 file: SFTP keeps the mode of a file it truncates.
         yield FileUploadCommand(io.StringIO(text), dest, remote_temp_filename=host.get_temp_filename(dest))
+
+
+# Per host, this run's service steps that enable or disable a unit. The manager caches a unit's
+# enablement (what `systemctl show` and so SystemdEnabled read) until its next reload, which
+# --no-reload leaves to units_reloaded: one reload per run instead of one per unit.
+_ENABLEMENT: dict[str, list[OperationMeta]] = {}
+
+
+@operation()
+def unit_state(
+    service: str, running: bool | None = True, enabled: bool | None = None
+) -> Generator[StringCommand, None, None]:
+    """
+    A systemd unit running or not, and started at boot or not, as pyinfra's systemd.service sets
+    them, but enabled and disabled with --no-reload: `systemctl enable` alone reloads every unit
+    of the manager; units_reloaded does it once, at the end of the run.
+
+    + service: the full unit name (``nftables.service``, ``twinstore-metrics.timer``)
+    + running: whether the unit should be running (None: left as it is)
+    + enabled: whether the unit should be started at boot (None: left as it is)
+    """
+    yield from systemd.service._inner(service=service, running=running)
+    if enabled is None:
+        return
+    unit = {"user_mode": False, "machine": None, "user_name": None, "services": [service]}
+    if host.get_fact(SystemdEnabled, **unit).get(service, False) == enabled:
+        host.noop(f"{service} is {'enabled' if enabled else 'disabled'}")
+        return
+    yield StringCommand("systemctl", "enable" if enabled else "disable", "--no-reload", QuoteString(service))
+
+
+def service(name: str, service: str, running: bool | None = True, enabled: bool | None = None) -> OperationMeta:
+    """unit_state, remembered for units_reloaded when it may change the unit's enablement."""
+    meta = unit_state(name=name, service=service, running=running, enabled=enabled)
+    if enabled is not None:
+        _ENABLEMENT.setdefault(host.name, []).append(meta)
+    return meta
+
+
+def units_reloaded() -> None:
+    """One reload of systemd's units, when this run enabled or disabled one on the host."""
+    steps = _ENABLEMENT.get(host.name)
+    if steps:
+        systemd.daemon_reload(name="systemd reads what the run enabled", _if=any_changed(*steps))
