@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from facts.accounts import LocalAccounts, LocalAccountsState
 from facts.lvm import SECTION
-from operations.accounts import account_problems
+from operations.accounts import account_problems, system_user
 from twinstore.config import Account
 
 LIBVIRT = Account(name="libvirt-qemu", uid=64055, gid=64055, home="/var/lib/libvirt")
@@ -77,3 +77,14 @@ def test_a_user_with_the_right_uid_but_another_primary_group_is_refused() -> Non
         [*DEBIAN_GROUP, "libvirt-qemu:x:64055:"],
     )
     assert problems(found) == ["accounts.0.gid = 64055: user libvirt-qemu has primary gid 104 on torchio, not 64055"]
+
+
+def test_a_missing_account_is_made_by_one_useradd_with_its_pinned_ids() -> None:
+    commands = [
+        c.get_raw_value()
+        for c in system_user._inner(user=LIBVIRT.name, uid=LIBVIRT.uid, group=LIBVIRT.name, home=LIBVIRT.home)
+    ]
+    assert commands == [
+        "useradd --system --uid 64055 --gid libvirt-qemu --home-dir /var/lib/libvirt --no-create-home"
+        " --shell /usr/sbin/nologin libvirt-qemu"
+    ]
