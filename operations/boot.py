@@ -23,7 +23,7 @@ from facts.boot import BootWait, BootWaitState
 from facts.ocfs2 import Ocfs2
 from operations.ocfs2 import ocfs2_devices
 from operations.report import report, utc
-from operations.util import service
+from operations.util import unit_state
 from twinstore.config import StorageConfig
 from twinstore.fact_cache import FactReads, prefetch_reads
 from twinstore.templating import jinja_env_kwargs
@@ -113,7 +113,7 @@ def configure_boot(config: StorageConfig) -> None:
         script=SCRIPT,
     )
     systemd.daemon_reload(name="Reload systemd units", _if=any_changed(unit))
-    service(name=f"{UNIT} runs at boot", service=UNIT, running=None, enabled=True)
+    unit_state(name=f"{UNIT} runs at boot", service=UNIT, running=None, enabled=True)
     in_service(
         name=f"{UNIT} active",
         unit=UNIT,

@@ -35,7 +35,7 @@ from facts.drbd import DRBDMETA_CHECKED_BYTES, DrbdResources, DrbdResourceState
 from operations.ext4 import mapper_path
 from operations.lvm import refuse_unless_blank
 from operations.report import utc
-from operations.util import private_template, service
+from operations.util import private_template, unit_state
 from twinstore.config import Node, StorageConfig
 from twinstore.fact_cache import FactReads, prefetch_reads
 from twinstore.templating import jinja_env_kwargs
@@ -627,7 +627,7 @@ def configure_drbd(config: StorageConfig) -> None:
         )
     # twinstore-storage.service (operations/boot.py) brings the resources up at boot, in
     # order with o2cb and the mounts; drbd.service would promote on its own.
-    service(name="drbd.service left to the boot unit", service="drbd.service", running=None, enabled=False)
+    unit_state(name="drbd.service left to the boot unit", service="drbd.service", running=None, enabled=False)
 
     local = host.get_fact(DrbdResources, resources=resource_args(config))
     peer, peer_targeted = read_peer(config)

@@ -18,7 +18,7 @@ from pyinfra.operations import files
 
 from facts.firewall import PacketFilterLoaded
 from operations.report import changes
-from operations.util import service
+from operations.util import unit_state
 from twinstore.config import SiteConfig, StorageConfig
 from twinstore.fact_cache import FactReads, prefetch_reads
 
@@ -65,5 +65,5 @@ def configure_firewall(config: StorageConfig, site: SiteConfig) -> None:
     )
     files.line(name=f"nftables.service loads them at boot ({NFTABLES_CONF})", path=NFTABLES_CONF, line=INCLUDE_LINE)
     # Enabled only: starting it would run Debian's nftables.conf, which flushes every table.
-    service(name="nftables.service enabled", service="nftables.service", running=None, enabled=True)
+    unit_state(name="nftables.service enabled", service="nftables.service", running=None, enabled=True)
     rules_loaded(name="Packet filter loaded", path=RULES_FILE, rules_file=rules)

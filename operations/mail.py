@@ -14,7 +14,7 @@ from pyinfra import host
 from pyinfra.api import QuoteString, StringCommand, deploy, operation
 
 from facts.mail import PostfixSettings
-from operations.util import service
+from operations.util import unit_state
 from twinstore.config import StorageConfig
 from twinstore.fact_cache import FactReads, prefetch_reads
 
@@ -63,4 +63,4 @@ def configure_mail(config: StorageConfig) -> None:
         return
     prefetch_reads(host, fact_reads(config))
     relay_settings(name=f"Relay all mail to {config.mail_relay}", settings=postfix_settings(config))
-    service(name="postfix running and started at boot", service="postfix.service", running=True, enabled=True)
+    unit_state(name="postfix running and started at boot", service="postfix.service", running=True, enabled=True)

@@ -19,7 +19,7 @@ from pyinfra.operations import files, systemd
 from pyinfra.operations.util import any_changed
 
 from operations.unison import sync_record_on
-from operations.util import service
+from operations.util import unit_state
 from twinstore.config import StorageConfig
 from twinstore.fact_cache import FactReads, prefetch_reads
 from twinstore.templating import jinja_env_kwargs
@@ -89,5 +89,5 @@ def configure_metrics(config: StorageConfig) -> None:
         interval_seconds=config.metrics.interval_seconds,
     )
     systemd.daemon_reload(name="Reload systemd units", _if=any_changed(unit, timer))
-    service(name="node-exporter serves the metrics", service=EXPORTER, running=True, enabled=True)
-    service(name=f"{TIMER} writes them", service=TIMER, running=True, enabled=True)
+    unit_state(name="node-exporter serves the metrics", service=EXPORTER, running=True, enabled=True)
+    unit_state(name=f"{TIMER} writes them", service=TIMER, running=True, enabled=True)

@@ -20,7 +20,7 @@ from pyinfra.facts.files import Directory
 from pyinfra.operations import files, server, systemd
 from pyinfra.operations.util import any_changed
 
-from operations.util import service
+from operations.util import unit_state
 from twinstore.config import StorageConfig
 from twinstore.fact_cache import FactReads, prefetch_reads
 
@@ -71,7 +71,7 @@ def configure_names(config: StorageConfig) -> None:
         restarted=True,
         _if=any_changed(resolver),
     )
-    service(name="Resolver running and started at boot", service="unbound.service", running=True, enabled=True)
+    unit_state(name="Resolver running and started at boot", service="unbound.service", running=True, enabled=True)
     # Only now that the resolver answers: resolv.conf never names a resolver that is not there.
     files.template(
         name=f"{RESOLV_CONF} names the local resolver only", src=str(TEMPLATES / "resolv.conf.j2"), dest=RESOLV_CONF

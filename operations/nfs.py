@@ -20,7 +20,7 @@ from pyinfra.operations.util import any_changed
 from facts.boot import BootWait
 from facts.nfs import NfsExports
 from operations.report import changes, report
-from operations.util import service
+from operations.util import unit_state
 from twinstore.config import SiteConfig, StorageConfig
 from twinstore.fact_cache import FactReads, prefetch_reads
 
@@ -87,7 +87,7 @@ def configure_nfs(config: StorageConfig, site: SiteConfig) -> None:
     # While the boot unit waits for the peer, nfs-server waits with it (ordered after it): a
     # start from here would wait as long.
     waiting = host.get_fact(BootWait).waiting
-    service(
+    unit_state(
         name="NFS server running and started at boot",
         service="nfs-server.service",
         running=None if waiting else True,

@@ -27,7 +27,7 @@ from pyinfra.operations.util import any_changed
 
 from facts.nis import Nis
 from operations.report import changes
-from operations.util import service
+from operations.util import unit_state
 from twinstore.config import AutomountEntry, NfsClientConfig, NisServerConfig, SiteConfig
 from twinstore.fact_cache import FactReads
 
@@ -169,7 +169,7 @@ def configure_nis_server(config: NisServerConfig, site: SiteConfig) -> None:
         restarted=True,
         _if=any_changed(defaultdomain, securenets),
     )
-    service(name="NIS server running and started at boot", service="ypserv.service", running=True, enabled=True)
+    unit_state(name="NIS server running and started at boot", service="ypserv.service", running=True, enabled=True)
 
 
 @deploy("NFS clients")
@@ -189,7 +189,7 @@ def configure_nfs_client(config: NfsClientConfig, site: SiteConfig) -> None:
         restarted=True,
         _if=any_changed(defaultdomain, yp_conf),
     )
-    service(name="ypbind running and started at boot", service="ypbind.service", running=True, enabled=True)
+    unit_state(name="ypbind running and started at boot", service="ypbind.service", running=True, enabled=True)
     automounts = files.template(
         name="Automount points from NIS (/etc/auto.master.d/twinstore.autofs)",
         src=str(TEMPLATES / "twinstore.autofs.j2"),
@@ -203,7 +203,7 @@ def configure_nfs_client(config: NfsClientConfig, site: SiteConfig) -> None:
         reloaded=True,
         _if=any_changed(automounts),
     )
-    service(name="autofs running and started at boot", service="autofs.service", running=True, enabled=True)
+    unit_state(name="autofs running and started at boot", service="autofs.service", running=True, enabled=True)
     for point in config.automount_points:
         files.directory(name=f"Mount point {point}", path=point)
     for link in config.client_links:

@@ -8,12 +8,10 @@ from typing import Any
 
 from pyinfra import host, logger, state
 from pyinfra.api import FileUploadCommand, Host, QuoteString, StringCommand, operation
-from pyinfra.api.operation import OperationMeta
 from pyinfra.api.util import get_file_sha1, get_template
 from pyinfra.facts.files import File, Sha1File
 from pyinfra.facts.systemd import SystemdEnabled
 from pyinfra.operations import systemd
-from pyinfra.operations.util import any_changed
 
 from twinstore import fact_cache
 from twinstore.templating import jinja_env_kwargs
@@ -69,10 +67,10 @@ def private_template(src: str, dest: str, **values: Any) -> Generator[StringComm
         yield FileUploadCommand(io.StringIO(text), dest, remote_temp_filename=host.get_temp_filename(dest))
 
 
-# Per host, this run's service steps that enable or disable a unit. The manager caches a unit's
-# enablement (what `systemctl show` and so SystemdEnabled read) until its next reload, which
+# The hosts where this run enabled or disabled a unit. The manager caches a unit's enablement
+# (what `systemctl show`, and so SystemdEnabled, reads) until its next reload, which
 # --no-reload leaves to units_reloaded: one reload per run instead of one per unit.
-_ENABLEMENT: dict[str, list[OperationMeta]] = {}
+_ENABLEMENT_CHANGED: set[str] = set()
 
 
 @operation()
@@ -95,19 +93,12 @@ def unit_state(
     if host.get_fact(SystemdEnabled, **unit).get(service, False) == enabled:
         host.noop(f"{service} is {'enabled' if enabled else 'disabled'}")
         return
+    if state.is_executing:
+        _ENABLEMENT_CHANGED.add(host.name)
     yield StringCommand("systemctl", "enable" if enabled else "disable", "--no-reload", QuoteString(service))
 
 
-def service(name: str, service: str, running: bool | None = True, enabled: bool | None = None) -> OperationMeta:
-    """unit_state, remembered for units_reloaded when it may change the unit's enablement."""
-    meta = unit_state(name=name, service=service, running=running, enabled=enabled)
-    if enabled is not None:
-        _ENABLEMENT.setdefault(host.name, []).append(meta)
-    return meta
-
-
 def units_reloaded() -> None:
-    """One reload of systemd's units, when this run enabled or disabled one on the host."""
-    steps = _ENABLEMENT.get(host.name)
-    if steps:
-        systemd.daemon_reload(name="systemd reads what the run enabled", _if=any_changed(*steps))
+    """One reload of systemd's units, where this run enabled or disabled one (unit_state)."""
+    name = host.name
+    systemd.daemon_reload(name="systemd reads what the run enabled", _if=lambda: name in _ENABLEMENT_CHANGED)
