@@ -201,7 +201,7 @@ MAX_SOCKET_PATH = 107
 def write_ssh_files(host_keys: dict[str, str]) -> None:
     """known_hosts from the keys the guests printed on their consoles, and an ssh_config."""
     lines = [f"[127.0.0.1]:{g.ssh_port} {host_keys[g.name]}" for g in GUESTS if g.name in host_keys]
-    known_hosts().write_text("\n".join(lines) + "\n")
+    write_atomically(known_hosts(), "\n".join(lines) + "\n")
     config = []
     for g in GUESTS:
         config += [
@@ -228,7 +228,14 @@ def write_ssh_files(host_keys: dict[str, str]) -> None:
                 "    ServerAliveCountMax 3",
             ]
         config.append("")
-    ssh_config().write_text("\n".join(config))
+    write_atomically(ssh_config(), "\n".join(config))
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace a file in one step: a deploy or a test reads these while a guest's reset rewrites them."""
+    temporary = path.with_name(f".{path.name}.new")
+    temporary.write_text(text)
+    os.replace(temporary, path)
 
 
 def ssh_command(name: str, *command: str) -> list[str]:

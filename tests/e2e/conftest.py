@@ -74,6 +74,18 @@ def run_lab(*args: str) -> None:
     subprocess.run([sys.executable, "-m", "lab", *args], cwd=ROOT, check=True, timeout=DEPLOY_TIMEOUT_S)
 
 
+@contextlib.contextmanager
+def lab_in_background(*args: str) -> Iterator[None]:
+    """A lab command (a guest's reset and boot) running while the test goes on; waited for, and
+    required to succeed, when the block ends."""
+    process = subprocess.Popen([sys.executable, "-m", "lab", *args], cwd=ROOT)
+    try:
+        yield
+    finally:
+        returncode = process.wait(timeout=DEPLOY_TIMEOUT_S)
+    assert returncode == 0, f"python -m lab {' '.join(args)} failed ({returncode})"
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Tests of the converged lab first; then scenarios that start from the converged snapshot;
     # then those that replace guests (their disks lose the snapshot); then `lab down`.
