@@ -160,6 +160,20 @@ MASKED_UNITS = [
     "modprobe@loop.service",
 ]
 
+# Generators for what no lab guest has (encrypted, integrity or verity volumes, a GPT root,
+# hibernation, a system update, units on the kernel command line): systemd runs each of them at
+# every boot and at every daemon-reload, 0.2-0.4 s of a TCG guest's CPU apiece.
+MASKED_GENERATORS = [
+    "systemd-cryptsetup-generator",
+    "systemd-integritysetup-generator",
+    "systemd-veritysetup-generator",
+    "systemd-gpt-auto-generator",
+    "systemd-hibernate-resume-generator",
+    "systemd-system-update-generator",
+    "systemd-run-generator",
+    "systemd-debug-generator",
+]
+
 
 def recipe_hash() -> str:
     recipe = "\n".join(
@@ -173,6 +187,7 @@ def recipe_hash() -> str:
             IDENTITY_SCRIPT,
             IDENTITY_UNIT,
             *MASKED_UNITS,
+            *MASKED_GENERATORS,
             repr(LAB_FILES),
         ]
     )
@@ -322,6 +337,10 @@ def _build(target: Path) -> Path:
         if masked.exists() or masked.is_symlink():
             masked.unlink()
         masked.symlink_to("/dev/null")
+    generators = root / "etc" / "systemd" / "system-generators"
+    generators.mkdir(exist_ok=True)
+    for generator in MASKED_GENERATORS:
+        (generators / generator).symlink_to("/dev/null")
     kernel_version = sorted(p.name.removeprefix("vmlinuz-") for p in (root / "boot").glob("vmlinuz-*"))[-1]
     _chroot(root, "mkinitramfs", "-o", f"/boot/initrd.img-{kernel_version}", kernel_version)
     for host_key in (root / "etc" / "ssh").glob("ssh_host_*"):
