@@ -76,7 +76,7 @@ def configure_metrics(config: StorageConfig) -> None:
         jinja_env_kwargs=jinja_env_kwargs(),
         **metrics_script_values(config, host.name),
     )
-    unit = files.template(
+    service = files.template(
         name=f"Metrics unit {SERVICE}",
         src=str(TEMPLATES / "twinstore-metrics.service.j2"),
         dest=f"/etc/systemd/system/{SERVICE}",
@@ -88,6 +88,6 @@ def configure_metrics(config: StorageConfig) -> None:
         dest=f"/etc/systemd/system/{TIMER}",
         interval_seconds=config.metrics.interval_seconds,
     )
-    systemd.daemon_reload(name="Reload systemd units", _if=any_changed(unit, timer))
+    systemd.daemon_reload(name="Reload systemd units", _if=any_changed(service, timer))
     unit_state(name="node-exporter serves the metrics", service=EXPORTER, running=True, enabled=True)
     unit_state(name=f"{TIMER} writes them", service=TIMER, running=True, enabled=True)
