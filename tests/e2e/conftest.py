@@ -210,6 +210,12 @@ def smtp_sink(client: testinfra.host.Host, address: str) -> Iterator[Callable[[]
         client.run(f"kill {pid}")
 
 
+# The o2cb timeouts the kernel runs with: heartbeat dead threshold, idle, keepalive, reconnect.
+O2CB_CONFIG = "/sys/kernel/config/cluster/ocfs2"
+RUNNING_TIMEOUTS = (
+    f"cat {O2CB_CONFIG}/heartbeat/dead_threshold {O2CB_CONFIG}/idle_timeout_ms "
+    f"{O2CB_CONFIG}/keepalive_delay_ms {O2CB_CONFIG}/reconnect_delay_ms | tr '\\n' ' '"
+)
 BOOT_ID = "cat /proc/sys/kernel/random/boot_id"
 
 

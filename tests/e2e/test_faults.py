@@ -1,8 +1,8 @@
 """Power cuts in the wrong order: no acknowledged write is lost, and no node serves stale data.
 
 Each scenario starts from the converged lab (a snapshot taken right after the first converge),
-or, for the two that begin with the same power cut of both nodes, from a snapshot taken right
-after it (torchio back and waiting, fiori's disks as the cut left them). Each injects the fault
+or, for the three that begin with the same power cut of both nodes, from a snapshot taken right
+after it: both nodes off, or torchio back and waiting (fiori's disks as the cut left them). Each injects the fault
 itself (lab/qmp.py: the guest's power is cut, no shutdown runs) while the client writes through
 both nodes' exports, and ends with every write the client was told is safe present, byte for
 byte, on both nodes.
@@ -111,7 +111,8 @@ def test_a_stale_node_that_boots_first_waits_and_every_acknowledged_write_surviv
 @dataclass
 class BothCut:
     """Both nodes lost power while the client wrote; torchio came back first and waits for fiori,
-    which stays off. Two scenarios go on from here: fiori comes back, or it is gone for good."""
+    which stays off. Two scenarios go on from here: fiori comes back, or it is gone for good. A
+    third goes on from the moment before torchio came back: fiori comes back first."""
 
     writer: AckWriter
     acks: list[Ack]
@@ -119,6 +120,7 @@ class BothCut:
     fresh: bool = True
 
 
+BOTH_CUT = "both-cut"
 BOTH_CUT_TORCHIO_WAITS = "both-cut-torchio-waits"
 
 
@@ -130,6 +132,8 @@ def both_cut(converge: Run) -> BothCut:
     writer.wait_for_more(20)
     power_off("fiori", "torchio")
     acks = writer.stop()
+    # Both nodes' disks as the cut left them (the client runs on).
+    run_lab("snapshot", "save", BOTH_CUT)
     # The first node up cannot know whether its peer wrote after it went down: it waits.
     power_on("torchio")
     waits_for_its_peer(guest("torchio"))
@@ -156,14 +160,17 @@ def test_both_nodes_lose_power_at_once_and_torchio_comes_back_first(
     no_split_brain(fiori, torchio)
 
 
+@pytest.fixture
+def both_off(both_cut: BothCut) -> BothCut:
+    restore(BOTH_CUT)
+    both_cut.fresh = False
+    return both_cut
+
+
 def test_both_nodes_lose_power_at_once_and_fiori_comes_back_first(
-    converged_lab: None, fiori: testinfra.host.Host, torchio: testinfra.host.Host
+    both_off: BothCut, fiori: testinfra.host.Host, torchio: testinfra.host.Host
 ) -> None:
-    writer = AckWriter()
-    writer.start()
-    writer.wait_for_more(20)
-    power_off("fiori", "torchio")
-    acks = writer.stop()
+    writer, acks = both_off.writer, both_off.acks
     power_on("fiori")
     waits_for_its_peer(fiori)
     power_on("torchio")

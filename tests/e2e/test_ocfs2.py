@@ -7,7 +7,7 @@ import re
 
 import testinfra
 
-from tests.e2e.conftest import LAB_INVENTORY, Run, reboot, run_pyinfra, wait_for
+from tests.e2e.conftest import LAB_INVENTORY, RUNNING_TIMEOUTS, Run, reboot, run_pyinfra, wait_for
 from tests.helpers import lab_storage_value
 
 VOLUMES = {"/dev/drbd0": "/vol/ocfs2-small", "/dev/drbd1": "/vol/ocfs2-large"}
@@ -166,16 +166,12 @@ def test_both_nodes_rebooted_together_come_back_in_service(
         assert node.check_output(f"getent hosts {peer}").split() == [address, peer]
 
 
-O2CB_CONFIG = "/sys/kernel/config/cluster/ocfs2"
-RUNNING_TIMEOUTS = (
-    f"cat {O2CB_CONFIG}/heartbeat/dead_threshold {O2CB_CONFIG}/idle_timeout_ms "
-    f"{O2CB_CONFIG}/keepalive_delay_ms {O2CB_CONFIG}/reconnect_delay_ms | tr '\\n' ' '"
-)
-
-
-def test_new_o2cb_timeouts_are_applied_on_both_nodes_together_and_reported_until_then(
+def test_new_o2cb_timeouts_are_previewed_on_both_nodes_and_refused_on_one(
     converge: Run, fiori: testinfra.host.Host, torchio: testinfra.host.Host
 ) -> None:
+    """A change of o2cb timeouts alone: its preview and its refusal for one node. Applying such a
+    change, the report until then and the way back run in test_replication.py, in the same
+    out-of-service window as the link move (each window costs minutes under TCG)."""
     configured = "61 60000 4000 4000 "
     assert {node.check_output(RUNNING_TIMEOUTS) for node in (fiori, torchio)} == {configured}
     cluster = lab_storage_value("ocfs2_cluster")
@@ -197,21 +193,3 @@ def test_new_o2cb_timeouts_are_applied_on_both_nodes_together_and_reported_until
     assert alone.returncode == 2, alone.output[-3000:]
     assert "ocfs2_cluster.idle_timeout_ms = 50000: applying new o2cb timeouts takes both nodes" in alone.output
     assert {node.check_output(RUNNING_TIMEOUTS) for node in (fiori, torchio)} == {configured}
-
-    # Applied: both nodes run the new values and are back in service.
-    applied = run_pyinfra("-y", LAB_INVENTORY, "deploy.py", *new_timeouts)
-    assert applied.returncode == 0, applied.output[-5000:]
-    for node in (fiori, torchio):
-        assert node.check_output(RUNNING_TIMEOUTS) == "61 50000 4000 3000 "
-        assert node.check_output(HEALTHY) == "2" and node.check_output(MOUNTED) == "2"
-        assert "O2CB_IDLE_TIMEOUT_MS=50000" in node.file("/etc/default/o2cb").content_string
-
-    # The report against group_data flags what runs otherwise; the plain deploy puts it back.
-    report = run_pyinfra("-y", LAB_INVENTORY, "status.py")
-    assert report.returncode != 0, report.output[-3000:]
-    assert "fiori: o2cb runs with heartbeat_threshold 61, idle_timeout_ms 50000" in report.output
-    back = run_pyinfra("-y", LAB_INVENTORY, "deploy.py")
-    assert back.returncode == 0, back.output[-5000:]
-    for node in (fiori, torchio):
-        assert node.check_output(RUNNING_TIMEOUTS) == configured
-        assert node.check_output(HEALTHY) == "2" and node.check_output(MOUNTED) == "2"

@@ -1,4 +1,9 @@
-"""The replication link moved to the back-to-back cable (the lab's eth2) and back, on the converged lab."""
+"""The replication link moved to the back-to-back cable (the lab's eth2) and back, on the converged lab.
+
+The move also applies new o2cb timeouts, as an administrator would group two changes that take
+both nodes out of service into one maintenance window: each such cycle costs minutes under TCG.
+The preview and refusal of a timeouts change alone are in test_ocfs2.py.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,14 @@ import re
 
 import testinfra
 
-from tests.e2e.conftest import LAB_INVENTORY, Run, run_pyinfra
+from tests.e2e.conftest import LAB_INVENTORY, RUNNING_TIMEOUTS, Run, run_pyinfra
+from tests.helpers import lab_storage_value
 
 BACKLINK = json.dumps({"mode": "backlink", "interface": "eth2", "prefix_length": 24})
 HEALTHY = "grep -c 'cs:Connected ro:Primary/Primary ds:UpToDate/UpToDate' /proc/drbd"
 DRBD_ADDRESSES = "drbdsetup show | awk '$1 == \"address\" { print $3 }' | tr -d ';' | sort | tr '\\n' ' '"
 O2CB_ADDRESSES = "cat /sys/kernel/config/cluster/ocfs2/node/*/ipv4_address | sort | tr '\\n' ' '"
+CONFIGURED_TIMEOUTS = "61 60000 4000 4000 "
 CLIENT_MOUNT = "mountpoint -q /mnt/link-home || mount -t nfs -o nfsvers=3 192.168.1.6:/vol/home /mnt/link-home"
 
 
@@ -79,12 +86,18 @@ def test_replication_moves_to_the_back_to_back_link_and_back_without_a_resync(
         assert addresses(node) == lan[node]
         assert_in_service(node)
 
-    # 3. The move: both nodes on 10.99.0.x, in service, no resync, the data and the client's mount intact.
+    # 3. The move, with new o2cb timeouts in the same window: both nodes on 10.99.0.x with the new
+    # timeouts, in service, no resync, the data and the client's mount intact.
+    assert {node.check_output(RUNNING_TIMEOUTS) for node in (fiori, torchio)} == {CONFIGURED_TIMEOUTS}
+    cluster = json.dumps({**lab_storage_value("ocfs2_cluster"), "idle_timeout_ms": 50000, "reconnect_delay_ms": 3000})
+    window = ("--data", f"replication_link={BACKLINK}", "--data", f"ocfs2_cluster={cluster}")
     client.check_output(f"mkdir -p /mnt/link-home && {CLIENT_MOUNT}")
     log_lines = {node: int(node.check_output("dmesg | wc -l")) for node in (fiori, torchio)}
-    moved = run_pyinfra("-y", LAB_INVENTORY, "deploy.py", "--data", f"replication_link={BACKLINK}")
+    moved = run_pyinfra("-y", LAB_INVENTORY, "deploy.py", *window)
     assert moved.returncode == 0, moved.output[-5000:]
     for node, own in ((fiori, "10.99.0.6"), (torchio, "10.99.0.7")):
+        assert node.check_output(RUNNING_TIMEOUTS) == "61 50000 4000 3000 "
+        assert "O2CB_IDLE_TIMEOUT_MS=50000" in node.file("/etc/default/o2cb").content_string
         assert addresses(node) == (
             "10.99.0.6:7790 10.99.0.6:7791 10.99.0.7:7790 10.99.0.7:7791 ",
             "10.99.0.6 10.99.0.7 ",
@@ -113,15 +126,21 @@ def test_replication_moves_to_the_back_to_back_link_and_back_without_a_resync(
     assert "No archive files were found" not in fiori.check_output("tail -n 20 /var/log/unison.log")
 
     # 4. Again with the same configuration: nothing to do.
-    again = run_pyinfra("-y", LAB_INVENTORY, "deploy.py", "--data", f"replication_link={BACKLINK}")
+    again = run_pyinfra("-y", LAB_INVENTORY, "deploy.py", *window)
     assert again.returncode == 0, again.output[-4000:]
     assert again.grand_total()["changed"] == "-", again.output[-4000:]
 
-    # 5. The plain configuration (LAN) moves it back the same way.
+    # The report against group_data flags the o2cb timeouts that run otherwise.
+    report = run_pyinfra("-y", LAB_INVENTORY, "status.py")
+    assert report.returncode != 0, report.output[-3000:]
+    assert "fiori: o2cb runs with heartbeat_threshold 61, idle_timeout_ms 50000" in report.output, report.output[-3000:]
+
+    # 5. The plain configuration (LAN, the configured timeouts) moves it back the same way.
     back = run_pyinfra("-y", LAB_INVENTORY, "deploy.py")
     assert back.returncode == 0, back.output[-5000:]
     for node in (fiori, torchio):
         assert addresses(node) == lan[node]
+        assert node.check_output(RUNNING_TIMEOUTS) == CONFIGURED_TIMEOUTS
         assert_in_service(node)
     assert client.check_output("cat /mnt/link-home/link-move") == "after-move"
     client.check_output("umount /mnt/link-home")
