@@ -262,3 +262,50 @@ def test_a_read_waits_for_the_prefetch_that_is_answering_it(local_host: tuple[Ho
     assert host.get_fact(Command, **slow) == "answer"
     prefetching.join()
     assert len(sent) == 1
+
+
+def test_after_a_change_a_run_of_misses_reads_the_registered_facts_again_at_once(
+    local_host: tuple[Host, list[str]], tmp_path: Path
+) -> None:
+    host, sent = local_host
+    paths = [str(tmp_path / f"f{index}") for index in range(fact_cache.REFRESH_AFTER_MISSES + 5)]
+    for path in paths[::2]:
+        Path(path).write_text(path)
+    fact_cache.prefetch_for_operations(host, files=paths, register=True)
+    assert len(sent) == 1
+    host.state.is_executing = True
+    try:
+        # A change: every answer is forgotten. Single reads until too many missed in a row...
+        host.run_shell_command(StringCommand("true"))
+        sent.clear()
+        for path in paths[: fact_cache.REFRESH_AFTER_MISSES - 1]:
+            host.get_fact(File, path=path)
+        assert len(sent) == fact_cache.REFRESH_AFTER_MISSES - 1
+        # ...then one combined read answers this one and every registered read after it.
+        sent.clear()
+        answers: list[object] = [host.get_fact(File, path=path) for path in paths]
+        answers += [host.get_fact(Sha1File, path=path) for path in paths]
+        assert len(sent) == 1 and sent[0].startswith("echo '#twinstore-fact"), sent
+        # The same answers as single reads give.
+        fact_cache.forget()
+        host.state.is_executing = False
+        alone = [host.get_fact(File, path=path) for path in paths] + [
+            host.get_fact(Sha1File, path=path) for path in paths
+        ]
+        assert answers == alone
+        assert answers[1] is None and answers[0] is not None
+
+        # A change in between starts the count again; facts the deploy did not register never count.
+        host.state.is_executing = True
+        host.run_shell_command(StringCommand("true"))
+        sent.clear()
+        for index in range(fact_cache.REFRESH_AFTER_MISSES * 2):
+            host.get_fact(Command, command=f"echo {index}")
+        for path in paths[: fact_cache.REFRESH_AFTER_MISSES // 2]:
+            host.get_fact(File, path=path)
+        host.run_shell_command(StringCommand("true"))
+        for path in paths[: fact_cache.REFRESH_AFTER_MISSES // 2]:
+            host.get_fact(File, path=path)
+        assert not [command for command in sent if command.startswith("echo '#twinstore-fact")], sent
+    finally:
+        host.state.is_executing = False
