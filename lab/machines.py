@@ -444,6 +444,10 @@ def load_snapshot(tag: str) -> float:
         for disk in guest_disks(each):
             run(["qemu-img", "snapshot", "-a", tag, str(disk)])
     guests = [g for g in ALL_GUESTS if g.name in saved and g not in off]
+    # After `lab down` the switches are gone too, and a guest's qemu does not start without them.
+    run_dir().mkdir(parents=True, exist_ok=True)
+    start_switch("lan")
+    start_switch("link")
     for each in guests:
         # loadvm needs a qemu process with the same devices: a guest powered off gets one again.
         start_guest(each, image)
