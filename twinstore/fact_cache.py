@@ -6,6 +6,7 @@ the packages list for each subsystem) pays a round trip each time. Here a fact i
 per host and arguments, and every remembered answer is forgotten as soon as any command
 other than a fact read runs on any host, or a file is uploaded. An operation therefore never
 sees a state older than the last change, and a run that changes nothing reads each fact once.
+After a change, a long run of misses reads the deploy's registered facts again in one round trip.
 """
 
 from __future__ import annotations
@@ -45,10 +46,10 @@ _registered: dict[str, list[tuple[type[FactBase[Any]], dict[str, Any]]]] = {}
 _registered_keys: dict[str, set[Key]] = {}
 # Reads of registered facts that missed on each host since the last change.
 _misses: dict[str, int] = {}
-# A single read costs 0.3-0.5 s of a TCG guest, the combined read 12-13 s: it pays when many
-# reads follow without a change, as in a run that changed one thing early (the packet filter
-# loaded: 117 s against 20 s for a run that changes nothing). That many misses in a row, with
-# no change on any host in between, say the run is in such a stretch.
+# The combined read costs as much as a few dozen single reads: it pays only when many reads
+# follow without a change, as in a run that changed one thing early and checks the rest. That
+# many misses in a row, with no change on any host in between, say the run is in such a stretch;
+# a run that changes something in nearly every operation (a fresh node) never gets there.
 REFRESH_AFTER_MISSES = 12
 
 
