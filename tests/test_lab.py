@@ -258,11 +258,13 @@ def test_a_snapshot_keeps_the_disks_of_a_powered_off_guest(lab_dir: Path, monkey
         subprocess.run(["qemu-io", "-c", "write -P 0x11 0 4k", str(disk)], check=True, capture_output=True)
     (lab_dir / "run").mkdir()
     running = {"torchio", "client"}
+    switches: list[str] = []
     monkeypatch.setattr(machines, "guest_pid", lambda g: 4242 if g.name in running else None)
     monkeypatch.setattr(machines, "guest_uptime", lambda g, before="true": 100.0)
     monkeypatch.setattr(machines, "drop_ssh_master", lambda name: None)
     monkeypatch.setattr(machines, "build_image", lambda: Path("/images"))
     monkeypatch.setattr(machines, "start_guest", lambda g, image: None)
+    monkeypatch.setattr(machines, "start_switch", lambda name: switches.append(name))
     monkeypatch.setattr(machines, "set_clock", lambda g: None)
     vm_saves: list[list[str]] = []
     vm_loads: list[list[str]] = []
@@ -290,6 +292,8 @@ def test_a_snapshot_keeps_the_disks_of_a_powered_off_guest(lab_dir: Path, monkey
     monkeypatch.setattr(machines, "_stop_pid", lambda pid_file: running.discard(pid_file.stem))
     machines.load_snapshot("waits")
     assert stopped == ["fiori"] and "fiori" not in running
+    # The running guests' qemu needs the switches (gone after `lab down`).
+    assert switches == ["lan", "link"]
     assert vm_loads == [["torchio", "client"]]
     for disk in machines.guest_disks(fiori):
         read = subprocess.run(["qemu-io", "-c", "read -P 0x11 0 4k", str(disk)], capture_output=True, text=True)
