@@ -225,8 +225,8 @@ def reboot(*names: str, timeout: float = 300) -> None:
     returns when each accepts SSH in a new boot.
 
     A cold start, not `systemctl reboot`: a warm reset of a TCG guest (the same qemu process)
-    spent up to 98 s in the kernel, 66 s of it stalled right after the initramfs, where a cold
-    start of the same guest spent 11 s (docs/measurements.md). The guests' side is the same."""
+    stalls its kernel right after the initramfs, a cold start does not (docs/measurements.md,
+    bench/results/lab-reboot-*.json). The guests' side is the same."""
     before = {name: guest(name).check_output(BOOT_ID) for name in names}
     for name in names:
         subprocess.run(ssh_command(name, "systemctl poweroff"), capture_output=True, timeout=60)
