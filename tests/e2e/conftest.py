@@ -216,6 +216,8 @@ RUNNING_TIMEOUTS = (
     f"cat {O2CB_CONFIG}/heartbeat/dead_threshold {O2CB_CONFIG}/idle_timeout_ms "
     f"{O2CB_CONFIG}/keepalive_delay_ms {O2CB_CONFIG}/reconnect_delay_ms | tr '\\n' ' '"
 )
+# What RUNNING_TIMEOUTS prints with the lab's group_data (the procedure's 61 / 60000 / 4000 / 4000).
+CONFIGURED_TIMEOUTS = "61 60000 4000 4000 "
 BOOT_ID = "cat /proc/sys/kernel/random/boot_id"
 
 

@@ -7,7 +7,7 @@ import re
 
 import testinfra
 
-from tests.e2e.conftest import LAB_INVENTORY, RUNNING_TIMEOUTS, Run, reboot, run_pyinfra, wait_for
+from tests.e2e.conftest import CONFIGURED_TIMEOUTS, LAB_INVENTORY, RUNNING_TIMEOUTS, Run, reboot, run_pyinfra, wait_for
 from tests.helpers import lab_storage_value
 
 VOLUMES = {"/dev/drbd0": "/vol/ocfs2-small", "/dev/drbd1": "/vol/ocfs2-large"}
@@ -172,8 +172,7 @@ def test_new_o2cb_timeouts_are_previewed_on_both_nodes_and_refused_on_one(
     """A change of o2cb timeouts alone: its preview and its refusal for one node. Applying such a
     change, the report until then and the way back run in test_replication.py, in the same
     out-of-service window as the link move (each window costs minutes under TCG)."""
-    configured = "61 60000 4000 4000 "
-    assert {node.check_output(RUNNING_TIMEOUTS) for node in (fiori, torchio)} == {configured}
+    assert {node.check_output(RUNNING_TIMEOUTS) for node in (fiori, torchio)} == {CONFIGURED_TIMEOUTS}
     cluster = lab_storage_value("ocfs2_cluster")
     changed = json.dumps({**cluster, "idle_timeout_ms": 50000, "reconnect_delay_ms": 3000})
     new_timeouts = ("--data", f"ocfs2_cluster={changed}")
@@ -192,4 +191,4 @@ def test_new_o2cb_timeouts_are_previewed_on_both_nodes_and_refused_on_one(
     alone = run_pyinfra("-y", "--limit", "fiori", LAB_INVENTORY, "deploy.py", *new_timeouts)
     assert alone.returncode == 2, alone.output[-3000:]
     assert "ocfs2_cluster.idle_timeout_ms = 50000: applying new o2cb timeouts takes both nodes" in alone.output
-    assert {node.check_output(RUNNING_TIMEOUTS) for node in (fiori, torchio)} == {configured}
+    assert {node.check_output(RUNNING_TIMEOUTS) for node in (fiori, torchio)} == {CONFIGURED_TIMEOUTS}

@@ -12,14 +12,13 @@ import re
 
 import testinfra
 
-from tests.e2e.conftest import LAB_INVENTORY, RUNNING_TIMEOUTS, Run, run_pyinfra
+from tests.e2e.conftest import CONFIGURED_TIMEOUTS, LAB_INVENTORY, RUNNING_TIMEOUTS, Run, run_pyinfra
 from tests.helpers import lab_storage_value
 
 BACKLINK = json.dumps({"mode": "backlink", "interface": "eth2", "prefix_length": 24})
 HEALTHY = "grep -c 'cs:Connected ro:Primary/Primary ds:UpToDate/UpToDate' /proc/drbd"
 DRBD_ADDRESSES = "drbdsetup show | awk '$1 == \"address\" { print $3 }' | tr -d ';' | sort | tr '\\n' ' '"
 O2CB_ADDRESSES = "cat /sys/kernel/config/cluster/ocfs2/node/*/ipv4_address | sort | tr '\\n' ' '"
-CONFIGURED_TIMEOUTS = "61 60000 4000 4000 "
 CLIENT_MOUNT = "mountpoint -q /mnt/link-home || mount -t nfs -o nfsvers=3 192.168.1.6:/vol/home /mnt/link-home"
 
 
