@@ -14,6 +14,7 @@ from operations import (
     boot,
     drbd,
     ext4,
+    fencing,
     firewall,
     links,
     lvm,
@@ -31,6 +32,7 @@ from operations.accounts import configure_accounts
 from operations.boot import configure_boot
 from operations.drbd import configure_drbd
 from operations.ext4 import configure_ext4
+from operations.fencing import configure_fencing
 from operations.firewall import configure_firewall
 from operations.links import configure_links
 from operations.lvm import configure_lvm
@@ -72,6 +74,7 @@ def storage_fact_reads(config: StorageConfig) -> fact_cache.FactReads:
         lvm,
         ext4,
         replication,
+        fencing,
         drbd,
         ocfs2,
         links,
@@ -116,7 +119,7 @@ if STORAGE_GROUP in host.groups:
     # The packages below come from the install server by address when apt_sources is set.
     configure_sources(config=storage_config(host))
 
-packages = packages_for(host.groups, STORAGE_GROUP in host.groups and storage_config(host).mail_relay is not None)
+packages = packages_for(host.groups, storage_config(host) if STORAGE_GROUP in host.groups else None)
 if packages:
     # One apt run per host for every subsystem (under TCG each run's start-up and triggers cost
     # most of a minute), and the same operation on every host, so all of them install at once.
@@ -135,6 +138,7 @@ if STORAGE_GROUP in host.groups:
     # from facts read before anything changes.
     move = link_move(config)
     configure_replication_link(config=config, move=move)
+    configure_fencing(config=config)
     configure_drbd(config=config)
     configure_ocfs2(config=config, link_moves=move.needed)
     configure_links(config=config)

@@ -6,10 +6,38 @@ least ``nodes`` (and ``drbd_options.shared_secret_file``); everything else is in
 
 from twinstore.config import DEMOTE_PRIMARY_RESYNC_TARGET as _DEMOTE_PRIMARY_RESYNC_TARGET
 
+
+def _bmc(address: str, node: str) -> dict[str, object]:
+    # The node's BMC over IPMI (fence_ipmilan), on the management network: not the replication
+    # link, which is what fails. Replace the addresses with this site's; the password is read
+    # from a file on the machine that runs pyinfra, outside this repository, mode 0600.
+    return {
+        "agent": "fence_ipmilan",
+        "options": {"ip": address, "username": "twinstore", "lanplus": "1"},
+        "password_file": f"/etc/twinstore/{node}-bmc.password",
+    }
+
+
+# fence: the node's power control, which its peer uses to power it off when the replication
+# link fails while both serve (README, "Fencing"). In an even split the node with the lower
+# o2cb_number fences at once, the other after fencing["delay_seconds"].
 nodes = [
-    {"name": "fiori", "lan_address": "192.168.1.6", "link_address": "10.99.0.6", "o2cb_number": 1},
-    {"name": "torchio", "lan_address": "192.168.1.7", "link_address": "10.99.0.7", "o2cb_number": 2},
+    {
+        "name": "fiori",
+        "lan_address": "192.168.1.6",
+        "link_address": "10.99.0.6",
+        "o2cb_number": 1,
+        "fence": _bmc("192.168.1.106", "fiori"),
+    },
+    {
+        "name": "torchio",
+        "lan_address": "192.168.1.7",
+        "link_address": "10.99.0.7",
+        "o2cb_number": 2,
+        "fence": _bmc("192.168.1.107", "torchio"),
+    },
 ]
+fencing = {"delay_seconds": 20, "agent_timeout_seconds": 40}
 
 # "lan": DRBD and o2cb use lan_address (as first built); "backlink": link_address on the
 # back-to-back cable, configured on `interface`.

@@ -12,10 +12,12 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 from lab import qmp
+from lab.bmc import make_certificate
 from lab.image import build_image, disk_image, ensure_ssh_key, run
 from lab.qmp import qmp_socket
 from lab.settings import (
@@ -24,6 +26,7 @@ from lab.settings import (
     GUESTS,
     LAN_PREFIX,
     Guest,
+    bmc_password_file,
     known_hosts,
     lab_dir,
     ssh_config,
@@ -32,6 +35,7 @@ from lab.settings import (
 
 HOSTKEY_MARKER = "TWINSTORE-HOSTKEY "
 BOOT_TIMEOUT_S = 240
+REPOSITORY = Path(__file__).resolve().parents[1]
 # The guests share the host's cores under TCG: five boot in about 5 minutes on 2 cores.
 BOOT_TIMEOUT_PER_GUEST_S = 80
 
@@ -156,7 +160,7 @@ def qemu_command(guest: Guest, image: Path) -> list[str]:
         "-initrd", str(image / "initrd.img"),
         "-append", append,
         "-drive", f"file={guest.root_disk},if=virtio,format=qcow2,cache=unsafe",
-        "-netdev", f"user,id=mgmt,restrict=on,hostfwd=tcp:127.0.0.1:{guest.ssh_port}-:22",
+        "-netdev", f"user,id=mgmt,restrict=on,hostfwd=tcp:127.0.0.1:{guest.ssh_port}-:22{bmc_forwards(guest)}",
         "-device", f"virtio-net-pci,netdev=mgmt,mac={mac}:00",
         # NIC ids are the cable names lab/qmp.py pulls and plugs back (set_link).
         "-netdev", f"vde,id=lan-net,sock={switch_dir('lan')}",
@@ -178,10 +182,31 @@ def qemu_command(guest: Guest, image: Path) -> list[str]:
     return command
 
 
+def bmc_forwards(guest: Guest) -> str:
+    """A storage guest's way to every storage guest's BMC (lab/bmc.py), over its management
+    network: qemu runs the BMC for each connection to bmc_address:443. Not on the LAN and not
+    on the back-to-back cable, which the fault scenarios pull."""
+    if not guest.storage:
+        return ""
+    forwards = ""
+    for target in ALL_GUESTS:
+        if target.storage:
+            # qemu splits the command at blanks and its options at commas; the paths hold neither.
+            python = f"{sys.executable} -m lab.bmc {target.name}"
+            command = f"env PYTHONPATH={REPOSITORY} TWINSTORE_LAB_DIR={lab_dir()} {python}"
+            if "," in command or len(command.split()) != 7:
+                raise ValueError(f"the BMC command {command!r} holds a comma or a blank in a path")
+            forwards += f",guestfwd=tcp:{target.bmc_address}:443-cmd:{command}"
+    return forwards
+
+
 def start_guest(guest: Guest, image: Path) -> None:
     if guest_pid(guest) is not None:
         return
     make_disks(guest, image)
+    if guest.storage:
+        make_certificate()
+        bmc_password_file(guest.name)
     guest.console_log.unlink(missing_ok=True)
     run(qemu_command(guest, image))
 

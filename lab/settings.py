@@ -43,6 +43,12 @@ class Guest:
         return self.run_dir / f"{self.name}.console"
 
     @property
+    def bmc_address(self) -> str:
+        """Where every storage guest reaches this guest's BMC (lab/bmc.py): an address of qemu's
+        user network, which each guest's management NIC is on."""
+        return f"10.0.2.{100 + self.index}"
+
+    @property
     def root_disk(self) -> Path:
         return lab_dir() / "disks" / f"{self.name}-root.qcow2"
 
@@ -94,13 +100,27 @@ def ssh_config() -> Path:
 def drbd_secret_file(pair: str) -> Path:
     """A pair's DRBD shared secret, as a site keeps it: a file outside the repository, mode
     0600, made once with a random value (the lab's group_data points at it)."""
-    path = lab_dir() / "secrets" / f"drbd-{pair}"
+    return _random_secret(lab_dir() / "secrets" / f"drbd-{pair}")
+
+
+def _random_secret(path: Path) -> Path:
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w") as handle:
             handle.write(secrets.token_urlsafe(32) + "\n")
     return path
+
+
+def bmc_password_file(name: str) -> Path:
+    """A guest's BMC password, as a site keeps one: a file outside the repository, mode 0600,
+    made once with a random value (lab/bmc.py checks it, the lab's group_data points at it)."""
+    return _random_secret(lab_dir() / "secrets" / f"bmc-{name}")
+
+
+def bmc_certificate() -> Path:
+    """The lab BMCs' TLS key and self-signed certificate (lab/bmc.py makes it)."""
+    return lab_dir() / "secrets" / "bmc.pem"
 
 
 def known_hosts() -> Path:

@@ -33,20 +33,15 @@ from pyinfra.operations.util import any_changed
 from facts.boot import PreviousBoot
 from facts.drbd import DRBDMETA_CHECKED_BYTES, DrbdResources, DrbdResourceState
 from operations.ext4 import mapper_path
+from operations.fencing import FENCE_PEER, PROMOTE_ALONE_FLAG
 from operations.lvm import refuse_unless_blank
 from operations.report import utc
 from operations.util import private_template, unit_state
 from twinstore.config import Node, StorageConfig
 from twinstore.fact_cache import FactReads, prefetch_reads
-from twinstore.templating import jinja_env_kwargs
 from twinstore.validation import Problem, host_source, stop
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "drbd"
-# DRBD's fence-peer handler: whether a node may go on, or promote, without its peer.
-FENCE_PEER = "/usr/local/sbin/twinstore-fence-peer"
-# Names the resource the administrator promotes alone right now (--data promote_alone): the
-# handler then answers that the peer is outdated.
-PROMOTE_ALONE_FLAG = "/run/twinstore/promote-alone"
 CONNECT_TIMEOUT_S = 120
 PROMOTE_TIMEOUT_S = 120
 
@@ -580,7 +575,6 @@ def changes_discarded_here(config: StorageConfig) -> set[str]:
 def fact_reads(config: StorageConfig) -> FactReads:
     return FactReads(
         files=[
-            FENCE_PEER,
             "/etc/drbd.d/global_common.conf",
             *(f"/etc/drbd.d/{name}.res" for name in config.drbd_resources),
         ],
@@ -596,20 +590,13 @@ def configure_drbd(config: StorageConfig) -> None:
     prefetch_reads(host, fact_reads(config))
     files.line(name="Load drbd at boot", path="/etc/modules-load.d/drbd.conf", line="drbd")
     server.modprobe(name="Load the drbd module", module="drbd")
-    files.template(
-        name=f"DRBD fence-peer handler {FENCE_PEER}",
-        src=str(TEMPLATES / "fence-peer.sh.j2"),
-        dest=FENCE_PEER,
-        mode="755",
-        jinja_env_kwargs=jinja_env_kwargs(),
-        promote_alone_flag=PROMOTE_ALONE_FLAG,
-    )
     global_file = files.template(
         name="DRBD common settings",
         src=str(TEMPLATES / "global_common.conf.j2"),
         dest="/etc/drbd.d/global_common.conf",
         options=options,
         fence_peer=FENCE_PEER,
+        stonith=config.stonith,
     )
     nodes = [{"name": node.name, "address": replication_address(config, node)} for node in config.nodes]
     resource_files = {}

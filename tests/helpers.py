@@ -39,10 +39,22 @@ def real_views(inventory: Path = ROOT / "inventory.py", groups: dict[str, Any] |
     views = views_from_files(str(inventory), groups or GROUPS, cwd=str(ROOT))
     if not inventory.is_relative_to(ROOT / "lab"):
         secret = str(secret_file_for_tests())
+        password = str(secret_file_for_tests("bmc-password", "unit-test-bmc-password\n"))
         for view in views:
             if "drbd_options" in view.data:
                 view.data["drbd_options"] = {**view.data["drbd_options"], "shared_secret_file": secret}
+            if "nodes" in view.data:
+                view.data["nodes"] = [
+                    {**node, "fence": {**node["fence"], "password_file": password}} if node.get("fence") else node
+                    for node in view.data["nodes"]
+                ]
     return views
+
+
+def real_nodes_with_test_passwords() -> list[dict[str, Any]]:
+    """The real group_data's nodes, each BMC password file replaced by a test file."""
+    fiori = next(v for v in real_views() if v.name == "fiori")
+    return copy.deepcopy(fiori.data["nodes"])
 
 
 def with_storage(key: str, value: Any, hosts: tuple[str, ...] = ("fiori", "torchio")) -> list[Problem]:
@@ -61,6 +73,14 @@ def lab_storage_value(key: str) -> Any:
     """A storage value as the lab's inventory gives it to fiori (lab/group_data over group_data)."""
     view = next(v for v in real_views(ROOT / "lab" / "inventory.py", LAB_GROUPS) if v.name == "fiori")
     return copy.deepcopy(view.data.get(key))
+
+
+def lab_storage_config() -> StorageConfig:
+    """fiori's StorageConfig as the lab's inventory gives it."""
+    view = next(v for v in real_views(ROOT / "lab" / "inventory.py", LAB_GROUPS) if v.name == "fiori")
+    return StorageConfig.model_validate(
+        {key: value for key in STORAGE_KEYS if (value := view.data.get(key)) is not None}
+    )
 
 
 def render_template(path: Path, **values: Any) -> str:

@@ -536,51 +536,6 @@ def test_promote_alone_is_checked_on_the_host(tmp_path: Path, cstate: str, dstat
     assert not flag.exists(), "the flag outlives the promotion"
 
 
-def run_fence_peer(tmp_path: Path, proc_drbd: str, minors: str, promote_alone: str = "") -> tuple[int, str]:
-    """The fence-peer handler as DRBD runs it (drbdadm's environment), against a given /proc/drbd."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir(parents=True)
-    if promote_alone:
-        (tmp_path / "promote-alone").write_text(f"{promote_alone}\n")
-    (bin_dir / "logger").write_text(f'#!/bin/sh\necho "$*" >> {tmp_path}/log\n')
-    (bin_dir / "logger").chmod(0o755)
-    (tmp_path / "drbd").write_text(proc_drbd)
-    flag = tmp_path / "promote-alone"
-    script = render_template(TEMPLATES / "fence-peer.sh.j2", promote_alone_flag=str(flag))
-    script = script.replace("/proc/drbd", str(tmp_path / "drbd"))
-    environment = {"PATH": f"{bin_dir}:/usr/bin:/bin", "DRBD_RESOURCE": "drbd1", "DRBD_PEERS": "torchio"}
-    environment["DRBD_MINOR"] = minors
-    ran = subprocess.run(["sh", "-c", script], env=environment, check=False)
-    return ran.returncode, (tmp_path / "log").read_text()
-
-
-def test_the_fence_peer_handler_lets_drbd_outdate_the_peer_only_from_an_up_to_date_copy(tmp_path: Path) -> None:
-    # exit 5: "peer unreachable", taken by DRBD as "peer outdated" only when this copy is UpToDate.
-    serving = (FIXTURES / "drbd-wfconnection-one-leg.txt").read_text().split("#twinstore-section splitbrain")[0]
-    code, said = run_fence_peer(tmp_path / "serving", serving, "1")
-    assert code == 5
-    assert "drbd1: lost torchio while UpToDate here ( drbd1 UpToDate/DUnknown ); torchio is taken as outdated" in said
-    stale = serving.replace(
-        " 1: cs:WFConnection ro:Primary/Unknown ds:UpToDate/DUnknown",
-        " 1: cs:WFConnection ro:Secondary/Unknown ds:Consistent/DUnknown",
-    )
-    code, said = run_fence_peer(tmp_path / "stale", stale, "1")
-    assert code == 5
-    assert (
-        "drbd1: not promoted alone: this node's copy is not known to be the newest ( drbd1 Consistent/DUnknown )"
-        in said
-    )
-    # A minor the kernel does not show is not vouched for either.
-    code, said = run_fence_peer(tmp_path / "unknown", serving, "7")
-    assert code == 5 and "not promoted alone" in said
-    # The administrator's promote_alone for this resource: the peer is taken as outdated (4),
-    # and only for the resource named.
-    code, said = run_fence_peer(tmp_path / "alone", stale, "1", promote_alone="drbd1")
-    assert code == 4 and "drbd1: the administrator declared torchio gone for good (promote_alone)" in said
-    code, _ = run_fence_peer(tmp_path / "other", stale, "1", promote_alone="drbd0")
-    assert code == 5
-
-
 def test_a_node_that_went_down_in_step_with_its_peer_waits_as_read_on_the_lab() -> None:
     # torchio booted alone after both nodes lost power while connected (tests/e2e/test_faults.py):
     # DRBD attached its copy as Consistent, and get-gi says it crashed as a Primary.

@@ -15,6 +15,7 @@ import pytest
 
 from lab import image, machines, qmp
 from lab.settings import FIRST_PAIR_AND_CLIENT, Guest, guest
+from tests.helpers import lab_storage_config
 from twinstore.packages import packages_for
 
 
@@ -36,6 +37,12 @@ def test_management_network_is_restricted_and_local() -> None:
     assert "fiori-data.qcow2" in command and "id=link" in command
     client = " ".join(machines.qemu_command(guest("client"), Path("/images")))
     assert "data.qcow2" not in client and "id=link" not in client
+    # The BMCs (lab/bmc.py) only through the management network, and only for storage guests.
+    mgmt = machines.qemu_command(guest("fiori"), Path("/images"))
+    netdev = next(item for item in mgmt if item.startswith("user,id=mgmt"))
+    assert ",guestfwd=tcp:10.0.2.100:443-cmd:env PYTHONPATH=" in netdev
+    assert " -m lab.bmc torchio" in netdev.split(",guestfwd=tcp:10.0.2.101:443-cmd:")[1]
+    assert "guestfwd" not in client
 
 
 def test_guest_identity_comes_from_the_kernel_command_line() -> None:
@@ -115,15 +122,17 @@ def test_guests_boot_their_roles_image_or_the_plain_one(lab_dir: Path, monkeypat
 
 def test_every_package_the_deploy_installs_on_the_lab_is_in_its_repository() -> None:
     groups = {"fiori": ["storage"], "torchio": ["storage"], "client": ["nis_servers", "nfs_clients"]}
+    lab = lab_storage_config()
+    assert lab.mail_relay is not None and lab.stonith
     for host_groups in groups.values():
-        missing = set(packages_for(host_groups, mail_relay=True)) - set(image.REPO_PACKAGES)
+        missing = set(packages_for(host_groups, lab)) - set(image.REPO_PACKAGES)
         assert not missing, f"not in the lab's repository: {missing}"
     for packages in image.ROLE_PACKAGES.values():
         assert set(packages) <= set(image.REPO_PACKAGES)
     # One package stays a real install in every converge on the lab, on each storage node.
     assert image.MAIL_INSTALLED_BY_THE_DEPLOY
     for name in image.MAIL_INSTALLED_BY_THE_DEPLOY:
-        assert name in packages_for(["storage"], mail_relay=True)
+        assert name in packages_for(["storage"], lab)
         assert name not in {package for packages in image.ROLE_PACKAGES.values() for package in packages}
 
 

@@ -13,7 +13,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from lab.image import IDENTITY_SCRIPT, INITRAMFS_HOOK, LAB_FILES
 from operations.boot import boot_script_values
-from operations.drbd import PROMOTE_ALONE_FLAG
+from operations.fencing import handler_values
 from operations.metrics import metrics_script_values
 from operations.unison import ARCHIVE_DIR, sync_command_values
 from tests.helpers import real_storage_config
@@ -29,7 +29,7 @@ def rendered() -> dict[str, str]:
     config = real_storage_config()
     values = {
         "boot/twinstore-storage.sh.j2": boot_script_values(config),
-        "drbd/fence-peer.sh.j2": {"promote_alone_flag": PROMOTE_ALONE_FLAG},
+        "fencing/fence-peer.sh.j2": handler_values(config, "torchio"),
         "unison/sync.sh.j2": sync_command_values(config.unison, "/vol/rep-unison", "fiori", "torchio", "192.168.1.7"),
         "unison/unison-server.sh.j2": {"root": "/vol/rep-unison", "archive_dir": ARCHIVE_DIR},
         "metrics/twinstore-metrics.sh.j2": metrics_script_values(config, "fiori"),

@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import LAB_GROUPS, ROOT, real_views, secret_file_for_tests, storage_value, with_storage
+from tests.helpers import (
+    LAB_GROUPS,
+    ROOT,
+    real_nodes_with_test_passwords,
+    real_views,
+    secret_file_for_tests,
+    storage_value,
+    with_storage,
+)
 from twinstore.config import parse_size
 from twinstore.validation import format_problems, validate
 
@@ -269,9 +277,10 @@ def test_every_problem_is_listed_in_one_message() -> None:
 def test_a_second_pair_is_a_second_group(tmp_path: Path) -> None:
     (tmp_path / "group_data").mkdir()
     (tmp_path / "group_data" / "pair_b.py").write_text(
+        "_bmc = {'agent': 'fence_ipmilan', 'options': {'ip': '192.168.2.1'}, 'password_file': '/etc/bmc'}\n"
         "nodes = [\n"
-        "    {'name': 'rigatoni', 'lan_address': '192.168.1.16', 'o2cb_number': 1},\n"
-        "    {'name': 'penne', 'lan_address': '192.168.1.17', 'o2cb_number': 2},\n"
+        "    {'name': 'rigatoni', 'lan_address': '192.168.1.16', 'o2cb_number': 1, 'fence': _bmc},\n"
+        "    {'name': 'penne', 'lan_address': '192.168.1.17', 'o2cb_number': 2, 'fence': _bmc},\n"
         "]\n"
         "unison = {'volume': 'rep-unison', 'client': 'rigatoni'}\n"
     )
@@ -298,6 +307,7 @@ def test_the_cli_stops_before_connecting(tmp_path: Path) -> None:
         "    'drbd1': {'minor': 1, 'port': 7790, 'backing_volume': 'rep-drbd1'},\n"
         "}\n"
         f"drbd_options = {{'shared_secret_file': {str(secret_file_for_tests())!r}}}\n"
+        f"nodes = {real_nodes_with_test_passwords()!r}\n"
     )
     inventory = tmp_path / "inventory.py"
     inventory.write_text((ROOT / "inventory.py").read_text())

@@ -65,7 +65,7 @@ EXPORT_VALUE_PATTERNS = {
 SECRET_PATTERN = re.compile(r"^[!#-&(-\[\]-~]+$")
 SECRET_MIN_LENGTH = 20
 # Fields whose values are never printed (validation errors show ********** instead).
-SECRET_FIELDS = frozenset({"shared_secret"})
+SECRET_FIELDS = frozenset({"shared_secret", "password"})
 # The placeholder earlier versions shipped; a secret everyone can read in the repository.
 PLACEHOLDER_SECRET_PREFIX = "change-me"
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -270,6 +270,122 @@ class Model(BaseModel):
 
 # --- storage pair -----------------------------------------------------------------------
 
+# A fence agent's option name as its standard input takes it (fence-agents' fencing.py: the long
+# option, with - or _). The handler sets the action and the delay itself, and the password
+# comes from password_file: none of these is an option of a device.
+FENCE_OPTION_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+FENCE_RESERVED_OPTIONS = frozenset(
+    {"action", "option", "delay", "password", "passwd", "password_script", "passwd_script", "password-script"}
+)
+FENCE_PASSWORD_MAX_LENGTH = 128
+
+
+def _fence_option(value: str) -> str:
+    if not FENCE_OPTION_PATTERN.match(value):
+        raise ValueError(f"{value!r} is not a fence agent option name (lower-case letters, digits, _ and -)")
+    if value.replace("-", "_") in {name.replace("-", "_") for name in FENCE_RESERVED_OPTIONS}:
+        raise ValueError(
+            f"{value!r} is set by twinstore's fence-peer handler (action, delay) or read from password_file "
+            "(the password): leave it out of options"
+        )
+    return value
+
+
+def _fence_option_value(value: str) -> str:
+    # One name=value line on the agent's standard input: no line break (the model refuses control
+    # characters) and no surrounding double quotes, which the agent would strip.
+    if not value or value != value.strip() or (value.startswith('"') and value.endswith('"')):
+        raise ValueError(f"{value!r} must be non-empty, without surrounding blanks or double quotes")
+    return value
+
+
+def read_password_file(path: str) -> SecretStr:
+    """A fence device's password in a file of the machine that runs pyinfra: outside the
+    repository, root's alone, one line of printable characters."""
+    file = Path(path)
+    if file.resolve().is_relative_to(REPOSITORY):
+        raise ValueError(f"is inside the repository ({REPOSITORY}), which others read: keep secrets outside it")
+    try:
+        status = file.stat()
+    except OSError as error:
+        raise ValueError(f"cannot be read here: {error.strerror}") from None
+    if not stat.S_ISREG(status.st_mode):
+        raise ValueError("is not a regular file")
+    if status.st_mode & 0o077:
+        raise ValueError(f"is readable by others (mode {stat.S_IMODE(status.st_mode):04o}): chmod 600 it")
+    password = file.read_text(encoding="utf-8", errors="replace").removesuffix("\n")
+    # The value is never part of a message: errors are printed.
+    if not password or len(password) > FENCE_PASSWORD_MAX_LENGTH:
+        raise ValueError(f"must hold a password of 1 to {FENCE_PASSWORD_MAX_LENGTH} characters")
+    if _has_control_character(password) or "\ufffd" in password:
+        raise ValueError("must hold one line of text: the password, without other line breaks or control characters")
+    # Fence agents read it as a name=value line: they strip blanks and surrounding double quotes.
+    if password != password.strip() or (len(password) > 1 and password[0] == password[-1] == '"'):
+        raise ValueError(
+            "must not start or end with a blank, nor be wrapped in double quotes (fence agents strip them)"
+        )
+    return SecretStr(password)
+
+
+class FenceDevice(Model):
+    """
+    A node's out-of-band power control (its BMC, a PDU, ...), as a ClusterLabs fence agent drives
+    it. The peer's fence-peer handler uses it to power this node off when the replication link
+    fails while both serve; it must not depend on that link.
+    """
+
+    # The agent's program (Debian package fence-agents): fence_ipmilan, fence_redfish, ...
+    agent: Annotated[str, Field(pattern=r"^fence_[a-z0-9_]{1,40}$")]
+    # Its options, as name=value lines on its standard input (never on a command line): ip,
+    # ipport, username, lanplus, ssl_insecure, systems_uri, plug, ...
+    options: dict[Annotated[str, AfterValidator(_fence_option)], Annotated[str, AfterValidator(_fence_option_value)]]
+    # The device's password, read from this file on the machine that runs pyinfra (outside the
+    # repository, mode 0600); None for a device that takes none.
+    password_file: AbsolutePath | None = None
+    # Refused: a password in group_data or on the command line is read by anyone who reads those.
+    password: None = None
+    _password: SecretStr | None = PrivateAttr(default=None)
+
+    @field_validator("password", mode="before")
+    @classmethod
+    def _not_inline(cls, value: object) -> None:
+        if value is not None:
+            raise ValueError(
+                "a password is not written in group_data or on the command line: put it in a file outside the "
+                "repository (mode 0600) and set the device's password_file"
+            )
+        return None
+
+    @field_validator("password_file")
+    @classmethod
+    def _readable_password(cls, value: str | None) -> str | None:
+        if value is not None:
+            read_password_file(value)
+        return value
+
+    @model_validator(mode="after")
+    def _load_password(self) -> FenceDevice:
+        self._password = read_password_file(self.password_file) if self.password_file else None
+        return self
+
+    @property
+    def secret(self) -> SecretStr | None:
+        return self._password
+
+    @property
+    def packages(self) -> list[str]:
+        """What the agent needs besides fence-agents (fence_ipmilan drives ipmitool)."""
+        return ["ipmitool"] if self.agent.startswith("fence_ipmi") else []
+
+
+class Fencing(Model):
+    """How the pair fences: in an even split the node with the lower o2cb number fences at once,
+    the other only after delay_seconds (fence agents' own delay), so exactly one node survives."""
+
+    delay_seconds: int = Field(default=20, ge=5, le=120)
+    # How long one call of the agent may take before the handler gives up (I/O stays frozen).
+    agent_timeout_seconds: int = Field(default=40, ge=5, le=120)
+
 
 class Node(Model):
     """A storage node. ``name`` is the inventory host name and the DRBD/o2cb node name."""
@@ -279,6 +395,8 @@ class Node(Model):
     # Address on the back-to-back cable; used once replication_link.mode is "backlink".
     link_address: IPv4Address | None = None
     o2cb_number: int = Field(ge=0, le=254)
+    # This node's power control, which its peer uses to fence it (see Fencing).
+    fence: FenceDevice | None = None
 
 
 class ReplicationLink(Model):
@@ -433,6 +551,12 @@ class Ocfs2Cluster(Model):
         """The four values o2cb reads from /etc/default/o2cb when it starts, by their names here."""
         return {name: getattr(self, name) for name in O2CB_TIMEOUTS}
 
+    @property
+    def disk_heartbeat_seconds(self) -> int:
+        """How long a disk heartbeat write may hang before o2cb fences its own node (o2hb's
+        dead threshold, one iteration every 2 s)."""
+        return (self.heartbeat_threshold - 1) * 2
+
 
 # o2cb's timeouts: each one's file in the cluster's configfs directory, as Ocfs2Cluster names it.
 O2CB_TIMEOUTS = {
@@ -568,6 +692,10 @@ class StorageConfig(Model):
     apt_addresses: dict[DnsName, IPv4Address] = {}
     sysctls: dict[str, int | str] = {}
     metrics: Metrics = Metrics()
+    fencing: Fencing = Fencing()
+    # Two Primaries with no way to power the other off: a failed replication link leaves both
+    # writing, and their copies diverge. Refused unless this names that risk as accepted.
+    dual_primary_without_fencing: bool = False
     # Day-2 switches, each only for one run on the command line (--data KEY=NODE), never in a
     # file: first_leg starts a new pair on NODE alone; split_brain_discard throws away NODE's
     # changes to every StandAlone resource; promote_alone makes NODE's copy the pair's data when
@@ -575,6 +703,30 @@ class StorageConfig(Model):
     first_leg: HostName | None = None
     split_brain_discard: HostName | None = None
     promote_alone: HostName | None = None
+
+    @property
+    def stonith(self) -> bool:
+        """Whether DRBD fences by powering the peer off (every node has a fence device)."""
+        return len(self.nodes) == 2 and all(node.fence is not None for node in self.nodes)
+
+    @property
+    def frozen_seconds(self) -> float:
+        """How long a node's I/O may hang after the replication link fails, at most: DRBD's ping
+        finds the peer gone, the node waits its fence delay, then the agent's time."""
+        options = self.drbd_options
+        waited = options.ping_int + options.ping_timeout_tenths / 10
+        return waited + self.fencing.delay_seconds + self.fencing.agent_timeout_seconds
+
+    def fence_delay(self, name: str) -> int:
+        """How long the node waits before it fences its peer: the lower o2cb number (the side
+        o2cb's own quorum keeps in an even split) at once, the other after fencing.delay_seconds."""
+        node, peer = self.node(name), self.peer_of(name)
+        return 0 if node.o2cb_number < peer.o2cb_number else self.fencing.delay_seconds
+
+    @property
+    def fence_packages(self) -> list[str]:
+        """What the pair's fence agents need besides fence-agents."""
+        return list(dict.fromkeys(package for node in self.nodes if node.fence for package in node.fence.packages))
 
     def node(self, name: str) -> Node:
         return next(node for node in self.nodes if node.name == name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from twinstore.config import StorageConfig
 from twinstore.validation import NFS_CLIENT_GROUP, NIS_SERVER_GROUP, STORAGE_GROUP
 
 STORAGE_PACKAGES = [
@@ -27,6 +28,9 @@ STORAGE_PACKAGES = [
     "dbus",
     # Serves the pair's state to the site's monitoring (operations/metrics.py writes it).
     "prometheus-node-exporter",
+    # DRBD's fence-peer handler powers the peer off through a ClusterLabs fence agent
+    # (fence_redfish, fence_ipmilan, ...; operations/fencing.py).
+    "fence-agents",
 ]
 # Only on storage nodes with a mail_relay (operations/mail.py); bsd-mailx is the `mail` that
 # DRBD's notify scripts (split brain, out-of-sync blocks) send with.
@@ -37,16 +41,16 @@ NIS_SERVER_PACKAGES = ["nis"]
 NFS_CLIENT_PACKAGES = ["nfs-common", "ypbind-mt", "yp-tools", "autofs"]
 
 
-def packages_for(groups: list[str], mail_relay: bool) -> list[str]:
+def packages_for(groups: list[str], storage: StorageConfig | None) -> list[str]:
     """Every package a host needs, for all the groups it is in.
 
     + groups: the host's inventory groups
-    + mail_relay: whether the host is a storage node with a mail relay configured
+    + storage: the pair's configuration, for a storage node (a mail relay, fence agents' tools)
     """
     packages = []
-    if STORAGE_GROUP in groups:
-        packages += STORAGE_PACKAGES
-        if mail_relay:
+    if STORAGE_GROUP in groups and storage is not None:
+        packages += STORAGE_PACKAGES + storage.fence_packages
+        if storage.mail_relay is not None:
             packages += MAIL_PACKAGES
     if NIS_SERVER_GROUP in groups:
         packages += NIS_SERVER_PACKAGES

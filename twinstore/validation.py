@@ -17,6 +17,7 @@ import runpy
 import sys
 import types
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, ip_address, ip_network
 from pathlib import Path
@@ -305,6 +306,34 @@ def _duplicates(items: list[tuple[str, Any]]) -> dict[Any, list[str]]:
     return {value: names for value, names in seen.items() if len(names) > 1}
 
 
+def _check_fencing(config: StorageConfig, add: Callable[[str, str, Any, str], None]) -> None:
+    """Two Primaries need fencing, and fencing must end before o2cb fences the survivor."""
+    if not config.drbd_options.allow_two_primaries or len(config.nodes) != 2:
+        return
+    for i, node in enumerate(config.nodes):
+        if node.fence is None and not config.dual_primary_without_fencing:
+            add(
+                "nodes",
+                f"nodes.{i}.fence",
+                None,
+                "not set, and both nodes are Primary (drbd_options.allow_two_primaries): when the replication link "
+                "fails, each node needs a way to power the other off (a fence agent and its BMC), or both go on "
+                "writing and their copies diverge; set each node's fence, or set dual_primary_without_fencing = "
+                "True to accept that risk",
+            )
+    limit = config.ocfs2_cluster.disk_heartbeat_seconds
+    if config.stonith and config.frozen_seconds >= limit:
+        add(
+            "fencing",
+            "fencing.agent_timeout_seconds",
+            config.fencing.agent_timeout_seconds,
+            f"I/O may stay frozen {config.frozen_seconds:g} s after the replication link fails (drbd_options."
+            "ping_int + ping_timeout_tenths / 10 + fencing.delay_seconds + agent_timeout_seconds), not less than "
+            f"o2cb's disk heartbeat timeout ({limit} s from ocfs2_cluster.heartbeat_threshold): the surviving node "
+            "would fence itself; lower those or raise heartbeat_threshold",
+        )
+
+
 def pair_problems(config: StorageConfig, view: HostView, storage_hosts: dict[str, StorageConfig]) -> list[Problem]:
     """Rules that relate several objects of one storage pair's configuration."""
     problems: list[Problem] = []
@@ -324,6 +353,7 @@ def pair_problems(config: StorageConfig, view: HostView, storage_hosts: dict[str
             [(f"nodes.{i}.{attribute}", getattr(node, attribute)) for i, node in enumerate(config.nodes)]
         ).items():
             add("nodes", names[-1], value, f"{rule} (also {names[0]})")
+    _check_fencing(config, add)
     link_addresses = [
         (f"nodes.{i}.link_address", node.link_address) for i, node in enumerate(config.nodes) if node.link_address
     ]

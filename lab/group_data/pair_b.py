@@ -11,10 +11,11 @@ from lab.settings import drbd_secret_file
 
 _real = runpy.run_path(str(Path(__file__).resolve().parents[2] / "group_data" / "storage.py"))
 
-nodes = [
-    {"name": "fusilli", "lan_address": "192.168.1.8", "link_address": "10.99.0.8", "o2cb_number": 1},
-    {"name": "penne", "lan_address": "192.168.1.9", "link_address": "10.99.0.9", "o2cb_number": 2},
-]
 _lab = runpy.run_path(str(Path(__file__).resolve().parent / "storage.py"))
+nodes = [
+    {"name": name, "lan_address": f"192.168.1.{last}", "link_address": f"10.99.0.{last}", "o2cb_number": number,
+     "fence": _lab["_lab_bmc"](name)}
+    for name, last, number in (("fusilli", 8, 1), ("penne", 9, 2))
+]  # fmt: skip
 drbd_options = {**_lab["drbd_options"], "shared_secret_file": str(drbd_secret_file("pair-b"))}
 unison = {**_real["unison"], "client": "fusilli"}

@@ -10,11 +10,29 @@ Every other value, and the volumes' roles and mount points, come from the real f
 import runpy
 from pathlib import Path
 
-from lab.settings import drbd_secret_file
+from lab.settings import bmc_password_file, drbd_secret_file, guest
 
 _real = runpy.run_path(str(Path(__file__).resolve().parents[2] / "group_data" / "storage.py"))
 _lab_sizes = {"rep-no": "1G", "rep-drbd0": "1G", "rep-drbd1": "2112M", "rep-unison": "2G"}
 
+
+def _lab_bmc(node: str) -> dict[str, object]:
+    """The guest's BMC (lab/bmc.py): Redfish with the real fence_redfish, over the guests'
+    management network, its certificate the lab's own (self-signed, so not verified)."""
+    return {
+        "agent": "fence_redfish",
+        "options": {
+            "ip": guest(node).bmc_address,
+            "ipport": "443",
+            "username": "twinstore",
+            "ssl_insecure": "1",
+            "systems_uri": "/redfish/v1/Systems/1",
+        },
+        "password_file": str(bmc_password_file(node)),
+    }
+
+
+nodes = [{**node, "fence": _lab_bmc(str(node["name"]))} for node in _real["nodes"]]
 volume_group = {**_real["volume_group"], "devices": ["/dev/vdb"]}
 logical_volumes = {name: {**volume, "size": _lab_sizes[name]} for name, volume in _real["logical_volumes"].items()}
 # A fixed resync rate above what the TCG guests reach (10-20 MB/s per resource on the lab), so

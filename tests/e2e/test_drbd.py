@@ -13,6 +13,7 @@ from pathlib import Path
 import testinfra
 
 from facts.replication import ReplicationLink
+from operations.fencing import PROMOTE_ALONE_FLAG
 from tests.e2e.conftest import LAB_INVENTORY, Run, run_pyinfra, smtp_sink, wait_for, wait_until
 from tests.helpers import lab_storage_value
 
@@ -44,11 +45,11 @@ def test_drbd_files_and_boot(converge: Run, fiori: testinfra.host.Host) -> None:
     # The lab's boot waits (lab/group_data/storage.py); the real ones are 120, 120 and 60.
     assert "wfc-timeout 10;" in common and "degr-wfc-timeout 10;" in common and "outdated-wfc-timeout 5;" in common
     assert "ping-int 30;" in common and "ping-timeout 60;" in common
-    assert "fencing resource-only;" in common
+    assert "fencing resource-and-stonith;" in common
     assert 'fence-peer "/usr/local/sbin/twinstore-fence-peer";' in common
     assert fiori.file("/usr/local/sbin/twinstore-fence-peer").mode == 0o755
     # The running resources use them (drbdadm adjust applied them).
-    assert fiori.check_output("drbdsetup show drbd0 | grep -c 'fencing.*resource-only'") == "1"
+    assert fiori.check_output("drbdsetup show drbd0 | grep -c 'fencing.*resource-and-stonith'") == "1"
     drbd0 = fiori.file("/etc/drbd.d/drbd0.res").content_string
     # The resource files hold the pair's shared secret: root's alone.
     for resource in RESOURCES:
@@ -82,8 +83,16 @@ def test_split_brain_is_refused_until_the_administrator_names_the_side_to_discar
     # Cut drbd1's link while both nodes are Primary and write on both sides: each now holds
     # changes the other lacks, and reconnecting detects the split brain (after-sb-2pri disconnect).
     # --force: with fencing, DRBD refuses a polite disconnect between two Primaries (neither may
-    # be outdated), which is the point of fencing.
+    # be outdated), which is the point of fencing. A fencing pair never gets here by itself: each
+    # node's fence-peer handler would power the other off. The administrator's promote_alone flag
+    # (operations/fencing.py) makes each handler take its peer as outdated instead, as on a pair
+    # without fencing (dual_primary_without_fencing), for this disconnect only.
+    for node in (fiori, torchio):
+        node.check_output(f"mkdir -p /run/twinstore && echo drbd1 > {PROMOTE_ALONE_FLAG}")
     torchio.check_output("drbdadm disconnect --force drbd1")
+    for node in (fiori, torchio):
+        wait_for(node, "drbdadm dstate drbd1", "UpToDate/Outdated")
+        node.check_output(f"rm {PROMOTE_ALONE_FLAG}")
     for node in (fiori, torchio):
         node.check_output("dd if=/dev/urandom of=/dev/drbd1 bs=1M count=4 seek=40 oflag=direct status=none")
     before = {node.backend.hostname: node.check_output(read) for node in (fiori, torchio)}

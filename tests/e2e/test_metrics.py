@@ -1,15 +1,13 @@
 """The pair's metrics as the site's monitoring sees them: node-exporter scraped from the client
-network, its twinstore_* samples written by each node's timer; a pulled replication cable shows."""
+network, its twinstore_* samples written by each node's timer (a pulled replication cable shows
+in them: tests/e2e/test_fencing.py)."""
 
 from __future__ import annotations
 
-import time
-
-import pytest
 import testinfra
 
 from operations.metrics import SERVICE, TEXTFILE, TIMER
-from tests.e2e.conftest import Run, run_lab
+from tests.e2e.conftest import Run
 from tests.helpers import Samples, lab_storage_value, metric_samples
 
 LAN = {"fiori": "192.168.1.6", "torchio": "192.168.1.7"}
@@ -67,29 +65,3 @@ def test_node_exporter_serves_the_pairs_state_to_the_client_network(
     assert scrape(client, "fiori")["twinstore_unison_last_run_success"] == {"": 1.0}
     # Root's file, readable by node-exporter's own account.
     assert fiori.file(WRITTEN).mode == 0o644
-
-
-@pytest.mark.lab_scenario
-def test_a_pulled_replication_cable_shows_in_the_connection_metric(
-    converged_lab: None, client: testinfra.host.Host, fiori: testinfra.host.Host
-) -> None:
-    write_now(fiori)
-    before = scrape(client, "fiori")
-    assert before["twinstore_drbd_connected"] == {"resource=drbd0": 1.0, "resource=drbd1": 1.0}
-    # Replication runs over the LAN in the lab's configuration: torchio's LAN cable is its link.
-    run_lab("cable", "torchio", "lan", "down")
-    try:
-        deadline = time.monotonic() + 300
-        while True:
-            # Written at each try: the cable stays out no longer than DRBD takes to notice.
-            write_now(fiori)
-            samples = scrape(client, "fiori")
-            if samples["twinstore_drbd_connected"] == {"resource=drbd0": 0.0, "resource=drbd1": 0.0}:
-                break
-            assert time.monotonic() < deadline, samples["twinstore_drbd_state_info"]
-            time.sleep(5)
-    finally:
-        run_lab("cable", "torchio", "lan", "up")
-    info = samples["twinstore_drbd_state_info"]
-    assert all("peer_disk_state=DUnknown" in labels or "peer_disk_state=Outdated" in labels for labels in info), info
-    assert samples["twinstore_drbd_primary"] == {"resource=drbd0": 1.0, "resource=drbd1": 1.0}
