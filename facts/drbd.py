@@ -34,6 +34,8 @@ GI_FLAGS = (
 PROC_LINE = re.compile(
     r"^\s*(?P<minor>\d+): cs:(?P<cs>\S+)"
     r"(?: ro:(?P<role>[^/\s]+)/(?P<peer_role>\S+) ds:(?P<disk>[^/\s]+)/(?P<peer_disk>\S+))?"
+    # The protocol, then I/O running (r) or suspended (s: frozen, as fencing freezes it).
+    r"(?: [ABC] (?P<io>[rs]))?"
 )
 SYNC_LINE = re.compile(r"sync'ed:\s*([0-9.]+)%")
 OOS = re.compile(r"\boos:(\d+)")
@@ -122,6 +124,8 @@ class DrbdResourceState:
     split_brain_reported: bool = False
     # Where the device is mounted, if it is: its contents cannot be replaced under a mount.
     mount_point: str | None = None
+    # I/O on the device is frozen (fencing waits for the peer to be known off, or resume-io).
+    io_suspended: bool = False
 
     @property
     def attached(self) -> bool:
@@ -289,6 +293,7 @@ class DrbdResources(FactBase[dict[str, DrbdResourceState]]):
                 backing_head_zero="HEAD_ZERO" in values,
                 generation=values.get("GI"),
                 mount_point=mounted.get(f"/dev/drbd{minor}"),
+                io_suspended=kernel.get("io") == "s",
                 split_brain_reported=any(
                     re.search(rf"\b(drbd{minor}|{re.escape(name)})\b", line) for line in split_brain_lines
                 ),

@@ -12,6 +12,9 @@ from facts.lvm import SECTION, section_lines
 
 # The newest split brain a health report has already reported (seconds since the epoch).
 SPLIT_BRAINS_SEEN = "/var/lib/twinstore/split-brains-seen"
+# The fence-peer handler's last fencing: time, fenced|fencing|failed, peer, resource
+# (templates/fencing/fence-peer.sh.j2 writes it).
+FENCE_STATE = "/var/lib/twinstore/fence-peer.last"
 
 SCRIPT = r"""
 cluster=$1; last_run=$2; shift 2
@@ -22,6 +25,8 @@ seen=0
 if [ -r {seen_file} ]; then read -r seen < {seen_file}; fi
 # The kernel log in the journal, kept across reboots: split brains resolved by DRBD itself too.
 journalctl -k -q --no-pager -o short-unix --since "@$((seen + 1))" -g 'Split-Brain detected' 2>/dev/null
+echo "{section}fencing"
+if [ -r {fence_state} ]; then cat {fence_state}; fi
 echo "{section}heartbeat"
 find "/sys/kernel/config/cluster/$cluster/heartbeat" -mindepth 1 -maxdepth 1 -type d 2>/dev/null
 echo "{section}last_run"
@@ -69,6 +74,18 @@ def split_brain_outcome(message: str) -> str:
 
 
 @dataclass(frozen=True)
+class Fencing:
+    """The fence-peer handler's last fencing of the peer."""
+
+    when: str
+    # fenced: the agent confirmed the peer off; fencing: under way (or the handler died);
+    # failed: the agent could not, and I/O stays frozen.
+    outcome: str
+    peer: str
+    resource: str
+
+
+@dataclass(frozen=True)
 class StorageHealthState:
     # The node's clock (seconds since the epoch), to age the last sync by.
     now: int = 0
@@ -80,11 +97,13 @@ class StorageHealthState:
     volumes: dict[str, VolumeUsage] = field(default_factory=dict)
     # Split brains the kernel logged since the last one a health report reported.
     split_brains: tuple[SplitBrain, ...] = ()
+    last_fencing: Fencing | None = None
 
 
 class StorageHealth(FactBase[StorageHealthState]):
     """
-    Free space of the mounted volumes, o2cb heartbeat regions and the last unison sync, in one command.
+    Free space of the mounted volumes, o2cb heartbeat regions, the last unison sync and the last
+    fencing, in one command.
 
     + cluster: the o2cb cluster name
     + last_run_file: the sync command's record of its last run ("" on a node that does not sync)
@@ -106,7 +125,7 @@ class StorageHealth(FactBase[StorageHealthState]):
         return StringCommand(
             "sh",
             "-c",
-            QuoteString(SCRIPT.format(section=SECTION, seen_file=SPLIT_BRAINS_SEEN)),
+            QuoteString(SCRIPT.format(section=SECTION, seen_file=SPLIT_BRAINS_SEEN, fence_state=FENCE_STATE)),
             "sh",
             QuoteString(cluster),
             QuoteString(last_run_file),
@@ -133,7 +152,9 @@ class StorageHealth(FactBase[StorageHealthState]):
             for match in map(SPLIT_BRAIN_LINE.match, sections.get("splitbrains", []))
             if match
         )
+        fencing = (sections.get("fencing") or [""])[0].split()
         return StorageHealthState(
+            last_fencing=Fencing(*fencing) if len(fencing) == 4 else None,
             now=int(now) if now.isdigit() else 0,
             heartbeat_regions=len(sections.get("heartbeat", [])),
             last_sync=last_sync,

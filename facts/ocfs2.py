@@ -113,7 +113,7 @@ class Ocfs2Device:
         """Primary and UpToDate with no peer connected: a one-legged start.
 
         The peer shows Outdated once this node's fence-peer handler found it unreachable at
-        promotion, DUnknown when DRBD never asked."""
+        promotion or powered it off, DUnknown when DRBD never asked."""
         return (
             self.primary_up_to_date
             and self.connection in ("WFConnection", "StandAlone")

@@ -19,6 +19,7 @@ from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.operations import files
 
+from facts.health import FENCE_STATE
 from operations.util import private_template
 from twinstore.config import StorageConfig
 from twinstore.fact_cache import FactReads, prefetch_reads
@@ -29,9 +30,8 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "fencing"
 FENCE_PEER = "/usr/local/sbin/twinstore-fence-peer"
 # The peer's fence device: the agent's options and the device's password, root's alone.
 PEER_DEVICE = "/etc/twinstore/fence-peer"
-# The handler's last fencing: time, fenced|fencing|failed, peer, resource (status.py reads it).
-STATE_DIRECTORY = "/var/lib/twinstore"
-FENCE_STATE = f"{STATE_DIRECTORY}/fence-peer.last"
+# The handler's last fencing (facts/health.py reads it for status.py).
+STATE_DIRECTORY = str(Path(FENCE_STATE).parent)
 LOCK_FILE = "/run/twinstore-fence-peer.lock"
 # Names the resource the administrator promotes alone right now (--data promote_alone): the
 # handler then answers that the peer is outdated (operations/drbd.py writes it).

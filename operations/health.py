@@ -92,6 +92,30 @@ def missing_clients(export: NfsExport, exported_to: frozenset[str], default_clie
     return [client for client, _ in export.entries(default_clients) if client not in exported_to]
 
 
+def fencing_problems(config: StorageConfig, name: str, node: NodeHealth) -> list[str]:
+    """Frozen I/O, and why: the fence-peer handler's last fencing; a peer it powered off."""
+    problems = []
+    last = node.storage.last_fencing
+    peer = config.peer_of(name).name
+    frozen = [resource for resource, drbd in node.drbd.items() if drbd.io_suspended]
+    if frozen:
+        if last is not None and last.outcome in ("failed", "fencing"):
+            why = (
+                f"fencing {peer} {'failed' if last.outcome == 'failed' else 'has not finished'} ({last.when}, "
+                "journalctl -t twinstore-fence-peer)"
+            )
+        else:
+            why = "DRBD suspended it (journalctl -k)"
+        problems.append(
+            f"{name}: I/O on {', '.join(frozen)} is frozen: {why}. Nothing is written until {peer} is known to be "
+            f"off: make sure it is (its power, its BMC), then `drbdadm resume-io all` on {name} (README, Fencing)"
+        )
+    connected = all(drbd.connection == "Connected" for drbd in node.drbd.values())
+    if last is not None and last.outcome == "fenced" and not connected:
+        problems.append(f"{name} powered {last.peer} off at {last.when} (fencing after the replication link failed)")
+    return problems
+
+
 def pair_problems(config: StorageConfig, nodes: dict[str, NodeHealth | None], default_clients: list[str]) -> list[str]:
     """Everything that keeps the pair from being healthy, one sentence each."""
     problems = []
@@ -113,6 +137,7 @@ def pair_problems(config: StorageConfig, nodes: dict[str, NodeHealth | None], de
                 f"{name}: {event.resource} had a split brain at {at}, {outcome}. Reported once: the next "
                 "report counts only newer ones"
             )
+        problems += fencing_problems(config, name, node)
         for resource, drbd in node.drbd.items():
             if in_split_brain(drbd):
                 problems.append(f"{name}: {resource} reports a split brain")

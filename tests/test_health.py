@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 
 from facts.boot import BootWait, BootWaitState, WaitingResource
-from facts.health import StorageHealth, StorageHealthState, VolumeUsage
+from facts.drbd import parse_proc_drbd
+from facts.health import Fencing, StorageHealth, StorageHealthState, VolumeUsage
 from facts.lvm import SECTION
 from facts.nfs import NfsExportsState
 from facts.ocfs2 import Ocfs2State
@@ -227,3 +228,52 @@ def test_o2cb_timeouts_other_than_configured_or_than_the_peers_are_problems() ->
     assert problems[1].startswith(
         "o2cb timeouts differ between the nodes (fiori heartbeat_threshold 61, idle_timeout_ms 30000"
     )
+
+
+def test_frozen_io_is_named_with_the_failed_fencing_and_the_way_out() -> None:
+    output = [f"{SECTION}fencing", "2026-12-02T12:35:59Z failed torchio drbd1", f"{SECTION}now", str(NOW)]
+    state = StorageHealth().process(output)
+    assert state.last_fencing == Fencing("2026-12-02T12:35:59Z", "failed", "torchio", "drbd1")
+    # /proc/drbd's I/O flag: r running, s suspended (frozen).
+    proc = [" 1: cs:WFConnection ro:Primary/Unknown ds:UpToDate/DUnknown C s-----"]
+    assert parse_proc_drbd(proc)[1]["io"] == "s"
+    nodes = pair()
+    fiori = nodes["fiori"]
+    assert fiori is not None
+    frozen = drbd_resource("drbd1", 1, connection="WFConnection", peer_role="Unknown", peer_disk="DUnknown")
+    nodes["fiori"] = dataclasses.replace(
+        fiori,
+        drbd={**fiori.drbd, "drbd1": dataclasses.replace(frozen, io_suspended=True)},
+        storage=dataclasses.replace(fiori.storage, last_fencing=state.last_fencing),
+    )
+    problems = pair_problems(CONFIG, nodes, CLIENTS)
+    assert (
+        "fiori: I/O on drbd1 is frozen: fencing torchio failed (2026-12-02T12:35:59Z, journalctl -t "
+        "twinstore-fence-peer). Nothing is written until torchio is known to be off: make sure it is (its power, "
+        "its BMC), then `drbdadm resume-io all` on fiori (README, Fencing)"
+    ) in problems
+    assert verdict(nodes, problems) == "NOT HEALTHY (2 problem(s))"
+
+
+def test_a_peer_powered_off_by_fencing_is_named_until_the_pair_is_connected_again() -> None:
+    nodes = pair()
+    fiori = nodes["fiori"]
+    assert fiori is not None
+    fenced = Fencing("2026-12-02T12:35:59Z", "fenced", "torchio", "drbd0")
+    alone = {
+        name: dataclasses.replace(state, connection="WFConnection", peer_role="Unknown", peer_disk="Outdated")
+        for name, state in fiori.drbd.items()
+    }
+    nodes["fiori"] = dataclasses.replace(
+        fiori, drbd=alone, storage=dataclasses.replace(fiori.storage, last_fencing=fenced)
+    )
+    nodes["torchio"] = None
+    problems = pair_problems(CONFIG, nodes, CLIENTS)
+    assert "fiori powered torchio off at 2026-12-02T12:35:59Z (fencing after the replication link failed)" in problems
+    assert not any("frozen" in problem for problem in problems)
+    # Connected again: the old fencing is history, not a problem.
+    nodes = pair()
+    healthy = nodes["fiori"]
+    assert healthy is not None
+    nodes["fiori"] = dataclasses.replace(healthy, storage=dataclasses.replace(healthy.storage, last_fencing=fenced))
+    assert pair_problems(CONFIG, nodes, CLIENTS) == []

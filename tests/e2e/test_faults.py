@@ -1,4 +1,5 @@
-"""Power cuts in the wrong order: no acknowledged write is lost, and no node serves stale data.
+"""Power cuts in the wrong order and a pulled replication cable: no acknowledged write is lost,
+no node serves stale data, and no split brain.
 
 Each scenario starts from the converged lab (a snapshot taken right after the first converge),
 or, for the three that begin with the same power cut of both nodes, from a snapshot taken right
@@ -17,8 +18,22 @@ from dataclasses import dataclass
 import pytest
 import testinfra
 
-from tests.e2e.conftest import CONVERGED, LAB_INVENTORY, ROOT, Run, guest, run_lab, run_pyinfra, wait_for
+from lab.bmc import log_file
+from lab.machines import guest_pid
+from lab.settings import guest as lab_guest
+from tests.e2e.conftest import (
+    CONVERGED,
+    LAB_INVENTORY,
+    ROOT,
+    Run,
+    guest,
+    run_lab,
+    run_pyinfra,
+    wait_for,
+    wait_until,
+)
 from tests.e2e.faults import Ack, AckWriter, longest_gap, missing_on, power_off, power_on, restore
+from tests.e2e.test_metrics import scrape, write_now
 
 pytestmark = pytest.mark.lab_scenario
 
@@ -60,18 +75,49 @@ def no_split_brain(*nodes: testinfra.host.Host) -> None:
         assert not log, log
 
 
-def test_a_stale_node_that_boots_first_waits_and_every_acknowledged_write_survives(
-    converged_lab: None, fiori: testinfra.host.Host, torchio: testinfra.host.Host
+def bmc_actions() -> list[list[str]]:
+    """Every power action the lab's BMCs (lab/bmc.py) took so far: [guest, action]."""
+    try:
+        lines = log_file().read_text().splitlines()
+    except FileNotFoundError:
+        return []
+    return [line.split()[1:] for line in lines]
+
+
+def test_a_pulled_cable_fences_one_node_and_a_stale_node_that_boots_first_waits_and_no_write_is_lost(
+    converged_lab: None, client: testinfra.host.Host, fiori: testinfra.host.Host, torchio: testinfra.host.Host
 ) -> None:
+    assert "fencing resource-and-stonith;" in fiori.check_output("cat /etc/drbd.d/global_common.conf")
+    device = fiori.file("/etc/twinstore/fence-peer")
+    assert device.mode == 0o600 and device.user == "root"
+    earlier = len(bmc_actions())
     writer = AckWriter()
     writer.start()
     writer.wait_for_more(10)
-    # torchio loses power; fiori serves alone and keeps acknowledging writes.
-    torchio_cut = power_off("torchio")
+    # torchio's replication cable is pulled while both nodes are Primary and take writes (the
+    # lab replicates over the LAN, so its LAN cable). Each freezes I/O and runs its fence-peer
+    # handler; fiori, the lower o2cb number, powers torchio off at once through torchio's BMC.
+    torchio_cut = time.time()
+    run_lab("cable", "torchio", "lan", "down")
+    wait_until(lambda: guest_pid(lab_guest("torchio")) is None, timeout=300)
+    measured("replication cable pulled until the peer was powered off", f"{time.time() - torchio_cut:.0f} s")
+    # Exactly one node was fenced, once, by its BMC.
+    assert bmc_actions()[earlier:] == [["torchio", "ForceOff"]]
+    journal = fiori.check_output("journalctl -q -t twinstore-fence-peer --no-pager")
+    assert "fenced torchio: fence_redfish confirmed it is off (Success: Powered OFF); this node goes on" in journal
+    assert fiori.check_output("cut -d' ' -f2,3 /var/lib/twinstore/fence-peer.last") == "fenced torchio"
+    # fiori serves alone and keeps acknowledging writes.
     writer.wait_for_more(15, through="fiori")
     through_fiori = writer.acked_through("fiori")
     stall = longest_gap(through_fiori, after=torchio_cut)
-    measured("longest wait for an acknowledged write through the survivor after its peer's power cut", f"{stall:.0f} s")
+    measured("longest wait for an acknowledged write through the survivor after the cable was pulled", f"{stall:.0f} s")
+    # The site's monitoring sees the lost connection on the survivor, which stays Primary.
+    write_now(fiori)
+    samples = scrape(client, "fiori")
+    assert samples["twinstore_drbd_connected"] == {"resource=drbd0": 0.0, "resource=drbd1": 0.0}
+    assert samples["twinstore_drbd_primary"] == {"resource=drbd0": 1.0, "resource=drbd1": 1.0}
+    info = samples["twinstore_drbd_state_info"]
+    assert all("peer_disk_state=Outdated" in labels for labels in info), info
     # Then fiori loses power too: the newest data is on fiori alone.
     power_off("fiori")
     acks = writer.stop()
@@ -106,6 +152,8 @@ def test_a_stale_node_that_boots_first_waits_and_every_acknowledged_write_surviv
     no_split_brain(fiori, torchio)
     healthy = run_pyinfra("-y", LAB_INVENTORY, "status.py")
     assert healthy.returncode == 0, healthy.output[-3000:]
+    # torchio, back, fenced no one (fiori's power cut was the lab's, not a BMC's).
+    assert bmc_actions()[earlier:] == [["torchio", "ForceOff"]]
 
 
 @dataclass
