@@ -12,6 +12,7 @@ only takes the peer as outdated, as before: ``fencing resource-only``.
 
 from __future__ import annotations
 
+import posixpath
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ FENCE_PEER = "/usr/local/sbin/twinstore-fence-peer"
 # The peer's fence device: the agent's options and the device's password, root's alone.
 PEER_DEVICE = "/etc/twinstore/fence-peer"
 # The handler's last fencing (facts/health.py reads it for status.py).
-STATE_DIRECTORY = str(Path(FENCE_STATE).parent)
+STATE_DIRECTORY = posixpath.dirname(FENCE_STATE)
 LOCK_FILE = "/run/twinstore-fence-peer.lock"
 # Names the resource the administrator promotes alone right now (--data promote_alone): the
 # handler then answers that the peer is outdated (operations/drbd.py writes it).
