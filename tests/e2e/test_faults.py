@@ -118,6 +118,12 @@ def test_a_pulled_cable_fences_one_node_and_a_stale_node_that_boots_first_waits_
     assert samples["twinstore_drbd_primary"] == {"resource=drbd0": 1.0, "resource=drbd1": 1.0}
     info = samples["twinstore_drbd_state_info"]
     assert all("peer_disk_state=Outdated" in labels for labels in info), info
+    # So does the health report, with who powered whom off and when.
+    report = run_pyinfra("-y", LAB_INVENTORY, "status.py")
+    assert report.returncode != 0, report.output[-3000:]
+    assert "Storage pair fiori + torchio: DEGRADED, torchio unreachable" in report.output, report.output[-3000:]
+    assert re.search(r"fiori powered torchio off at \S+Z \(fencing after the replication link failed\)", report.output)
+    assert "frozen" not in report.output, report.output[-3000:]
     # Then fiori loses power too: the newest data is on fiori alone.
     power_off("fiori")
     acks = writer.stop()
