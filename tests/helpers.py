@@ -75,6 +75,12 @@ def lab_storage_value(key: str) -> Any:
     return copy.deepcopy(view.data.get(key))
 
 
+def without_fencing() -> StorageConfig:
+    """The real configuration with no fence device, the risk named (dual_primary_without_fencing)."""
+    nodes = [node.model_dump() | {"fence": None} for node in real_storage_config().nodes]
+    return real_storage_config(nodes=nodes, dual_primary_without_fencing=True)
+
+
 def lab_storage_config() -> StorageConfig:
     """fiori's StorageConfig as the lab's inventory gives it."""
     view = next(v for v in real_views(ROOT / "lab" / "inventory.py", LAB_GROUPS) if v.name == "fiori")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from operations.fencing import handler_values
-from tests.helpers import real_storage_config, real_views, render_template, with_storage
+from tests.helpers import real_storage_config, real_views, render_template, with_storage, without_fencing
 from twinstore.config import StorageConfig
 from twinstore.validation import format_problems, validate
 
@@ -95,11 +94,6 @@ def run_handler(
     return ran.returncode, (tmp_path / "log").read_text()
 
 
-def without_fencing() -> StorageConfig:
-    nodes = [node.model_dump() | {"fence": None} for node in real_storage_config().nodes]
-    return real_storage_config(nodes=nodes, dual_primary_without_fencing=True)
-
-
 def test_without_fencing_the_handler_lets_drbd_outdate_the_peer_only_from_an_up_to_date_copy(tmp_path: Path) -> None:
     config = without_fencing()
     assert not config.stonith
@@ -173,15 +167,6 @@ def test_a_copy_that_may_be_older_never_fences_and_is_not_promoted_alone(tmp_pat
     assert code == 4 and "drbd1: the administrator declared torchio gone for good (promote_alone)" in said
     code, _ = run_handler(tmp_path / "other", STALE, "1", promote_alone="drbd0")
     assert code == 5
-
-
-def test_the_handler_without_fencing_passes_shellcheck(tmp_path: Path) -> None:
-    if shutil.which("shellcheck") is None:
-        pytest.skip("shellcheck is not installed (tests/test_shell.py fails under CI=true without it)")
-    script = tmp_path / "fence-peer"
-    script.write_text(render_template(TEMPLATES / "fence-peer.sh.j2", **handler_values(without_fencing(), "fiori")))
-    checked = subprocess.run(["shellcheck", "-s", "sh", str(script)], capture_output=True, text=True, check=False)
-    assert checked.returncode == 0, checked.stdout
 
 
 def test_the_device_file_holds_the_options_and_the_password_and_drbd_conf_names_the_policy() -> None:

@@ -16,16 +16,21 @@ from operations.boot import boot_script_values
 from operations.fencing import handler_values
 from operations.metrics import metrics_script_values
 from operations.unison import ARCHIVE_DIR, sync_command_values
-from tests.helpers import real_storage_config
+from tests.helpers import real_storage_config, without_fencing
 from twinstore.templating import jinja_env_kwargs
 
 TEMPLATES = Path(__file__).parent.parent / "templates"
 
 
-def rendered() -> dict[str, str]:
-    environment = Environment(
+def templates() -> Environment:
+    """The templates directory as files.template renders it (pyinfra's Jinja2 settings and ours)."""
+    return Environment(
         loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, keep_trailing_newline=True, **jinja_env_kwargs()
     )
+
+
+def rendered() -> dict[str, str]:
+    environment = templates()
     config = real_storage_config()
     values = {
         "boot/twinstore-storage.sh.j2": boot_script_values(config),
@@ -47,7 +52,9 @@ def scripts() -> dict[str, str]:
         "lab/twinstore-lab-identity.sh": IDENTITY_SCRIPT,
         f"lab/{Path(INITRAMFS_HOOK).name}.sh": LAB_FILES[INITRAMFS_HOOK],
     }
-    return {**rendered(), **lab}
+    # The handler's other variant: a pair without fence devices (fencing resource-only).
+    unfenced = templates().get_template("fencing/fence-peer.sh.j2").render(**handler_values(without_fencing(), "fiori"))
+    return {**rendered(), **lab, "fencing/fence-peer-without-fencing.sh": unfenced}
 
 
 @pytest.mark.parametrize("name", sorted(scripts()))

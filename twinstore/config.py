@@ -146,9 +146,9 @@ def check_secret(secret: str) -> None:
         raise ValueError("the secret is the shipped placeholder, which anyone can read: make a new one")
 
 
-def read_secret_file(path: str) -> SecretStr:
-    """The secret in a file of the machine that runs pyinfra: outside the repository, root's alone
-    (no group or other permission), one line."""
+def read_private_file(path: str, encoding: str) -> str:
+    """A file of the machine that runs pyinfra that holds a secret: outside the repository, root's
+    alone (no group or other permission). Its text, without the final line break."""
     file = Path(path)
     if file.resolve().is_relative_to(REPOSITORY):
         raise ValueError(f"is inside the repository ({REPOSITORY}), which others read: keep secrets outside it")
@@ -160,7 +160,12 @@ def read_secret_file(path: str) -> SecretStr:
         raise ValueError("is not a regular file")
     if status.st_mode & 0o077:
         raise ValueError(f"is readable by others (mode {stat.S_IMODE(status.st_mode):04o}): chmod 600 it")
-    secret = file.read_text(encoding="ascii", errors="replace").removesuffix("\n")
+    return file.read_text(encoding=encoding, errors="replace").removesuffix("\n")
+
+
+def read_secret_file(path: str) -> SecretStr:
+    """The DRBD secret in a private file (read_private_file), one line."""
+    secret = read_private_file(path, "ascii")
     if control_character_problem(secret):
         raise ValueError("holds more than one line: the secret is one line")
     check_secret(secret)
@@ -300,20 +305,9 @@ def _fence_option_value(value: str) -> str:
 
 
 def read_password_file(path: str) -> SecretStr:
-    """A fence device's password in a file of the machine that runs pyinfra: outside the
-    repository, root's alone, one line of printable characters."""
-    file = Path(path)
-    if file.resolve().is_relative_to(REPOSITORY):
-        raise ValueError(f"is inside the repository ({REPOSITORY}), which others read: keep secrets outside it")
-    try:
-        status = file.stat()
-    except OSError as error:
-        raise ValueError(f"cannot be read here: {error.strerror}") from None
-    if not stat.S_ISREG(status.st_mode):
-        raise ValueError("is not a regular file")
-    if status.st_mode & 0o077:
-        raise ValueError(f"is readable by others (mode {stat.S_IMODE(status.st_mode):04o}): chmod 600 it")
-    password = file.read_text(encoding="utf-8", errors="replace").removesuffix("\n")
+    """A fence device's password in a private file (read_private_file), one line of printable
+    characters."""
+    password = read_private_file(path, "utf-8")
     # The value is never part of a message: errors are printed.
     if not password or len(password) > FENCE_PASSWORD_MAX_LENGTH:
         raise ValueError(f"must hold a password of 1 to {FENCE_PASSWORD_MAX_LENGTH} characters")
