@@ -1,10 +1,11 @@
-"""python -m lab up|down|reset|ssh|status|state|poweroff|cable|freeze|thaw|reset-button|snapshot
+"""python -m lab up|down|reset|ssh|status|state|poweroff|cable|bmc|freeze|thaw|reset-button|snapshot
 
 Faults for a person trying them by hand (the tests use the same commands):
 
     python -m lab poweroff torchio          # power cut: no shutdown; `python -m lab up torchio` boots it
     python -m lab cable torchio lan down    # pull torchio's LAN cable (or `link`, the back-to-back one)
     python -m lab cable torchio lan up      # plug it back in
+    python -m lab bmc torchio down          # torchio's BMC answers nothing (a fence agent fails)
     python -m lab freeze fiori              # fiori hangs (paused); `python -m lab thaw fiori` resumes it
     python -m lab reset-button fiori        # hard reset: reboots at once, no shutdown
     python -m lab snapshot save NAME        # every running guest, memory and disks, paused together
@@ -19,6 +20,7 @@ import subprocess
 import sys
 
 from lab import machines
+from lab.bmc import set_reachable
 from lab.settings import GUESTS, lab_dir, ssh_config
 
 
@@ -50,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     cable.add_argument("guest", choices=[g.name for g in GUESTS])
     cable.add_argument("cable", choices=["lan", "link"], help="lan, or link: the storage guests' back-to-back cable")
     cable.add_argument("state", choices=["down", "up"])
+    bmc = commands.add_parser("bmc", help="make a storage guest's BMC unreachable, or reachable again")
+    bmc.add_argument("guest", choices=[g.name for g in GUESTS if g.storage])
+    bmc.add_argument("state", choices=["down", "up"])
     snapshot = commands.add_parser("snapshot", help="save or load every running guest, memory and disks")
     snapshot.add_argument("action", choices=["save", "load"])
     snapshot.add_argument("tag", help="the snapshot's name")
@@ -78,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         machines.hard_reset(args.guests)
     elif args.command == "cable":
         machines.set_cable(args.guest, args.cable, connected=args.state == "up")
+    elif args.command == "bmc":
+        set_reachable(args.guest, reachable=args.state == "up")
     elif args.command == "snapshot":
         took = machines.save_snapshot(args.tag) if args.action == "save" else machines.load_snapshot(args.tag)
         print(f"lab: snapshot {args.tag} {'saved' if args.action == 'save' else 'loaded'} in {took:.1f} s")

@@ -15,6 +15,10 @@ starts guests itself (``python -m lab up NAME``). Every request that changes pow
 to ``run/bmc.log`` with its time, the guest and the action: the tests read which guest was
 fenced, and when.
 
+``python -m lab bmc NAME down`` makes a guest's BMC unreachable (each connection is closed
+before TLS, as by a dead BMC or a cut management cable) until ``python -m lab bmc NAME up``:
+the fault of a fence agent that cannot reach the peer's BMC.
+
 Run by qemu: ``python -m lab.bmc NAME`` (lab/machines.py); ``python -m lab.bmc --certificate``
 makes the certificate.
 """
@@ -46,6 +50,19 @@ ALLOWED = "ResetType@Redfish.AllowableValues"
 
 def log_file() -> Path:
     return lab_dir() / "run" / "bmc.log"
+
+
+def unreachable_flag(name: str) -> Path:
+    """While this file exists, the guest's BMC answers no connection."""
+    return lab_dir() / "run" / f"bmc-{name}.down"
+
+
+def set_reachable(name: str, reachable: bool) -> None:
+    flag = unreachable_flag(name)
+    if reachable:
+        flag.unlink(missing_ok=True)
+    else:
+        flag.touch()
 
 
 def running(target: Guest) -> bool:
@@ -159,6 +176,8 @@ class RedfishHandler(BaseHTTPRequestHandler):
 def serve(name: str) -> None:
     """Answer the HTTPS connection on standard input (a socket qemu's user network hands over)."""
     target = guest(name)
+    if unreachable_flag(name).exists():
+        return  # the connection closes with this process, before a byte of TLS
     # qemu hands the connection over as standard input, output and error: keep errors off it.
     errors = os.open(lab_dir() / "run" / "bmc.errors", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     os.dup2(errors, 2)
