@@ -37,6 +37,17 @@ PROC_LINE = re.compile(
     # The protocol, then I/O running (r) or suspended (s: frozen, as fencing freezes it).
     r"(?: [ABC] (?P<io>[rs]))?"
 )
+# Sets frozen=1 when I/O on any DRBD resource is suspended. While it is, a read of a DRBD device
+# and a stat of an OCFS2 volume wait (in the kernel, beyond any timeout) until I/O resumes:
+# the facts that would touch one skip it and say so. Shell built-ins only.
+FROZEN_SCRIPT = r"""
+frozen=""
+if [ -r /proc/drbd ]; then
+    while IFS= read -r line; do
+        case $line in *" cs:"*" "[ABC]" s"*) frozen=1 ;; esac
+    done < /proc/drbd
+fi
+"""
 SYNC_LINE = re.compile(r"sync'ed:\s*([0-9.]+)%")
 OOS = re.compile(r"\boos:(\d+)")
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pyinfra.api import FactBase, QuoteString, StringCommand
 from typing_extensions import override
 
+from facts.drbd import FROZEN_SCRIPT
 from facts.lvm import SECTION, section_lines
 
 # The newest split brain a health report has already reported (seconds since the epoch).
@@ -32,11 +33,17 @@ find "/sys/kernel/config/cluster/$cluster/heartbeat" -mindepth 1 -maxdepth 1 -ty
 echo "{section}last_run"
 if [ -n "$last_run" ] && [ -r "$last_run" ]; then cat "$last_run"; fi
 echo "{section}volumes"
+{frozen_script}
+# The mount table, not a stat of the mount point: that waits on a frozen volume.
 for mount_point in "$@"; do
-    if mountpoint -q "$mount_point"; then
-        fs_type=$(findmnt -n -o FSTYPE "$mount_point")
-        echo "$mount_point $fs_type $(df -P -k "$mount_point" | awk 'NR == 2 {{ print $2, $4 }}')"
-    fi
+    while read -r source point fs_type rest; do
+        [ "$point" = "$mount_point" ] || continue
+        case $frozen:$fs_type:$source in
+        1:ocfs2:* | 1:*:/dev/drbd*) echo "$mount_point $fs_type frozen" ;;
+        *) echo "$mount_point $fs_type $(df -P -k "$mount_point" | awk 'NR == 2 {{ print $2, $4 }}')" ;;
+        esac
+        break
+    done < /proc/mounts
 done
 true
 """
@@ -47,6 +54,8 @@ class VolumeUsage:
     fs_type: str
     size_kib: int
     free_kib: int
+    # Mounted, but I/O on its DRBD device (or on one OCFS2 needs) is frozen: not asked for its size.
+    frozen: bool = False
 
 
 @dataclass(frozen=True)
@@ -125,7 +134,14 @@ class StorageHealth(FactBase[StorageHealthState]):
         return StringCommand(
             "sh",
             "-c",
-            QuoteString(SCRIPT.format(section=SECTION, seen_file=SPLIT_BRAINS_SEEN, fence_state=FENCE_STATE)),
+            QuoteString(
+                SCRIPT.format(
+                    section=SECTION,
+                    seen_file=SPLIT_BRAINS_SEEN,
+                    fence_state=FENCE_STATE,
+                    frozen_script=FROZEN_SCRIPT,
+                )
+            ),
             "sh",
             QuoteString(cluster),
             QuoteString(last_run_file),
@@ -142,6 +158,8 @@ class StorageHealth(FactBase[StorageHealthState]):
             parts = line.split()
             if len(parts) == 4 and parts[2].isdigit() and parts[3].isdigit():
                 volumes[parts[0]] = VolumeUsage(parts[1], int(parts[2]), int(parts[3]))
+            elif len(parts) == 3 and parts[2] == "frozen":
+                volumes[parts[0]] = VolumeUsage(parts[1], 0, 0, frozen=True)
         last_sync = None
         last = (sections.get("last_run") or [""])[0].split()
         if len(last) >= 2 and last[0].isdigit() and last[1].isdigit():

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pyinfra.api import FactBase, QuoteString, StringCommand
 from typing_extensions import override
 
+from facts.drbd import FROZEN_SCRIPT
 from facts.lvm import SECTION
 
 SCRIPT = r"""
@@ -14,6 +15,11 @@ SCRIPT = r"""
 echo "{section}exported"
 # One line per path and client: "path client(options)".
 exportfs -s 2>/dev/null | while read -r path rest; do [ -n "$path" ] && echo "EXPORTED=$path ${{rest%%(*}}"; done
+{frozen_script}
+if [ -n "$frozen" ]; then
+    echo "{section}frozen"
+    exit 0
+fi
 for path in "$@"; do
     echo "{section}path $path"
     if [ -d "$path" ]; then echo "RESOLVED=$(cd "$path" && pwd -P)"; fi
@@ -30,6 +36,8 @@ class NfsExportsState:
     resolved: dict[str, str] = field(default_factory=dict)
     # Exported path -> the clients the kernel exports it to.
     clients: dict[str, frozenset[str]] = field(default_factory=dict)
+    # I/O on a DRBD resource is frozen: the paths were not resolved (it would wait on the volume).
+    frozen: bool = False
 
 
 class NfsExports(FactBase[NfsExportsState]):
@@ -52,7 +60,7 @@ class NfsExports(FactBase[NfsExportsState]):
 
     @override
     def command(self, paths: list[str]) -> StringCommand:
-        script = SCRIPT.format(section=SECTION)
+        script = SCRIPT.format(section=SECTION, frozen_script=FROZEN_SCRIPT)
         return StringCommand("sh", "-c", QuoteString(script), "sh", *map(QuoteString, paths))
 
     @override
@@ -61,9 +69,11 @@ class NfsExports(FactBase[NfsExportsState]):
         resolved: dict[str, str] = {}
         clients: dict[str, set[str]] = {}
         current = ""
+        frozen = False
         for line in output:
             if line.startswith(SECTION):
                 current = line[len(SECTION) :]
+                frozen = frozen or current == "frozen"
             elif line.startswith("EXPORTED="):
                 path, _, client = line.split("=", 1)[1].partition(" ")
                 exported.add(path)
@@ -72,5 +82,5 @@ class NfsExports(FactBase[NfsExportsState]):
             elif line.startswith("RESOLVED=") and current.startswith("path "):
                 resolved[current.split(" ", 1)[1]] = line.split("=", 1)[1]
         return NfsExportsState(
-            frozenset(exported), resolved, {path: frozenset(names) for path, names in clients.items()}
+            frozenset(exported), resolved, {path: frozenset(names) for path, names in clients.items()}, frozen
         )

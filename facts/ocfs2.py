@@ -44,9 +44,13 @@ fi
 while [ "$#" -ge 2 ]; do
     device=$1; minor=$2; shift 2
     echo "{section}device $device"
+    frozen=""
     if [ -r /proc/drbd ]; then
         while IFS= read -r line; do
-            case ${{line#"${{line%%[! ]*}}"}} in "$minor: cs:"*) printf 'DRBD=%s\n' "$line" ;; esac
+            case ${{line#"${{line%%[! ]*}}"}} in
+            "$minor: cs:"*" "[ABC]" s"*) printf 'DRBD=%s\n' "$line"; frozen=1 ;;
+            "$minor: cs:"*) printf 'DRBD=%s\n' "$line" ;;
+            esac
         done < /proc/drbd
     fi
     while read -r source point fstype options rest; do
@@ -55,6 +59,8 @@ while [ "$#" -ge 2 ]; do
         case ",$options," in *,sync,*) echo "SYNC_MOUNTED=$point" ;; esac
     done < /proc/mounts
     if [ ! -b "$device" ]; then echo "MISSING=1"; continue; fi
+    # A read of a device with frozen I/O waits until it resumes: not probed.
+    if [ -n "$frozen" ]; then continue; fi
     probe=$(blkid -p -o export "$device" 2>/dev/null); echo "BLKID_RC=$?"
     if cmp -s -n {head_bytes} "$device" /dev/zero; then echo "HEAD_ZERO=1"; fi
     while IFS= read -r line; do
@@ -85,6 +91,8 @@ class Ocfs2Device:
     peer_role: str | None = None
     disk: str | None = None
     peer_disk: str | None = None
+    # I/O is frozen (fencing): the device was not probed, so signature and label are unknown.
+    io_suspended: bool = False
 
     @property
     def blank(self) -> bool:
@@ -199,6 +207,7 @@ class Ocfs2(FactBase[Ocfs2State]):
                 peer_role=_text(drbd.get("peer_role")),
                 disk=_text(drbd.get("disk")),
                 peer_disk=_text(drbd.get("peer_disk")),
+                io_suspended=drbd.get("io") == "s",
             )
         names = {path: name for name, path in O2CB_TIMEOUTS.items()}
         timeouts = {}

@@ -153,7 +153,8 @@ def pair_problems(config: StorageConfig, nodes: dict[str, NodeHealth | None], de
         for mount_point in wanted_mounts:
             if mount_point not in node.storage.volumes:
                 problems.append(f"{name}: {mount_point} is not mounted")
-        for export in config.nfs_exports:
+        # With I/O frozen the export paths are not resolved (fencing_problems says why).
+        for export in config.nfs_exports if not node.exports.frozen else ():
             resolved = node.exports.resolved.get(export.path)
             if resolved is None or resolved not in node.exports.exported:
                 problems.append(f"{name}: {export.path} is not exported")
@@ -272,10 +273,14 @@ def volume_cell(storage: StorageHealthState, mount_point: str) -> str:
     usage = storage.volumes.get(mount_point)
     if usage is None:
         return "NOT MOUNTED"
+    if usage.frozen:
+        return f"{usage.fs_type}, FROZEN (I/O suspended)"
     return f"{usage.fs_type}, {usage.free_kib // 1024} of {usage.size_kib // 1024} MiB free"
 
 
 def exports_cell(config: StorageConfig, exports: NfsExportsState) -> str:
+    if exports.frozen:
+        return "not checked: I/O frozen"
     wanted = [export.path for export in config.nfs_exports]
     exported = [path for path in wanted if exports.resolved.get(path) in exports.exported]
     missing = sorted(set(wanted) - set(exported))

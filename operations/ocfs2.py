@@ -115,6 +115,11 @@ def cluster_filesystem(
     """
     ocfs2 = host.get_fact(Ocfs2, cluster=cluster, devices=all_devices or [(device, minor)])
     state = ocfs2.devices.get(device, Ocfs2Device(device))
+    if state.io_suspended:
+        raise OperationError(
+            f"{device}: I/O is frozen (DRBD lost its peer and fencing has not confirmed it off), so what it "
+            "holds cannot be read; nothing is made on it (README, Fencing)"
+        )
     if state.has_ocfs2:
         host.noop(f"{device} holds OCFS2 {state.label}")
         return

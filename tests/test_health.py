@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+from pathlib import Path
+
+import pytest
 
 from facts.boot import BootWait, BootWaitState, WaitingResource
-from facts.drbd import parse_proc_drbd
+from facts.drbd import FROZEN_SCRIPT, parse_proc_drbd
 from facts.health import Fencing, StorageHealth, StorageHealthState, VolumeUsage
 from facts.lvm import SECTION
 from facts.nfs import NfsExportsState
@@ -253,6 +257,60 @@ def test_frozen_io_is_named_with_the_failed_fencing_and_the_way_out() -> None:
         "its BMC), then `drbdadm resume-io all` on fiori (README, Fencing)"
     ) in problems
     assert verdict(nodes, problems) == "NOT HEALTHY (2 problem(s))"
+
+
+@pytest.mark.parametrize(("flags", "frozen"), [("r-----", ""), ("s-----", "1"), ("r----s", ""), ("s---d-", "1")])
+def test_the_frozen_test_reads_drbds_io_flag(tmp_path: Path, flags: str, frozen: str) -> None:
+    proc = tmp_path / "drbd"
+    proc.write_text(
+        "version: 8.4.11 (api:1/proto:86-101)\n"
+        " 0: cs:Connected ro:Primary/Primary ds:UpToDate/UpToDate C r-----\n"
+        "    ns:0 nr:0 dw:0 dr:0 al:0 bm:0 lo:0 pe:0 ua:0 ap:0 ep:1 wo:f oos:0\n"
+        f" 1: cs:WFConnection ro:Primary/Unknown ds:UpToDate/DUnknown C {flags}\n"
+    )
+    script = FROZEN_SCRIPT.replace("/proc/drbd", str(proc)) + 'echo "frozen=$frozen"'
+    result = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == f"frozen={frozen}"
+
+
+def test_a_frozen_node_is_reported_without_touching_its_volumes() -> None:
+    # The fact does not stat a volume on DRBD while I/O is frozen, nor resolve export paths.
+    state = StorageHealth().process(
+        [f"{SECTION}volumes", "/vol/rep-no ext4 999320 930000", "/vol/ocfs2-small ocfs2 frozen"]
+    )
+    assert state.volumes["/vol/ocfs2-small"] == VolumeUsage("ocfs2", 0, 0, frozen=True)
+    nodes = pair()
+    fiori = nodes["fiori"]
+    assert fiori is not None
+    frozen = {
+        name: dataclasses.replace(
+            drbd, connection="WFConnection", peer_role="Unknown", peer_disk="DUnknown", io_suspended=True
+        )
+        for name, drbd in fiori.drbd.items()
+    }
+    volumes = {
+        point: dataclasses.replace(usage, frozen=usage.fs_type == "ocfs2")
+        for point, usage in fiori.storage.volumes.items()
+    }
+    nodes["fiori"] = dataclasses.replace(
+        fiori,
+        drbd=frozen,
+        exports=NfsExportsState(exported=fiori.exports.exported, frozen=True),
+        storage=dataclasses.replace(
+            fiori.storage,
+            volumes=volumes,
+            last_fencing=Fencing("2026-12-02T12:35:59Z", "failed", "torchio", "drbd0"),
+        ),
+    )
+    problems = pair_problems(CONFIG, nodes, CLIENTS)
+    assert any(
+        problem.startswith("fiori: I/O on drbd0, drbd1 is frozen: fencing torchio failed") for problem in problems
+    )
+    assert not any("not mounted" in problem or "not exported" in problem for problem in problems), problems
+    table = pair_table(CONFIG, nodes)
+    assert "ocfs2, FROZEN (I/O suspended)" in table
+    assert "not checked: I/O frozen" in table
+    assert "ext4, 512 of 1024 MiB free" in table
 
 
 def test_a_peer_powered_off_by_fencing_is_named_until_the_pair_is_connected_again() -> None:

@@ -20,9 +20,12 @@ def proc_drbd(fixture: str) -> str:
     return text.split("#twinstore-section proc\n", 1)[1].split("#twinstore-section", 1)[0]
 
 
-def collect(tmp_path: Path, drbd: str | None, online: bool = True, node: str = "fiori") -> dict[str, dict[str, float]]:
+def collect(
+    tmp_path: Path, drbd: str | None, online: bool = True, node: str = "fiori", source: str = "/dev/x"
+) -> dict[str, dict[str, float]]:
     """Run the script on a node whose state is the given /proc/drbd (None: no module), every
-    volume mounted but the last, every export exported but the last; sample -> value by family."""
+    volume mounted (from source) but the last, every export exported but the last; sample ->
+    value by family."""
     config = real_storage_config()
     values = metrics_script_values(config, node)
     state = tmp_path / "state"
@@ -41,7 +44,7 @@ def collect(tmp_path: Path, drbd: str | None, online: bool = True, node: str = "
     values["mount_points"] = [str(directory) for directory in points.values()]
     mounted = values["mount_points"][:-1]
     values["proc_mounts"] = str(state / "mounts")
-    (state / "mounts").write_text("".join(f"/dev/x {point} ext4 rw 0 0\n" for point in mounted))
+    (state / "mounts").write_text("".join(f"{source} {point} ext4 rw 0 0\n" for point in mounted))
     exports = [str(state / "export" / str(index)) for index, _ in enumerate(values["exports"])]
     for path in exports:
         Path(path).mkdir(parents=True)
@@ -120,6 +123,24 @@ def test_a_node_alone_and_a_node_without_drbd(tmp_path: Path) -> None:
         "role=Unknown"
         for name in ("drbd0", "drbd1")
     }
+
+
+def test_frozen_io_is_a_metric_and_no_volume_on_drbd_is_measured_meanwhile(tmp_path: Path) -> None:
+    running = collect(tmp_path / "running", proc_drbd("drbd-wfconnection-one-leg.txt"), source="/dev/drbd0")
+    assert running["twinstore_drbd_io_suspended"] == {"resource=drbd0": 0.0, "resource=drbd1": 0.0}
+    assert running["twinstore_volume_size_bytes"]
+    # Fencing froze drbd1: a stat of a volume on DRBD would wait until I/O resumes.
+    lines = proc_drbd("drbd-wfconnection-one-leg.txt").splitlines(keepends=True)
+    lines = [line.replace(" C r", " C s") if line.startswith(" 1:") else line for line in lines]
+    frozen = collect(tmp_path / "frozen", "".join(lines), source="/dev/drbd0")
+    assert frozen["twinstore_drbd_io_suspended"] == {"resource=drbd0": 0.0, "resource=drbd1": 1.0}
+    assert "twinstore_volume_size_bytes" not in frozen
+    assert "twinstore_nfs_exported" not in frozen
+    mounted = frozen["twinstore_volume_mounted"]
+    assert sorted(mounted.values()) == [0.0] + [1.0] * (len(mounted) - 1)
+    # Volumes that are not on DRBD are still measured.
+    local = collect(tmp_path / "local", "".join(lines))
+    assert len(local["twinstore_volume_size_bytes"]) == len(mounted) - 1
 
 
 def test_the_sources_are_the_nodes_own() -> None:

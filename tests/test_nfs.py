@@ -79,6 +79,15 @@ def test_fact_reads_the_table_and_where_paths_lead() -> None:
     )
 
 
+def test_with_io_frozen_no_path_is_resolved_and_the_state_says_so() -> None:
+    # A path on a frozen volume would hang the fact (facts.drbd.FROZEN_SCRIPT).
+    output = ["#twinstore-section exported", "EXPORTED=/vol/rep-unison/pub 192.168.1.10", "#twinstore-section frozen"]
+    state = NfsExports().process(output)
+    assert state.frozen and state.resolved == {}
+    assert state.exported == frozenset({"/vol/rep-unison/pub"})
+    assert not NfsExports().process(output[:2]).frozen
+
+
 def commands(table: NfsExportsState, file_changed: bool = False) -> list[str]:
     with ctx_host.use(FakeHost({NfsExports: table})):
         meta = cast(OperationMeta, FakeOperationMeta(file_changed))

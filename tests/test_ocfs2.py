@@ -165,6 +165,26 @@ def test_mkfs_refuses_any_other_signature_on_every_node(signature: str) -> None:
             mkfs(replace(BLANK_PRIMARY, signature=signature, blkid_status=0), name=name)
 
 
+def test_a_device_with_frozen_io_is_not_probed_and_nothing_is_made_on_it() -> None:
+    # The fact skips blkid and the zero check on it (a read would wait until I/O resumes).
+    output = [
+        "#twinstore-section device /dev/drbd0",
+        "DRBD= 0: cs:WFConnection ro:Primary/Unknown ds:UpToDate/DUnknown C s-----",
+        "MOUNTED=/vol/ocfs2-small",
+    ]
+    device = Ocfs2().process(output).devices["/dev/drbd0"]
+    assert device.io_suspended and device.mount_points == ("/vol/ocfs2-small",)
+    assert not device.blank and not device.has_ocfs2
+    with pytest.raises(OperationError, match="I/O is frozen"):
+        mkfs(replace(BLANK_PRIMARY, io_suspended=True))
+
+
+def test_the_fact_script_skips_the_probe_of_a_frozen_device() -> None:
+    command = Ocfs2().command(cluster="ocfs2", devices=[("/dev/drbd0", 0)]).get_raw_value()
+    probe = command.index("blkid -p")
+    assert command.index('if [ -n "$frozen" ]; then continue; fi') < probe
+
+
 def test_existing_ocfs2_is_left_alone() -> None:
     formatted = replace(BLANK_PRIMARY, signature="ocfs2", blkid_status=0, label="ocfs2-small", head_zero=False)
     assert mkfs(formatted) == []
