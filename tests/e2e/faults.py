@@ -61,9 +61,12 @@ class AckWriter:
         encoded = base64.b64encode(WRITER_SCRIPT.read_bytes()).decode()
         setup = [f"echo {encoded} | base64 -d > /root/ack_writer.py", f"rm -rf {RUN_DIR}"]
         for node, mount in self.mounts.items():
+            # Right after a snapshot load the first NFS request may time out (the guests' network
+            # comes back from a pause); a server that does not answer within 30 s fails the setup.
             setup.append(
                 f"mkdir -p {mount} && (umount -f -l {mount} 2>/dev/null; true) && "
-                f"mount -t nfs -o {MOUNT_OPTIONS} {LAN[node]}:{EXPORT} {mount} && mkdir -p {mount}/{self.directory}"
+                f"for attempt in 1 2 3 4 5; do mount -t nfs -o {MOUNT_OPTIONS} {LAN[node]}:{EXPORT} {mount} && break; "
+                f"sleep 1; done && mountpoint -q {mount} && mkdir -p {mount}/{self.directory}"
             )
         on_guest("client", " && ".join(setup))
         directories = " ".join(f"{mount}/{self.directory}" for mount in self.mounts.values())

@@ -164,6 +164,75 @@ def test_a_pulled_cable_fences_one_node_and_a_stale_node_that_boots_first_waits_
     assert bmc_actions()[earlier:] == [["torchio", "ForceOff"]]
 
 
+def test_a_fence_agent_that_cannot_reach_the_bmc_leaves_io_frozen_until_the_documented_recovery(
+    converged_lab: None, client: testinfra.host.Host, fiori: testinfra.host.Host
+) -> None:
+    earlier = len(bmc_actions())
+    # Neither node can reach the other's BMC (a dead BMC, a cut management cable).
+    run_lab("bmc", "fiori", "down")
+    run_lab("bmc", "torchio", "down")
+    try:
+        writer = AckWriter()
+        writer.start()
+        writer.wait_for_more(10)
+        cut = time.time()
+        run_lab("cable", "torchio", "lan", "down")
+        # fiori's handler cannot power torchio off, for either resource: I/O stays frozen.
+        wait_for(
+            fiori,
+            "journalctl -q -t twinstore-fence-peer --no-pager | grep -c 'could not fence torchio'",
+            "2",
+            timeout=120,
+        )
+        frozen_after = time.time() - cut
+        journal = fiori.check_output("journalctl -q -t twinstore-fence-peer --no-pager")
+        assert "I/O on drbd0 stays frozen until torchio is known to be off" in journal, journal
+        assert "password" not in journal.lower(), journal
+        assert fiori.check_output("cut -d' ' -f2,3 /var/lib/twinstore/fence-peer.last") == "failed torchio"
+        assert (
+            fiori.check_output("grep -c 'cs:WFConnection ro:Primary/Unknown ds:UpToDate/DUnknown C s' /proc/drbd")
+            == "2"
+        )
+        # The health report names it and the way out, without waiting on the frozen volumes.
+        report = run_pyinfra("-y", LAB_INVENTORY, "status.py")
+        reported_after = time.time() - cut
+        assert report.returncode != 0, report.output[-3000:]
+        assert "fiori: I/O on drbd0, drbd1 is frozen: fencing torchio failed" in report.output, report.output[-3000:]
+        assert "then `drbdadm resume-io all` on fiori" in report.output
+        assert "ocfs2, FROZEN (I/O suspended)" in report.output
+        # So does the site's monitoring; the metrics script does not wait on the frozen volumes either.
+        write_now(fiori)
+        samples = scrape(client, "fiori")
+        assert samples["twinstore_drbd_io_suspended"] == {"resource=drbd0": 1.0, "resource=drbd1": 1.0}
+        sizes = samples["twinstore_volume_size_bytes"]
+        assert sizes and not any("ocfs2" in labels for labels in sizes), sizes
+        # The documented recovery, within o2cb's disk heartbeat timeout (120 s from the pull):
+        # torchio off by other means (here the lab's power switch), then I/O resumed on fiori.
+        assert time.time() - cut < 105, f"the report came {reported_after:.0f} s after the pull: too late to recover"
+        power_off("torchio")
+        fiori.check_output("drbdadm resume-io all")
+        resumed = time.time()
+        # fiori serves alone again.
+        writer.wait_for_more(10, through="fiori")
+        measured(
+            "failing agent: pull to frozen, reported, resumed; longest wait for a write through fiori",
+            f"{frozen_after:.0f} s, {reported_after:.0f} s, {resumed - cut:.0f} s; "
+            f"{longest_gap(writer.acked_through('fiori'), after=cut):.0f} s",
+        )
+        acks = writer.stop()
+    finally:
+        run_lab("bmc", "fiori", "up")
+        run_lab("bmc", "torchio", "up")
+    # While I/O was frozen nothing was acknowledged, through either node: nothing to diverge.
+    assert [ack for ack in acks if cut + 2 < ack.when < resumed] == []
+    assert missing_on("fiori", writer, acks) == []
+    # No BMC took any action; the resources on fiori are Primary with torchio outdated by no one
+    # but the administrator's word (it is off: it resyncs from fiori when it boots).
+    assert bmc_actions()[earlier:] == []
+    assert fiori.check_output("grep -c ' C r' /proc/drbd") == "2"
+    no_split_brain(fiori)
+
+
 @dataclass
 class BothCut:
     """Both nodes lost power while the client wrote; torchio came back first and waits for fiori,

@@ -48,6 +48,7 @@ def test_node_exporter_serves_the_pairs_state_to_the_client_network(
         for name in ("connected", "primary", "peer_primary", "up_to_date", "peer_up_to_date"):
             assert samples[f"twinstore_drbd_{name}"] == {"resource=drbd0": 1.0, "resource=drbd1": 1.0}, (node, name)
         assert samples["twinstore_drbd_out_of_sync_bytes"] == {"resource=drbd0": 0.0, "resource=drbd1": 0.0}, node
+        assert samples["twinstore_drbd_io_suspended"] == {"resource=drbd0": 0.0, "resource=drbd1": 0.0}, node
         assert samples["twinstore_o2cb_online"] == {"cluster=ocfs2": 1.0}, node
         mounted = samples["twinstore_volume_mounted"]
         assert set(mounted) == {
