@@ -32,7 +32,7 @@ from operations.accounts import configure_accounts
 from operations.boot import configure_boot
 from operations.drbd import configure_drbd
 from operations.ext4 import configure_ext4
-from operations.fencing import configure_fencing
+from operations.fencing import configure_fencing, refuse_while_frozen
 from operations.firewall import configure_firewall
 from operations.links import configure_links
 from operations.lvm import configure_lvm
@@ -108,6 +108,10 @@ fail_percent.install(state)
 
 # Same rules as inventory.py, now including --data overrides; stops before any change.
 check_deploy_inventory(inventory)
+
+if STORAGE_GROUP in host.groups:
+    # Before any other read: one of a frozen volume would wait until I/O resumes.
+    refuse_while_frozen(config=storage_config(host))
 
 # What every subsystem below reads, in one round trip: each remote command costs a round
 # trip, and each subsystem's own read then finds its answers (fact_cache).

@@ -237,6 +237,26 @@ def parse_proc_drbd(lines: list[str]) -> dict[int, dict[str, object]]:
     return minors
 
 
+class SuspendedIo(FactBase[list[int]]):
+    """
+    The DRBD minors whose I/O is suspended (frozen: fencing has not confirmed the peer off).
+
+    .. code:: python
+
+        [0, 1]
+    """
+
+    default = list
+
+    @override
+    def command(self) -> str:
+        return "cat /proc/drbd 2>/dev/null || true"
+
+    @override
+    def process(self, output: list[str]) -> list[int]:
+        return sorted(minor for minor, fields in parse_proc_drbd(output).items() if fields.get("io") == "s")
+
+
 class DrbdResources(FactBase[dict[str, DrbdResourceState]]):
     """
     Returns the state of each given DRBD resource, keyed by name.

@@ -109,12 +109,6 @@ def plan_resource(
         )
         return plan
 
-    if local.io_suspended:
-        return refuse(
-            f"{where}: I/O is frozen: DRBD lost {peer_name} and fencing has not confirmed it off "
-            f"(journalctl -t twinstore-fence-peer). Make sure {peer_name} is off, then `drbdadm resume-io {name}` "
-            f"on {host_name} (README, Fencing); a deploy changes nothing while writes wait"
-        )
     if is_split(local, peer):
         if split_brain_discard is None:
             split = " and the kernel reported a split brain" if local.split_brain_reported else ""

@@ -20,11 +20,13 @@ from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.operations import files
 
+from facts.drbd import SuspendedIo
 from facts.health import FENCE_STATE
 from operations.util import private_template
 from twinstore.config import StorageConfig
 from twinstore.fact_cache import FactReads, prefetch_reads
 from twinstore.templating import jinja_env_kwargs
+from twinstore.validation import Problem, host_source, stop
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "fencing"
 # DRBD's fence-peer handler (templates/drbd/global_common.conf.j2 names it).
@@ -54,6 +56,32 @@ def handler_values(config: StorageConfig, name: str) -> dict[str, Any]:
         "lock_file": LOCK_FILE,
         "promote_alone_flag": PROMOTE_ALONE_FLAG,
     }
+
+
+def refuse_while_frozen(config: StorageConfig) -> None:
+    """
+    End the run before anything else is read while I/O on a resource is frozen here: a stat of
+    a volume on it (the combined read's first) would wait until I/O resumes. One small read.
+    """
+    suspended = host.get_fact(SuspendedIo)
+    frozen = [name for name, resource in config.drbd_resources.items() if resource.minor in suspended]
+    if not frozen:
+        return
+    peer = config.peer_of(host.name).name
+    source = host_source(host, "drbd_resources")
+    stop(
+        [
+            Problem(
+                source,
+                f"drbd_resources.{name}",
+                f"({host.name}: I/O frozen)",
+                f"{name} on {host.name}: I/O is frozen: DRBD lost {peer} and fencing has not confirmed it off "
+                f"(journalctl -t twinstore-fence-peer). Make sure {peer} is off, then `drbdadm resume-io all` on "
+                f"{host.name} (README, Fencing); no deploy runs while writes wait",
+            )
+            for name in frozen
+        ]
+    )
 
 
 def fact_reads(config: StorageConfig) -> FactReads:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -110,16 +109,6 @@ def plan(
 ) -> ResourcePlan:
     peer_name = "torchio" if host == "fiori" else "fiori"
     return plan_resource(local.name, host, "fiori", peer_name, local, peer, targeted, first_leg, "--data", discard)
-
-
-def test_a_deploy_refuses_while_io_is_frozen_and_says_how_to_resume() -> None:
-    local = states("drbd-wfconnection-one-leg.txt")["drbd0"]
-    result = plan(replace(local, io_suspended=True), None, targeted=False)
-    assert result == ResourcePlan("drbd0", problems=result.problems)
-    [problem] = result.problems
-    assert "drbd0 on fiori: I/O is frozen: DRBD lost torchio and fencing has not confirmed it off" in problem.rule
-    assert "`drbdadm resume-io drbd0` on fiori" in problem.rule
-    assert not plan(local, None, targeted=False).problems
 
 
 def split_pair() -> tuple[DrbdResourceState, DrbdResourceState]:

@@ -6,9 +6,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from pyinfra.context import ctx_host
 
-from operations.fencing import handler_values
-from tests.helpers import real_storage_config, real_views, render_template, with_storage, without_fencing
+from facts.drbd import SuspendedIo
+from operations import fencing
+from operations.fencing import handler_values, refuse_while_frozen
+from tests.helpers import FakeHost, real_storage_config, real_views, render_template, with_storage, without_fencing
 from twinstore.config import StorageConfig
 from twinstore.validation import format_problems, validate
 
@@ -239,3 +242,26 @@ def test_a_fence_device_value_that_could_change_meaning_is_refused(change: dict[
     text = format_problems(with_storage("nodes", nodes))
     assert message in text, text
     assert "hunter2" not in text
+
+
+def test_a_deploy_stops_before_reading_anything_else_while_io_is_frozen(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    proc = [
+        "version: 8.4.11 (api:1/proto:86-101)",
+        " 0: cs:Connected ro:Primary/Primary ds:UpToDate/UpToDate C r-----",
+        " 1: cs:WFConnection ro:Primary/Unknown ds:UpToDate/DUnknown C s-----",
+    ]
+    assert SuspendedIo().process(proc) == [1]
+    assert SuspendedIo().process([]) == []
+    monkeypatch.setattr(fencing, "host_source", lambda host, key: "group_data/storage.py")
+    config = real_storage_config()
+    with ctx_host.use(FakeHost({SuspendedIo: []})):
+        refuse_while_frozen(config)
+    with ctx_host.use(FakeHost({SuspendedIo: [1]})), pytest.raises(SystemExit) as stopped:
+        refuse_while_frozen(config)
+    assert stopped.value.code == 2
+    said = capsys.readouterr().err
+    assert "drbd1 on fiori: I/O is frozen: DRBD lost torchio and fencing has not confirmed it off" in said
+    assert "then `drbdadm resume-io all` on fiori" in said
+    assert "drbd0 on fiori" not in said

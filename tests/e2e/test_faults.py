@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pytest
@@ -193,9 +194,15 @@ def test_a_fence_agent_that_cannot_reach_the_bmc_leaves_io_frozen_until_the_docu
             fiori.check_output("grep -c 'cs:WFConnection ro:Primary/Unknown ds:UpToDate/DUnknown C s' /proc/drbd")
             == "2"
         )
-        # The health report names it and the way out, without waiting on the frozen volumes.
-        report = run_pyinfra("-y", LAB_INVENTORY, "status.py")
+        # The health report names it and the way out, without waiting on the frozen volumes, and a
+        # deploy refuses instead of waiting on them (both at once: o2cb's clock is running).
+        with ThreadPoolExecutor(2) as runs:
+            deploying = runs.submit(run_pyinfra, "-y", "--dry", LAB_INVENTORY, "deploy.py")
+            report = run_pyinfra("-y", LAB_INVENTORY, "status.py")
+            deploy = deploying.result()
         reported_after = time.time() - cut
+        assert deploy.returncode == 2, deploy.output[-3000:]
+        assert "drbd0 on fiori: I/O is frozen: DRBD lost torchio" in deploy.output, deploy.output[-3000:]
         assert report.returncode != 0, report.output[-3000:]
         assert "fiori: I/O on drbd0, drbd1 is frozen: fencing torchio failed" in report.output, report.output[-3000:]
         assert "then `drbdadm resume-io all` on fiori" in report.output
