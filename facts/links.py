@@ -8,18 +8,11 @@ from typing import Literal
 from pyinfra.api import FactBase, QuoteString, StringCommand
 from typing_extensions import override
 
-from facts.drbd import FROZEN_SCRIPT
 from facts.lvm import SECTION
 
 SCRIPT = r"""
-# Shell built-ins wherever they do: each program started costs 60-100 ms under TCG.
-{frozen_script}
-if [ -n "$frozen" ]; then
-    # A stat of a target on a frozen volume would wait until I/O resumes.
-    while [ "$#" -ge 3 ]; do echo "{section}$1"; echo "FROZEN=1"; shift 3; done
-    exit 0
-fi
-# One find reads every link's target (path, a tab, target per line).
+# Shell built-ins wherever they do: each program started costs 60-100 ms under TCG. One
+# find reads every link's target (path, a tab, target per line).
 links=$(find "$@" -maxdepth 0 -type l -printf '%p\t%l\n' 2>/dev/null)
 mounts=$(while read -r source point rest; do echo "$point"; done < /proc/mounts)
 while [ "$#" -ge 3 ]; do
@@ -56,8 +49,6 @@ class PublicPath:
     link_target: str | None = None
     target_kind: Literal["missing", "directory", "other"] = "missing"
     volume_mounted: bool = False
-    # I/O on a DRBD resource is frozen: nothing was looked at.
-    frozen: bool = False
 
 
 class PublicPaths(FactBase[dict[str, PublicPath]]):
@@ -77,8 +68,7 @@ class PublicPaths(FactBase[dict[str, PublicPath]]):
     @override
     def command(self, links: list[tuple[str, str, str]]) -> StringCommand:
         arguments = [QuoteString(part) for link in links for part in link]
-        script = SCRIPT.format(section=SECTION, frozen_script=FROZEN_SCRIPT)
-        return StringCommand("sh", "-c", QuoteString(script), "sh", *arguments)
+        return StringCommand("sh", "-c", QuoteString(SCRIPT.format(section=SECTION)), "sh", *arguments)
 
     @override
     def process(self, output: list[str]) -> dict[str, PublicPath]:
@@ -100,7 +90,6 @@ class PublicPaths(FactBase[dict[str, PublicPath]]):
                 link_target=values.get("LINK"),
                 target_kind="directory" if target == "directory" else "other" if target == "other" else "missing",
                 volume_mounted="VOLUME_MOUNTED" in values,
-                frozen="FROZEN" in values,
             )
         return paths
 

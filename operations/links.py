@@ -33,8 +33,6 @@ def public_link(
     """
     links = all_links or [(path, target, volume)]
     state = host.get_fact(PublicPaths, links=links).get(path, PublicPath(path))
-    if state.frozen:
-        raise OperationError(f"I/O on a DRBD resource is frozen (README, Fencing): {path} is left as it is")
     if state.target_kind == "other":
         raise OperationError(f"{target} exists and is not a directory; refusing to link {path} to it")
     if state.kind == "directory":

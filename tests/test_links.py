@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -45,24 +43,6 @@ def test_fact_reads_links_directories_targets_and_mounts() -> None:
     assert paths["/vol/mail"] == PublicPath("/vol/mail", "empty_directory", None, "missing", True)
     assert paths["/vol/svn"].kind == "directory" and not paths["/vol/svn"].volume_mounted
     assert paths["/vol/vmpool1"] == PublicPath("/vol/vmpool1")
-
-
-def test_with_io_frozen_no_target_is_looked_at_and_no_link_changes(tmp_path: Path) -> None:
-    proc = tmp_path / "drbd"
-    proc.write_text(" 0: cs:WFConnection ro:Primary/Unknown ds:UpToDate/DUnknown C s-----\n")
-    command = PublicPaths().command(
-        links=[(PATH, TARGET, VOLUME), ("/vol/pub", "/vol/rep-unison/pub", "/vol/rep-unison")]
-    )
-    script = command.get_raw_value().replace("/proc/drbd", str(proc))
-    # find and stat would be the first to wait on a frozen volume: the script must not run them
-    # (the shell is the only program on its PATH).
-    (tmp_path / "sh").symlink_to("/bin/sh")
-    result = subprocess.run(["/bin/sh", "-c", script], env={"PATH": str(tmp_path)}, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    paths = PublicPaths().process(result.stdout.splitlines())
-    assert paths == {PATH: PublicPath(PATH, frozen=True), "/vol/pub": PublicPath("/vol/pub", frozen=True)}
-    with pytest.raises(OperationError, match="frozen"):
-        commands(paths[PATH])
 
 
 def commands(state: PublicPath) -> tuple[list[str], FakeHost]:
