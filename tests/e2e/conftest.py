@@ -66,7 +66,8 @@ def run_pyinfra(*args: str, count_commands_to: Path | None = None) -> Run:
     log.parent.mkdir(exist_ok=True)
     with log.open("a") as handle:
         took = time.monotonic() - started
-        handle.write(f"\n===== pyinfra {' '.join(args)} (rc {result.returncode}, {took:.0f} s)\n{output}")
+        at = time.strftime("%H:%M:%S", time.localtime(time.time() - took))
+        handle.write(f"\n===== pyinfra {' '.join(args)} (rc {result.returncode}, {took:.0f} s, started {at})\n{output}")
     return Run(result.returncode, output)
 
 
