@@ -11,6 +11,7 @@ import gevent  # type: ignore[import-untyped]
 import pytest
 from pyinfra.api import Config, FactBase, Inventory, State, StringCommand
 from pyinfra.api.connect import connect_all
+from pyinfra.api.exceptions import ConnectError
 from pyinfra.api.host import Host
 from pyinfra.connectors.local import LocalConnector
 from pyinfra.context import ctx_host, ctx_state
@@ -309,3 +310,27 @@ def test_after_a_change_a_run_of_misses_reads_the_registered_facts_again_at_once
         assert not [command for command in sent if command.startswith("echo '#twinstore-fact")], sent
     finally:
         host.state.is_executing = False
+
+
+def test_a_host_that_cannot_be_reached_is_tried_once_per_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A hung peer accepts the connection and never answers: each attempt waits out the timeout.
+    fact_cache.install()
+    monkeypatch.setattr(fact_cache, "_unreachable", {})
+    attempts: list[str] = []
+
+    def refuse(self: LocalConnector) -> None:
+        attempts.append(self.host.name)
+        raise ConnectError("Error reading SSH protocol banner")
+
+    monkeypatch.setattr(LocalConnector, "connect", refuse)
+    inventory = Inventory((["@local"], {}))
+    state = State(inventory, Config())
+    host = inventory.get_host("@local")
+    with ctx_state.use(state), ctx_host.use(host):
+        for _ in range(2):
+            with pytest.raises(ConnectError, match="protocol banner"):
+                host.get_fact(Command, command="true")
+        with pytest.raises(ConnectError, match="protocol banner"):
+            fact_cache.prefetch(host, [(Command, {"command": "echo other"})])
+    assert attempts == ["@local"]
+    assert not host.connected

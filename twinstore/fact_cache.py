@@ -22,6 +22,7 @@ from typing import Any
 from gevent.event import Event  # type: ignore[import-untyped]
 from greenlet import getcurrent
 from pyinfra.api import FactBase, QuoteString, StringCommand
+from pyinfra.api.exceptions import ConnectError
 from pyinfra.api.host import Host
 from pyinfra.facts.files import Directory, File, FindInFile, Link, Sha1File
 from pyinfra.facts.server import Sysctl
@@ -51,6 +52,10 @@ _misses: dict[str, int] = {}
 # many misses in a row, with no change on any host in between, say the run is in such a stretch;
 # a run that changes something in nearly every operation (a fresh node) never gets there.
 REFRESH_AFTER_MISSES = 12
+# Hosts this run could not connect to, and why. Each attempt waits out the connect timeout (a
+# hung machine accepts the connection and never answers: 10 s and more), and a run that planned
+# with a host unreachable must not change its mind half-way; so a host is tried once per run.
+_unreachable: dict[str, str] = {}
 
 
 def forget() -> None:
@@ -272,7 +277,7 @@ def prefetch(host: Host, facts: Sequence[tuple[type[FactBase[Any]], dict[str, An
     if not host.connected:
         # As pyinfra's own fact reads do: a host left out by --limit (the peer) is connected
         # now, and one that cannot be reached raises ConnectError.
-        host.connect(reason="to read twinstore's facts", raise_exceptions=True)
+        _connect_once(host)
     answered = Event()
     for key in seen:
         _pending.setdefault(key, answered)
@@ -286,6 +291,18 @@ def prefetch(host: Host, facts: Sequence[tuple[type[FactBase[Any]], dict[str, An
             if _pending.get(key) is answered:
                 del _pending[key]
         answered.set()
+
+
+def _connect_once(host: Host) -> None:
+    """Connect to a host not connected yet (the peer --limit leaves out); raise ConnectError, at
+    once for a host that already failed in this run."""
+    if host.name in _unreachable:
+        raise ConnectError(_unreachable[host.name])
+    try:
+        host.connect(reason="to read facts", raise_exceptions=True)
+    except ConnectError as error:
+        _unreachable[host.name] = str(error)
+        raise
 
 
 def _remember(sections: list[_Section], output: list[str]) -> None:
@@ -436,6 +453,8 @@ def install() -> None:
         if key is not None and key in _answers:
             # A copy: an operation that edits its fact in place must not edit the next one's.
             return copy.deepcopy(_answers[key])
+        if not self.connected:
+            _connect_once(self)
         with _fact_read() as generation:
             answer = read_fact(self, fact, *args, **kwargs)
         if key is not None and generation == _generation:
