@@ -65,6 +65,7 @@ def run_start(
     inactive_pools: str = "",
     refusals: int = 0,
     connects_after: int = 0,
+    failing_mount: str = "",
 ) -> tuple[list[str], str]:
     """Run "start" with every system command replaced by a stub that logs its call.
 
@@ -72,6 +73,7 @@ def run_start(
     promotes at the same moment.
     connects_after: the peer connects after this many reads of the connection state; until
     then DRBD refuses to promote (a copy that may be older than the peer's).
+    failing_mount: the device whose mount fails.
     Returns the calls and what the script said.
     """
     bin_dir = tmp_path / "bin"
@@ -92,6 +94,8 @@ def run_start(
             f"role) if [ -e {tmp_path}/primary-$2 ]; then echo Primary/Primary; else echo {role}/Primary; fi;; esac"
         ),
         "blkid": "echo ocfs2",
+        # A mount logs when it ends, and fails for failing_mount.
+        "mount": f'echo "mount done $5" >> {log}; [ "$5" != "{failing_mount or "-"}" ]',
         # libvirt answers only the pools that are inactive and marked autostart.
         "virsh": f'case "$*" in *"pool-list --inactive --autostart"*) printf "{inactive_pools}";; esac',
         "systemctl": "exit 1",
@@ -113,7 +117,7 @@ def run_start(
     text = text.replace("/proc/mounts", str(tmp_path / "mounts"))
     environment = {**os.environ, "PATH": f"{bin_dir}:/usr/bin:/bin"}
     result = subprocess.run(["bash", "-s", "start"], input=text, text=True, env=environment, capture_output=True)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == (1 if failing_mount else 0), result.stderr
     return log.read_text().splitlines(), result.stderr
 
 
@@ -124,22 +128,32 @@ def test_start_on_a_node_in_service_changes_nothing(tmp_path: Path) -> None:
 
 def test_start_on_a_booting_node_waits_as_drbd_says_then_promotes_then_mounts(tmp_path: Path) -> None:
     calls, _ = run_start(tmp_path, role="Secondary", cstate="Connected", mounted=False)
-    actions = [call for call in calls if call.startswith(("drbdadm adjust", "drbdadm primary", "mount"))]
+    actions = [call for call in calls if call.startswith(("drbdadm adjust", "drbdadm primary", "mount -t"))]
     # DRBD's own startup timeouts (wfc / degr-wfc / outdated-wfc), both resources at once, after
     # both are up and before any promotion.
     waits = [i for i, call in enumerate(calls) if call.startswith("drbdadm wait-connect")]
     assert sorted(calls[i] for i in waits) == ["drbdadm wait-connect drbd0", "drbdadm wait-connect drbd1"]
     assert calls.index("drbdadm adjust drbd1") < min(waits) and max(waits) < calls.index("drbdadm primary drbd0")
-    assert actions == [
+    # Both volumes mount at once (in either order), after both promotions.
+    assert actions[:4] == [
         "drbdadm adjust drbd0",
         "drbdadm adjust drbd1",
         "drbdadm primary drbd0",
         "drbdadm primary drbd1",
-        MOUNT_SMALL,
-        MOUNT_LARGE,
     ]
-    # The mounts run under the lock the deploy's mounts take too.
-    assert calls.index("flock 9") < calls.index(MOUNT_SMALL)
+    assert sorted(actions[4:]) == sorted([MOUNT_SMALL, MOUNT_LARGE])
+    # The mounts run under the lock the deploy's mounts take too, held until both have ended.
+    assert calls.index("flock 9") < min(calls.index(MOUNT_SMALL), calls.index(MOUNT_LARGE))
+    assert calls.index("flock -u 9") > calls.index("mount done /dev/drbd0") and calls.index("flock -u 9") > calls.index(
+        "mount done /dev/drbd1"
+    )
+
+
+def test_a_volume_that_does_not_mount_fails_the_start_and_the_other_still_mounts(tmp_path: Path) -> None:
+    calls, said = run_start(tmp_path, role="Secondary", cstate="Connected", mounted=False, failing_mount="/dev/drbd1")
+    assert MOUNT_SMALL in calls and MOUNT_LARGE in calls
+    assert "ERROR: cannot mount /vol/ocfs2-large" in said
+    assert "cannot mount /vol/ocfs2-small" not in said
 
 
 def test_a_promotion_refused_by_a_concurrent_one_is_tried_again(tmp_path: Path) -> None:
