@@ -16,8 +16,11 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import testinfra
+
+from lab.bmc import log_file
 from lab.machines import ssh_command
-from tests.e2e.conftest import run_lab
+from tests.e2e.conftest import ROOT, run_lab
 
 WRITER_SCRIPT = Path(__file__).parent / "guest" / "ack_writer.py"
 RUN_DIR = "/root/ack-writer"
@@ -28,6 +31,7 @@ EXPORT = "/vol/home"
 # Where a storage node finds what the client wrote through EXPORT.
 NODE_VOLUME = "/vol/home"
 LAN = {"fiori": "192.168.1.6", "torchio": "192.168.1.7"}
+MEASUREMENTS = ROOT / ".pytest_cache" / "e2e-measurements.log"
 
 
 def on_guest(name: str, command: str, stdin: str | None = None, timeout: float = 300) -> str:
@@ -150,3 +154,25 @@ def power_on(*names: str) -> None:
 
 def restore(tag: str) -> None:
     run_lab("snapshot", "load", tag)
+
+
+def measured(what: str, value: str) -> None:
+    """Keep a figure the scenario measured (the README quotes them; tests assert no timing)."""
+    MEASUREMENTS.parent.mkdir(exist_ok=True)
+    with MEASUREMENTS.open("a") as handle:
+        handle.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {what}: {value}\n")
+
+
+def no_split_brain(*nodes: testinfra.host.Host) -> None:
+    for node in nodes:
+        log = node.check_output("dmesg | grep -i 'split-brain' || true")
+        assert not log, log
+
+
+def bmc_actions() -> list[list[str]]:
+    """Every power action the lab's BMCs (lab/bmc.py) took so far: [guest, action]."""
+    try:
+        lines = log_file().read_text().splitlines()
+    except FileNotFoundError:
+        return []
+    return [line.split()[1:] for line in lines]

@@ -19,13 +19,11 @@ from dataclasses import dataclass
 import pytest
 import testinfra
 
-from lab.bmc import log_file
 from lab.machines import guest_pid
 from lab.settings import guest as lab_guest
 from tests.e2e.conftest import (
     CONVERGED,
     LAB_INVENTORY,
-    ROOT,
     Run,
     guest,
     run_lab,
@@ -33,7 +31,18 @@ from tests.e2e.conftest import (
     wait_for,
     wait_until,
 )
-from tests.e2e.faults import Ack, AckWriter, longest_gap, missing_on, power_off, power_on, restore
+from tests.e2e.faults import (
+    Ack,
+    AckWriter,
+    bmc_actions,
+    longest_gap,
+    measured,
+    missing_on,
+    no_split_brain,
+    power_off,
+    power_on,
+    restore,
+)
 from tests.e2e.test_metrics import scrape, write_now
 
 pytestmark = pytest.mark.lab_scenario
@@ -41,14 +50,6 @@ pytestmark = pytest.mark.lab_scenario
 HEALTHY = "grep -c 'cs:Connected ro:Primary/Primary ds:UpToDate/UpToDate' /proc/drbd"
 MOUNTED = "grep -c ' ocfs2 ' /proc/mounts"
 WAITING_FILE = "/run/twinstore/waiting"
-MEASUREMENTS = ROOT / ".pytest_cache" / "e2e-measurements.log"
-
-
-def measured(what: str, value: str) -> None:
-    """Keep a figure the scenario measured (the README quotes them; tests assert no timing)."""
-    MEASUREMENTS.parent.mkdir(exist_ok=True)
-    with MEASUREMENTS.open("a") as handle:
-        handle.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {what}: {value}\n")
 
 
 def in_service(*nodes: testinfra.host.Host) -> None:
@@ -68,21 +69,6 @@ def waits_for_its_peer(node: testinfra.host.Host) -> str:
     journal = str(node.check_output("journalctl -b -q -u twinstore-storage --no-pager"))
     assert "waiting for the peer" in journal, journal[-2000:]
     return journal
-
-
-def no_split_brain(*nodes: testinfra.host.Host) -> None:
-    for node in nodes:
-        log = node.check_output("dmesg | grep -i 'split-brain' || true")
-        assert not log, log
-
-
-def bmc_actions() -> list[list[str]]:
-    """Every power action the lab's BMCs (lab/bmc.py) took so far: [guest, action]."""
-    try:
-        lines = log_file().read_text().splitlines()
-    except FileNotFoundError:
-        return []
-    return [line.split()[1:] for line in lines]
 
 
 def test_a_pulled_cable_fences_one_node_and_a_stale_node_that_boots_first_waits_and_no_write_is_lost(
@@ -166,7 +152,7 @@ def test_a_pulled_cable_fences_one_node_and_a_stale_node_that_boots_first_waits_
 
 
 def test_a_fence_agent_that_cannot_reach_the_bmc_leaves_io_frozen_until_the_documented_recovery(
-    converged_lab: None, client: testinfra.host.Host, fiori: testinfra.host.Host
+    converged_lab: None, client: testinfra.host.Host, fiori: testinfra.host.Host, torchio: testinfra.host.Host
 ) -> None:
     earlier = len(bmc_actions())
     # Neither node can reach the other's BMC (a dead BMC, a cut management cable).
@@ -244,6 +230,17 @@ def test_a_fence_agent_that_cannot_reach_the_bmc_leaves_io_frozen_until_the_docu
     assert bmc_actions()[earlier:] == []
     assert fiori.check_output("grep -c ' C r' /proc/drbd") == "2"
     no_split_brain(fiori)
+
+    # torchio is powered on again: frozen until its power went, it wrote nothing of its own, so it
+    # resyncs from fiori and both serve every acknowledged write; the report is healthy again.
+    power_on("torchio")
+    in_service(fiori, torchio)
+    for node in ("fiori", "torchio"):
+        assert missing_on(node, writer, acks) == [], f"{node} lost acknowledged writes"
+    no_split_brain(fiori, torchio)
+    healthy = run_pyinfra("-y", LAB_INVENTORY, "status.py")
+    assert healthy.returncode == 0, healthy.output[-3000:]
+    assert bmc_actions()[earlier:] == []
 
 
 @dataclass

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import testinfra
 
-from tests.e2e.conftest import CONFIGURED_TIMEOUTS, LAB_INVENTORY, RUNNING_TIMEOUTS, Run, run_pyinfra
+from tests.e2e.conftest import CONFIGURED_TIMEOUTS, LAB_INVENTORY, RUNNING_TIMEOUTS, Run, run_lab, run_pyinfra
+from tests.e2e.faults import AckWriter, bmc_actions, longest_gap, measured, missing_on, no_split_brain
 from tests.helpers import lab_storage_value
 
 BACKLINK = json.dumps({"mode": "backlink", "interface": "eth2", "prefix_length": 24})
@@ -20,6 +22,9 @@ HEALTHY = "grep -c 'cs:Connected ro:Primary/Primary ds:UpToDate/UpToDate' /proc/
 DRBD_ADDRESSES = "drbdsetup show | awk '$1 == \"address\" { print $3 }' | tr -d ';' | sort | tr '\\n' ' '"
 O2CB_ADDRESSES = "cat /sys/kernel/config/cluster/ocfs2/node/*/ipv4_address | sort | tr '\\n' ' '"
 CLIENT_MOUNT = "mountpoint -q /mnt/link-home || mount -t nfs -o nfsvers=3 192.168.1.6:/vol/home /mnt/link-home"
+# Longer than the LAN pull that got torchio fenced in lan mode (45-51 s, tests/e2e/test_faults.py)
+# and than o2net's idle timeout in the window's configuration (50 s).
+LAN_PULLED_S = 60
 
 
 def addresses(node: testinfra.host.Host) -> tuple[str, str]:
@@ -128,6 +133,41 @@ def test_replication_moves_to_the_back_to_back_link_and_back_without_a_resync(
     again = run_pyinfra("-y", LAB_INVENTORY, "deploy.py", *window)
     assert again.returncode == 0, again.output[-4000:]
     assert again.grand_total()["changed"] == "-", again.output[-4000:]
+
+    # 4b. With DRBD and o2cb on the back-to-back cable, torchio's LAN cable pulled while the client
+    # writes through both nodes costs the pair nothing: no fencing, no freeze; writes through fiori
+    # go on, torchio's clients wait for their cable, and every acknowledged write is on both nodes.
+    fenced_before = len(bmc_actions())
+    handler_log = "journalctl -q -t twinstore-fence-peer --no-pager | wc -l"
+    handler_lines = {node: node.check_output(handler_log) for node in (fiori, torchio)}
+    writer = AckWriter()
+    writer.start()
+    writer.wait_for_more(6)
+    cut = time.time()
+    run_lab("cable", "torchio", "lan", "down")
+    try:
+        time.sleep(LAN_PULLED_S)
+        for node in (fiori, torchio):
+            # Both reached over the lab's management network.
+            assert_in_service(node)
+            # I/O not suspended (/proc/drbd's first flag: r running, s suspended).
+            assert node.check_output("grep -c ' [ABC] s' /proc/drbd || true") == "0", node.check_output(
+                "cat /proc/drbd"
+            )
+        during = writer.acked()
+    finally:
+        run_lab("cable", "torchio", "lan", "up")
+    writer.wait_for_more(3, through="torchio")
+    acks = writer.stop()
+    through_fiori = [ack for ack in during if ack.mount == f"{writer.mounts['fiori']}/{writer.directory}"]
+    stall = longest_gap(through_fiori, after=cut)
+    measured("backlink mode, torchio's LAN pulled: longest wait for a write through fiori", f"{stall:.1f} s")
+    assert through_fiori and stall < LAN_PULLED_S / 2, f"writes through fiori stalled {stall:.0f} s"
+    assert bmc_actions()[fenced_before:] == []
+    assert {node: node.check_output(handler_log) for node in (fiori, torchio)} == handler_lines
+    for node in ("fiori", "torchio"):
+        assert missing_on(node, writer, acks) == [], f"{node} lost acknowledged writes"
+    no_split_brain(fiori, torchio)
 
     # The report against group_data flags the o2cb timeouts that run otherwise.
     report = run_pyinfra("-y", LAB_INVENTORY, "status.py")
