@@ -29,9 +29,9 @@ from tests.helpers import lab_storage_value
 pytestmark = pytest.mark.lab_rebuild
 
 # The scenario does not depend on the volumes' sizes, and a second leg resyncs every byte of them
-# (3.1 GiB with the lab's sizes, minutes under TCG): every run of it uses 512 MiB DRBD volumes,
+# (3.1 GiB with the lab's sizes, minutes under TCG): every run of it uses 256 MiB DRBD volumes,
 # and -T mail for ocfs2-large (-T vmstore needs 2 GiB). The rest of the configuration is the lab's.
-SMALL_DRBD = 512
+SMALL_DRBD = 256
 _volumes = lab_storage_value("logical_volumes")
 _volumes["rep-drbd0"]["size"] = _volumes["rep-drbd1"]["size"] = f"{SMALL_DRBD}M"
 _ocfs2 = lab_storage_value("ocfs2_volumes")
@@ -44,7 +44,7 @@ def deploy(*args: str) -> Run:
     return run_pyinfra(*args, *SMALL, LAB_INVENTORY, "deploy.py")
 
 
-# 1 GiB at 2.6 MB/s, the slowest sync a CI run showed, takes under 7 minutes.
+# 512 MiB at 2.6 MB/s, the slowest sync a CI run showed, takes under 4 minutes.
 SYNC_TIMEOUT_S = 600
 READ = "sha256sum < {}/first-leg"
 VOLUMES = ("/vol/ocfs2-small", "/vol/ocfs2-large")
@@ -119,7 +119,7 @@ def test_one_legged_start_then_a_replaced_node_joins_while_a_client_writes(
 
     # 5. Now the join creates metadata and starts the full sync from fiori. fiori holds the sync
     # paused (DRBD keeps the flag until resume-sync) so that step 6 runs during it whatever the
-    # machine's speed: at 40 MiB/s the 1 GiB of drbd0 could finish before the next run reads it.
+    # machine's speed: at 40 MiB/s the 256 MiB of drbd0 could finish before the next run reads it.
     fiori.check_output("drbdadm pause-sync all")
     join = deploy("-y", "--limit", "torchio")
     assert join.returncode == 0, join.output[-4000:]
