@@ -161,8 +161,11 @@ unison = {
 # Created before any package so both OCFS2 nodes agree on file ownership.
 accounts = [{"name": "libvirt-qemu", "uid": 64055, "gid": 64055, "home": "/var/lib/libvirt"}]
 
-# The caching resolver forwards here; empty = resolve from the root servers.
-resolver_upstreams = ["192.168.1.1"]
+# Each node's caching resolver (127.0.0.1) resolves from the root servers itself and validates
+# with the root's key: no DNS server of the site is in the way of the pair's boot. Forwarders
+# only as an explicit choice, e.g. "upstreams": ["192.168.1.1"]; a network with its own root:
+# "root_servers": [...] with "dnssec": False.
+resolver = {"upstreams": [], "root_servers": [], "dnssec": True}
 extra_hosts: dict[str, str] = {}
 # Postfix relays to this address; None = no relay configured, postfix left alone.
 mail_relay = None

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from lab import dns
 from lab.settings import lab_dir, ssh_key
 from twinstore.packages import MAIL_PACKAGES, NFS_CLIENT_PACKAGES, NIS_SERVER_PACKAGES, STORAGE_PACKAGES
 
@@ -66,8 +67,10 @@ IMAGE_SIZE = "4G"
 MAIL_INSTALLED_BY_THE_DEPLOY = ["bsd-mailx"]
 ROLE_PACKAGES = {
     "storage": [*STORAGE_PACKAGES, *(name for name in MAIL_PACKAGES if name not in MAIL_INSTALLED_BY_THE_DEPLOY)],
-    "client": [*NIS_SERVER_PACKAGES, *NFS_CLIENT_PACKAGES],
+    "client": [*NIS_SERVER_PACKAGES, *NFS_CLIENT_PACKAGES, *dns.CLIENT_PACKAGES],
 }
+# Files only one role's image carries: the client guest is the lab's DNS root (lab/dns.py).
+ROLE_FILES: dict[str, dict[str, str]] = {"storage": {}, "client": dns.CLIENT_FILES}
 # Keeps daemons from starting inside the build's chroot, that is on the machine building it.
 POLICY_RC_D = "#!/bin/sh\nexit 101\n"
 
@@ -189,6 +192,7 @@ def recipe_hash() -> str:
             *MASKED_UNITS,
             *MASKED_GENERATORS,
             repr(LAB_FILES),
+            repr(ROLE_FILES),
         ]
     )
     digest = hashlib.sha256(recipe.encode())
@@ -361,6 +365,9 @@ def _build(target: Path) -> Path:
         role_root = work / f"root-{role}"
         run(["cp", "-a", str(root), str(role_root)])
         install_packages(role_root, role_packages)
+        for relative, content in ROLE_FILES[role].items():
+            (role_root / relative).parent.mkdir(parents=True, exist_ok=True)
+            (role_root / relative).write_text(content)
         write_image(role_root, work / f"{role}.img")
         remove_tree(role_root)
     remove_tree(root)

@@ -2,7 +2,7 @@
 
 The procedure's "de-chicken-and-egging": the pair may carry the VM that serves the site's DNS,
 so it must boot and find its peer without it. Debian's unbound answers on 127.0.0.1 only and
-forwards to the configured upstreams (from the root servers when none is set);
+resolves from the root servers itself (forwarders only when configured);
 /etc/resolv.conf names it alone; /etc/hosts holds localhost and the pair's nodes by short name,
 so each node resolves its peer with every DNS server down. A symlinked /etc/resolv.conf
 (systemd-resolved, resolvconf) is replaced by the file, and dhclient, where present, is told
@@ -60,7 +60,9 @@ def configure_names(config: StorageConfig) -> None:
         name=f"Caching resolver on 127.0.0.1 ({RESOLVER_FILE})",
         src=str(TEMPLATES / "unbound.conf.j2"),
         dest=RESOLVER_FILE,
-        upstreams=[str(address) for address in config.resolver_upstreams],
+        upstreams=[str(address) for address in config.resolver.upstreams],
+        root_servers=[str(address) for address in config.resolver.root_servers],
+        dnssec=config.resolver.dnssec,
     )
     # A broken file stops the run here, before the running resolver is restarted with it.
     server.shell(name="Check the resolver's configuration", commands=["unbound-checkconf"], _if=any_changed(resolver))

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+from pydantic import ValidationError
+
 from operations.names import TEMPLATES, hosts_entries
 from tests.helpers import real_storage_config, render_template
+from twinstore.config import Resolver
 
 
 def render(name: str, **values: object) -> list[str]:
@@ -26,9 +30,24 @@ def test_extra_hosts_follow_the_pair() -> None:
     assert lines[3] == "192.168.1.10\trotini"
 
 
-def test_the_resolver_answers_on_loopback_and_forwards_to_the_upstreams() -> None:
-    lines = render("unbound.conf.j2", upstreams=["192.168.1.1", "192.168.1.2"])
-    assert lines == [
+def resolver_lines(**resolver: object) -> list[str]:
+    """The resolver's file as the deploy renders it for a `resolver` value of group_data."""
+    config = real_storage_config(resolver=resolver).resolver
+    return render(
+        "unbound.conf.j2",
+        upstreams=[str(address) for address in config.upstreams],
+        root_servers=[str(address) for address in config.root_servers],
+        dnssec=config.dnssec,
+    )
+
+
+def test_by_default_the_resolver_resolves_from_the_root_servers_and_validates() -> None:
+    assert real_storage_config().resolver == Resolver()
+    assert resolver_lines() == ["server:", "interface: 127.0.0.1", "access-control: 127.0.0.0/8 allow"]
+
+
+def test_forwarders_only_when_configured() -> None:
+    assert resolver_lines(upstreams=["192.168.1.1", "192.168.1.2"]) == [
         "server:",
         "interface: 127.0.0.1",
         "access-control: 127.0.0.0/8 allow",
@@ -39,9 +58,31 @@ def test_the_resolver_answers_on_loopback_and_forwards_to_the_upstreams() -> Non
     ]
 
 
-def test_without_upstreams_the_resolver_forwards_nowhere() -> None:
-    lines = render("unbound.conf.j2", upstreams=[])
-    assert "forward-zone:" not in lines and lines[0] == "server:"
+def test_a_private_root_replaces_the_internets_root_servers_without_validation() -> None:
+    assert resolver_lines(root_servers=["192.168.1.10"], dnssec=False) == [
+        "server:",
+        "interface: 127.0.0.1",
+        "access-control: 127.0.0.0/8 allow",
+        'module-config: "iterator"',
+        "stub-zone:",
+        'name: "."',
+        "stub-addr: 192.168.1.10",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("resolver", "rule"),
+    [
+        ({"upstreams": ["192.168.1.1"], "root_servers": ["192.168.1.10"], "dnssec": False}, "both set"),
+        ({"root_servers": ["192.168.1.10"]}, "set resolver.dnssec = False"),
+        ({"upstreams": ["dns.example.net"]}, "IPv4"),
+    ],
+)
+def test_a_resolver_that_cannot_work_is_refused_with_the_rule(resolver: dict[str, object], rule: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        real_storage_config(resolver=resolver)
+    assert rule in str(refused.value)
+    assert "resolver" in str(refused.value)
 
 
 def test_resolv_conf_names_only_the_local_resolver() -> None:

@@ -629,6 +629,36 @@ class UnisonProfile(Model):
     max_age_hours: int = Field(default=26, ge=1)
 
 
+class Resolver(Model):
+    """Each storage node's own caching resolver (unbound, on 127.0.0.1 only).
+
+    By default it resolves from the Internet's root servers (unbound's built-in hints) and
+    validates with the root's key (dns-root-data), so no machine of the site is in its way.
+    """
+
+    # Forwarders, only as an explicit choice: each is a machine the pair's names then depend on.
+    upstreams: list[IPv4Address] = []
+    # The root servers of a network with its own root (no Internet); empty = the Internet's.
+    root_servers: list[IPv4Address] = []
+    # DNSSEC validation with the root's key; a private root is not signed with it.
+    dnssec: bool = True
+
+    @model_validator(mode="after")
+    def _one_way_to_the_root(self) -> Resolver:
+        if self.upstreams and self.root_servers:
+            raise ValueError(
+                "resolver.upstreams and resolver.root_servers are both set: with forwarders unbound never asks "
+                "a root server; set one of them"
+            )
+        if self.root_servers and self.dnssec:
+            raise ValueError(
+                "resolver.root_servers names a private root, which is not signed with the root's key that "
+                "resolver.dnssec validates with (dns-root-data): every answer would fail validation; set "
+                "resolver.dnssec = False"
+            )
+        return self
+
+
 class Metrics(Model):
     """The pair's state for a monitoring system: node-exporter's textfile collector reads it."""
 
@@ -676,7 +706,7 @@ class StorageConfig(Model):
     nfs_exports: list[NfsExport]
     unison: UnisonProfile
     accounts: list[Account] = []
-    resolver_upstreams: list[IPv4Address] = []
+    resolver: Resolver = Resolver()
     extra_hosts: dict[HostName, IPv4Address] = {}
     mail_relay: IPv4Address | None = None
     # /etc/apt/sources.list by IP address so apt needs no DNS; empty = the machine's own sources.

@@ -10,6 +10,7 @@ Every other value, and the volumes' roles and mount points, come from the real f
 import runpy
 from pathlib import Path
 
+from lab import dns as _dns
 from lab.settings import bmc_password_file, drbd_secret_file, guest
 
 _real = runpy.run_path(str(Path(__file__).resolve().parents[2] / "group_data" / "storage.py"))
@@ -51,8 +52,10 @@ drbd_options = {
     # every crashed Primary would resync all of them; real volumes are 100 times larger.
     "al_extents": 67,
 }
-# resolver_upstreams comes from the real file (192.168.1.1): no guest has that address and the
-# guests reach nothing outside, so the lab is the case where every upstream is unreachable.
+# The guests reach nothing outside: the client guest is the lab's DNS root (lab/dns.py), which
+# the nodes' resolvers recurse from as from the Internet's, with no forwarder. It is not signed
+# with the root's key, so nothing can be validated against it.
+resolver = {**_real["resolver"], "root_servers": [_dns.ROOT_SERVER], "dnssec": False}
 # The client guest stands in for the site's mail relay (tests/e2e/test_mail.py listens there).
 mail_relay = "192.168.1.10"
 # The client guest is the one NFS client whose root is trusted (the tests write through the
