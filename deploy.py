@@ -40,7 +40,14 @@ from operations.mail import configure_mail
 from operations.metrics import configure_metrics
 from operations.names import configure_names
 from operations.nfs import configure_nfs
-from operations.nis import configure_nfs_client, configure_nis_server, nfs_client_fact_reads, nis_server_fact_reads
+from operations.nis import (
+    configure_nfs_client,
+    configure_nis_server,
+    configure_nis_slave,
+    nfs_client_fact_reads,
+    nis_server_fact_reads,
+    nis_slave_fact_reads,
+)
 from operations.ocfs2 import configure_ocfs2
 from operations.replication import configure_replication_link, finish_link_move, link_move
 from operations.sources import configure_sources
@@ -93,6 +100,7 @@ def host_fact_reads(target: Host) -> fact_cache.FactReads:
     reads = fact_cache.FactReads(facts=[(TmpDir, {}), (DebPackages, {})])
     if STORAGE_GROUP in target.groups:
         reads += storage_fact_reads(storage_config(target))
+        reads += nis_slave_fact_reads(site_config(target))
     if NIS_SERVER_GROUP in target.groups:
         reads += nis_server_fact_reads(nis_server_config(target), site_config(target))
     if NFS_CLIENT_GROUP in target.groups:
@@ -129,11 +137,16 @@ if packages:
     # most of a minute), and the same operation on every host, so all of them install at once.
     apt.packages(name="Packages", packages=packages, no_recommends=True)
 
+# The master's maps first: the storage nodes copy them, and the clients below bind to it
+# (the lab's client is both master and client).
+if NIS_SERVER_GROUP in host.groups:
+    configure_nis_server(config=nis_server_config(host), site=site_config(host))
 if STORAGE_GROUP in host.groups:
     config = storage_config(host)
     configure_firewall(config=config, site=site_config(host))
     configure_names(config=config)
     configure_mail(config=config)
+    configure_nis_slave(site=site_config(host))
     configure_tuning(config=config)
     configure_lvm(config=config)
     configure_ext4(config=config)
@@ -154,9 +167,6 @@ if STORAGE_GROUP in host.groups:
     configure_metrics(config=config)
     written_to_disk(name="Flush what this run wrote to disk")
 
-# The master's maps first: the clients below (the lab's client is both) bind to it.
-if NIS_SERVER_GROUP in host.groups:
-    configure_nis_server(config=nis_server_config(host), site=site_config(host))
 
 if NFS_CLIENT_GROUP in host.groups:
     configure_nfs_client(config=nfs_client_config(host), site=site_config(host))

@@ -10,7 +10,10 @@ from typing_extensions import override
 SCRIPT = r"""
 domain=$1
 echo "DOMAINNAME=$(domainname 2>/dev/null)"
-if [ -d "/var/yp/$domain" ]; then echo "DOMAIN_DIR=1"; fi
+if [ -d "/var/yp/$domain" ]; then
+    echo "DOMAIN_DIR=1"
+    echo "MAPS=$(cd "/var/yp/$domain" && ls | tr '\n' ' ')"
+fi
 """
 
 
@@ -20,6 +23,8 @@ class NisState:
     domainname: str = ""
     # /var/yp/<domain> exists: ypinit -m ran for this domain, its maps are there.
     domain_initialised: bool = False
+    # The map files in /var/yp/<domain>.
+    maps: tuple[str, ...] = ()
 
 
 class Nis(FactBase[NisState]):
@@ -28,7 +33,7 @@ class Nis(FactBase[NisState]):
 
     .. code:: python
 
-        NisState(domainname="pasta.net", domain_initialised=True)
+        NisState(domainname="pasta.net", domain_initialised=True, maps=("auto.home", "passwd.byname"))
     """
 
     default = NisState
@@ -40,4 +45,8 @@ class Nis(FactBase[NisState]):
     @override
     def process(self, output: list[str]) -> NisState:
         values = dict(line.split("=", 1) for line in output if "=" in line)
-        return NisState(domainname=values.get("DOMAINNAME", ""), domain_initialised="DOMAIN_DIR" in values)
+        return NisState(
+            domainname=values.get("DOMAINNAME", ""),
+            domain_initialised="DOMAIN_DIR" in values,
+            maps=tuple(sorted(values.get("MAPS", "").split())),
+        )

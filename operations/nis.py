@@ -10,6 +10,12 @@ with ``ypinit -m`` (no slaves); an existing domain is never set up again (ypinit
 On the clients (group ``nfs_clients``): ypbind bound to the configured server (yp.conf, not
 broadcast), autofs mounting each automount point from its NIS map, and the procedure's
 symlinks (``/pub -> staging/pub``).
+
+On the storage nodes, the procedure's ``domain pasta.net server localhost`` (row 62: the peer's
+back-to-back address may answer a broadcast first): each node is a slave server of the master's
+maps and binds to itself, so neither its boot nor its return to service waits on the master (a
+VM the pair may carry). The maps are copied once by the deploy and then hourly by a timer; the
+local server answers only the node itself.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import re
 from collections.abc import Generator
 from ipaddress import IPv4Network
 from pathlib import Path
+from typing import Any
 
 from pyinfra import host
 from pyinfra.api import QuoteString, StringCommand, deploy, operation
@@ -30,6 +37,7 @@ from operations.report import changes
 from operations.util import unit_state
 from twinstore.config import AutomountEntry, NfsClientConfig, NisServerConfig, SiteConfig
 from twinstore.fact_cache import FactReads
+from twinstore.templating import jinja_env_kwargs
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "nis"
 MAKEFILE = "/var/yp/Makefile"
@@ -40,6 +48,11 @@ DEFAULTDOMAIN = "/etc/defaultdomain"
 SECURENETS = "/etc/ypserv.securenets"
 YP_CONF = "/etc/yp.conf"
 AUTOFS_MASTER = "/etc/auto.master.d/twinstore.autofs"
+TRANSFER_SCRIPT = "/usr/local/sbin/twinstore-nis-transfer"
+YP_BIN = "/usr/lib/yp"
+YP_DIR = "/var/yp"
+TRANSFER_SERVICE = "twinstore-nis-transfer.service"
+TRANSFER_TIMER = "twinstore-nis-transfer.timer"
 
 
 def map_key_line(key: str) -> str:
@@ -85,6 +98,22 @@ def master_maps(domain: str, sources: list[OperationMeta]) -> Generator[StringCo
         host.noop(f"NIS maps of {domain} are up to date")
 
 
+@operation()
+def slave_maps(domain: str, maps: list[str], script: str) -> Generator[StringCommand, None, None]:
+    """
+    Copy the master's maps to a node that lacks one of them (later copies: the node's timer).
+
+    + domain: the NIS domain
+    + maps: the maps the node serves itself
+    + script: the transfer script, which copies every map
+    """
+    missing = sorted(set(maps) - set(host.get_fact(Nis, domain=domain).maps))
+    if not missing:
+        host.noop(f"this node has a copy of every NIS map of {domain} it serves")
+        return
+    yield StringCommand(script, "--first")
+
+
 def nis_domain(site: SiteConfig) -> OperationMeta:
     """The NIS domain, now and at boot (both the master and its clients need it); returns the file's operation."""
     defaultdomain = files.template(
@@ -107,6 +136,33 @@ def nis_server_fact_reads(config: NisServerConfig, site: SiteConfig) -> FactRead
         files=[DEFAULTDOMAIN, SECURENETS],
         services=["ypserv.service"],
         lines=lines,
+        facts=[(Nis, {"domain": site.nis_domain})],
+    )
+
+
+def transfer_script_values(site: SiteConfig) -> dict[str, Any]:
+    """The transfer script's values: the domain and the master it copies from."""
+    return {
+        "domain": site.nis_domain,
+        "master": str(site.nis_server),
+        "maps": site.nis_maps,
+        "yp_bin": YP_BIN,
+        "yp_dir": YP_DIR,
+    }
+
+
+def nis_slave_fact_reads(site: SiteConfig) -> FactReads:
+    """Everything configure_nis_slave reads on a storage node."""
+    return FactReads(
+        files=[
+            DEFAULTDOMAIN,
+            SECURENETS,
+            YP_CONF,
+            TRANSFER_SCRIPT,
+            f"/etc/systemd/system/{TRANSFER_SERVICE}",
+            f"/etc/systemd/system/{TRANSFER_TIMER}",
+        ],
+        services=["ypserv.service", "ypbind.service", TRANSFER_TIMER],
         facts=[(Nis, {"domain": site.nis_domain})],
     )
 
@@ -208,3 +264,65 @@ def configure_nfs_client(config: NfsClientConfig, site: SiteConfig) -> None:
         files.directory(name=f"Mount point {point}", path=point)
     for link in config.client_links:
         files.link(name=f"{link.path} -> {link.target}", path=link.path, target=link.target)
+
+
+@deploy("NIS served by the node itself")
+def configure_nis_slave(site: SiteConfig) -> None:
+    defaultdomain = nis_domain(site)
+    securenets = files.template(
+        name="Only this node may ask its NIS server (/etc/ypserv.securenets)",
+        src=str(TEMPLATES / "securenets.j2"),
+        dest=SECURENETS,
+        network=None,
+    )
+    files.template(
+        name=f"NIS maps copier {TRANSFER_SCRIPT}",
+        src=str(TEMPLATES / "twinstore-nis-transfer.sh.j2"),
+        dest=TRANSFER_SCRIPT,
+        mode="755",
+        jinja_env_kwargs=jinja_env_kwargs(),
+        **transfer_script_values(site),
+    )
+    service = files.template(
+        name=f"NIS maps copier unit {TRANSFER_SERVICE}",
+        src=str(TEMPLATES / "twinstore-nis-transfer.service.j2"),
+        dest=f"/etc/systemd/system/{TRANSFER_SERVICE}",
+        script=TRANSFER_SCRIPT,
+        master=str(site.nis_server),
+    )
+    timer = files.template(
+        name=f"NIS maps copied every hour ({TRANSFER_TIMER})",
+        src=str(TEMPLATES / "twinstore-nis-transfer.timer.j2"),
+        dest=f"/etc/systemd/system/{TRANSFER_TIMER}",
+    )
+    systemd.daemon_reload(name="Reload systemd units", _if=any_changed(service, timer))
+    copied = slave_maps(
+        name=f"Copy the NIS maps of {site.nis_domain} from {site.nis_server}",
+        domain=site.nis_domain,
+        maps=site.nis_maps,
+        script=TRANSFER_SCRIPT,
+    )
+    systemd.service(
+        name="NIS server restarted for its domain, securenets or maps",
+        service="ypserv.service",
+        running=True,
+        restarted=True,
+        _if=any_changed(defaultdomain, securenets, copied),
+    )
+    unit_state(name="NIS server running and started at boot", service="ypserv.service", running=True, enabled=True)
+    yp_conf = files.template(
+        name="Bind to this node's own NIS server (/etc/yp.conf)",
+        src=str(TEMPLATES / "yp.conf.j2"),
+        dest=YP_CONF,
+        domain=site.nis_domain,
+        server="localhost",
+    )
+    systemd.service(
+        name="ypbind restarted for its server",
+        service="ypbind.service",
+        running=True,
+        restarted=True,
+        _if=any_changed(defaultdomain, yp_conf),
+    )
+    unit_state(name="ypbind running and started at boot", service="ypbind.service", running=True, enabled=True)
+    unit_state(name=f"{TRANSFER_TIMER} keeps the maps current", service=TRANSFER_TIMER, running=True, enabled=True)

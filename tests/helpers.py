@@ -12,7 +12,7 @@ from typing import Any
 from prometheus_client.parser import text_string_to_metric_families
 
 from facts.drbd import DrbdResourceState
-from twinstore.config import STORAGE_KEYS, StorageConfig
+from twinstore.config import SITE_KEYS, STORAGE_KEYS, SiteConfig, StorageConfig
 from twinstore.validation import HostView, Problem, validate, views_from_files
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -108,6 +108,12 @@ def real_storage_config(**changes: Any) -> StorageConfig:
     view = next(v for v in real_views() if v.name == "fiori")
     data = {key: value for key in STORAGE_KEYS if (value := view.data.get(key)) is not None}
     return StorageConfig.model_validate({**copy.deepcopy(data), **changes})
+
+
+def real_site_config() -> SiteConfig:
+    """fiori's SiteConfig from the real group_data."""
+    view = next(v for v in real_views() if v.name == "fiori")
+    return SiteConfig.model_validate({key: value for key in SITE_KEYS if (value := view.data.get(key)) is not None})
 
 
 class FakeOperationMeta:

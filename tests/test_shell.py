@@ -15,8 +15,9 @@ from lab.image import IDENTITY_SCRIPT, INITRAMFS_HOOK, LAB_FILES
 from operations.boot import boot_script_values
 from operations.fencing import handler_values
 from operations.metrics import metrics_script_values
+from operations.nis import transfer_script_values
 from operations.unison import ARCHIVE_DIR, sync_command_values
-from tests.helpers import real_storage_config, without_fencing
+from tests.helpers import real_site_config, real_storage_config, without_fencing
 from twinstore.templating import jinja_env_kwargs
 
 TEMPLATES = Path(__file__).parent.parent / "templates"
@@ -38,6 +39,7 @@ def rendered() -> dict[str, str]:
         "unison/sync.sh.j2": sync_command_values(config.unison, "/vol/rep-unison", "fiori", "torchio", "192.168.1.7"),
         "unison/unison-server.sh.j2": {"root": "/vol/rep-unison", "archive_dir": ARCHIVE_DIR},
         "metrics/twinstore-metrics.sh.j2": metrics_script_values(config, "fiori"),
+        "nis/twinstore-nis-transfer.sh.j2": transfer_script_values(real_site_config()),
     }
     return {name: environment.get_template(name).render(**value) for name, value in values.items()}
 

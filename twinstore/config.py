@@ -821,6 +821,11 @@ class SiteConfig(Model):
     domain: Annotated[str, Field(pattern=r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")] = "pasta.net"
     nis_domain: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]+$")] = "pasta.net"
     nis_server: IPv4Address
+    # The maps each storage node copies from the master and serves itself (yp.conf "server
+    # localhost"): its copy is all that node's NIS lookups see.
+    nis_maps: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")]] = Field(
+        default=["passwd.byname", "passwd.byuid", "group.byname", "group.bygid", "netid.byname"], min_length=1
+    )
     client_network: IPv4Network
 
 

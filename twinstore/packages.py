@@ -31,6 +31,11 @@ STORAGE_PACKAGES = [
     # DRBD's fence-peer handler powers the peer off through a ClusterLabs fence agent
     # (fence_redfish, fence_ipmilan, ...; operations/fencing.py).
     "fence-agents",
+    # Each node serves the site's NIS maps to itself, a slave of the NIS master, and binds to
+    # itself (procedure: yp.conf "server localhost"; operations/nis.py).
+    "ypserv",
+    "ypbind-mt",
+    "yp-tools",
 ]
 # Only on storage nodes with a mail_relay (operations/mail.py); bsd-mailx is the `mail` that
 # DRBD's notify scripts (split brain, out-of-sync blocks) send with.

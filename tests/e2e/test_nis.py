@@ -50,3 +50,30 @@ def test_the_client_finds_the_storage_through_nis_and_mounts_it_over_nfs(
         assert node.check_output(f"cat /vol/pub/nis-{token}") == token
     finally:
         client.check_output(f"rm -f /pub/nis-{token}")
+
+
+def test_each_storage_node_serves_itself_a_copy_of_the_masters_maps_and_its_timer_keeps_it_current(
+    converge: Run, fiori: testinfra.host.Host, torchio: testinfra.host.Host, client: testinfra.host.Host
+) -> None:
+    """Procedure row 62: yp.conf "server localhost" on both nodes. The copy is what lets a node boot
+    with the master down (tests/e2e/test_ocfs2.py reboots both nodes so)."""
+    domain = lab_storage_value("nis_domain")
+    for node in (fiori, torchio):
+        assert f"domain {domain} server localhost" in node.file("/etc/yp.conf").content_string
+        assert node.check_output(f"ypwhich -d {domain}") in ("localhost", "127.0.0.1")
+        assert node.check_output(f"ypcat -d {domain} -k auto.home") == client.check_output("ypcat -k auto.home")
+        assert node.service("twinstore-nis-transfer.timer").is_enabled
+        # Only the node itself may ask its NIS server.
+        assert node.file("/etc/ypserv.securenets").content_string.split("\n")[1:] == ["255.0.0.0\t127.0.0.0", ""]
+    # A key the master adds (not one of twinstore's) reaches each node at its timer's next copy.
+    key = f"nis-{uuid.uuid4().hex[:8]}"
+    client.check_output(f"echo '{key} -rw 192.168.1.6:/vol/home/{key}' >> /etc/auto.home && make -C /var/yp")
+    try:
+        for node in (fiori, torchio):
+            assert node.run(f"ypmatch -d {domain} {key} auto.home").rc != 0
+            node.check_output("systemctl start twinstore-nis-transfer.service")
+            assert node.check_output(f"ypmatch -d {domain} {key} auto.home").endswith(f"/vol/home/{key}")
+    finally:
+        client.check_output(f"sed -i '/^{key} /d' /etc/auto.home && make -C /var/yp")
+        for node in (fiori, torchio):
+            node.check_output("systemctl start twinstore-nis-transfer.service")

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 
+import pytest
 import testinfra
 
 from tests.e2e.conftest import CONFIGURED_TIMEOUTS, LAB_INVENTORY, RUNNING_TIMEOUTS, Run, reboot, run_pyinfra, wait_for
+from tests.e2e.faults import measured
 from tests.helpers import lab_storage_value
 
 VOLUMES = {"/dev/drbd0": "/vol/ocfs2-small", "/dev/drbd1": "/vol/ocfs2-large"}
@@ -15,6 +18,7 @@ OPTIONS = ("_netdev", "noatime", "nodiratime", "data=writeback", "commit=60")
 HEALTHY = "grep -c 'cs:Connected ro:Primary/Primary ds:UpToDate/UpToDate' /proc/drbd"
 MOUNTED = "grep -c ' ocfs2 ' /proc/mounts"
 BOTH_REBOOT_TIMEOUT_S = 600
+SITE_DOMAIN = lab_storage_value("nis_domain")
 
 
 def test_cluster_online_with_the_procedures_settings(converge: Run, fiori: testinfra.host.Host) -> None:
@@ -137,18 +141,30 @@ def test_one_node_rebooted_while_the_other_keeps_writing_loses_nothing(
     assert torchio.service("twinstore-storage").is_running
 
 
+@pytest.fixture
+def site_servers_down(client: testinfra.host.Host) -> Iterator[None]:
+    """The site's NIS master and the lab's DNS root, both on the client guest, stopped for the test."""
+    client.check_output("systemctl stop ypserv.service unbound.service")
+    try:
+        yield
+    finally:
+        client.check_output("systemctl start ypserv.service unbound.service")
+
+
 def test_both_nodes_rebooted_together_come_back_in_service(
-    converge: Run, fiori: testinfra.host.Host, torchio: testinfra.host.Host
+    converge: Run, site_servers_down: None, fiori: testinfra.host.Host, torchio: testinfra.host.Host
 ) -> None:
+    """With the NIS master and every DNS server down: the pair may carry the VMs that serve them."""
     fiori.check_output("head -c 1048576 /dev/urandom > /vol/mail/before-reboot && sync")
     checksum = fiori.check_output("sha256sum < /vol/mail/before-reboot")
+    maps = {node: node.check_output(f"ypcat -d {SITE_DOMAIN} -k auto.home") for node in (fiori, torchio)}
+    assert maps[fiori] and maps[fiori] == maps[torchio]
     # Both shut down at once, so each node's OCFS2 unmount may wait on the other's o2cb
     # timeouts: allow more than a single reboot.
     reboot("fiori", "torchio", timeout=BOTH_REBOOT_TIMEOUT_S)
     for node in (fiori, torchio):
         wait_for(node, HEALTHY, "2", timeout=300, every=3)
         wait_for(node, MOUNTED, "2", timeout=120, every=3)
-        wait_for(node, "systemctl is-active twinstore-storage nfs-server | sort -u", "active", timeout=120, every=3)
         exports = node.check_output("exportfs -s")
         for real in ("/vol/rep-unison/pub", "/vol/ocfs2-small/home", "/vol/ocfs2-small/svn"):
             assert re.search(rf"^{re.escape(real)}\s+192\.168\.1\.0/24\(", exports, re.MULTILINE), exports
@@ -156,14 +172,34 @@ def test_both_nodes_rebooted_together_come_back_in_service(
         assert node.run("systemctl is-failed --quiet twinstore-storage").rc != 0
         # nftables.service loaded the packet filter at boot, and the pair reconnected through it.
         assert "policy drop" in node.check_output("nft list table inet twinstore")
-    # The lab's upstream resolver (group_data: 192.168.1.1) is unreachable: the boot did not wait
-    # on it. The local resolver started at once, with the trust anchor from dns-root-data and no
-    # network (nss-lookup.target, which rpc-statd and postfix wait for, was reached), and each
-    # node names its peer from /etc/hosts.
+    # No DNS server answers (the lab's root is stopped): the boot did not wait on one. The local
+    # resolver started at once, with the trust anchor from dns-root-data and no network
+    # (nss-lookup.target, which rpc-statd and postfix wait for, was reached), and each node names
+    # its peer from /etc/hosts.
     for node, peer, address in ((fiori, "torchio", "192.168.1.7"), (torchio, "fiori", "192.168.1.6")):
         assert node.check_output("systemctl is-active unbound.service nss-lookup.target | sort -u") == "active"
         assert node.check_output("systemctl show -p NRestarts --value unbound.service") == "0"
         assert node.check_output(f"getent hosts {peer}").split() == [address, peer]
+    # The NIS master is down: each node bound to its own NIS server at once (procedure row 62,
+    # yp.conf "server localhost") and serves the maps it copied before.
+    for node in (fiori, torchio):
+        assert node.check_output("systemctl is-active ypserv.service ypbind.service | sort -u") == "active"
+        assert node.check_output(f"ypwhich -d {SITE_DOMAIN}") in ("localhost", "127.0.0.1")
+        assert node.check_output(f"ypcat -d {SITE_DOMAIN} -k auto.home") == maps[node]
+        bind = ypbind_start_seconds(node)
+        measured(f"{node.backend.hostname}: ypbind bound with the NIS master down", f"{bind:.1f} s")
+        assert bind < 5, f"ypbind took {bind:.1f} s to bind with the NIS master down"
+
+
+def ypbind_start_seconds(node: testinfra.host.Host) -> float:
+    """How long ypbind's start took at the last boot (it returns once bound)."""
+    values = dict(
+        line.split("=", 1)
+        for line in node.check_output(
+            "systemctl show -p InactiveExitTimestampMonotonic -p ActiveEnterTimestampMonotonic ypbind.service"
+        ).splitlines()
+    )
+    return (int(values["ActiveEnterTimestampMonotonic"]) - int(values["InactiveExitTimestampMonotonic"])) / 1e6
 
 
 def test_new_o2cb_timeouts_are_previewed_on_both_nodes_and_refused_on_one(
