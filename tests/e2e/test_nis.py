@@ -7,7 +7,7 @@ import uuid
 
 import testinfra
 
-from tests.e2e.conftest import Run
+from tests.e2e.conftest import LAB_INVENTORY, Run, run_pyinfra
 from tests.helpers import LAB_GROUPS, ROOT, lab_storage_value, real_views
 
 
@@ -77,3 +77,21 @@ def test_each_storage_node_serves_itself_a_copy_of_the_masters_maps_and_its_time
         client.check_output(f"sed -i '/^{key} /d' /etc/auto.home && make -C /var/yp")
         for node in (fiori, torchio):
             node.check_output("systemctl start twinstore-nis-transfer.service")
+
+
+def test_a_storage_run_with_the_nis_master_down_warns_and_the_timer_copies_the_map_later(
+    converge: Run, fiori: testinfra.host.Host, client: testinfra.host.Host
+) -> None:
+    """The deploy of a storage node never depends on the NIS master (it may be a VM this pair will
+    carry): a map it cannot copy is a warning, and the node's timer copies it later."""
+    domain = lab_storage_value("nis_domain")
+    fiori.check_output(f"rm /var/yp/{domain}/auto.staging")
+    client.check_output("systemctl stop ypserv.service")
+    try:
+        run = run_pyinfra("-y", "--limit", "storage", LAB_INVENTORY, "deploy.py")
+    finally:
+        client.check_output("systemctl start ypserv.service")
+    assert run.returncode == 0, run.output[-3000:]
+    assert "not copied from the NIS master 192.168.1.10" in run.output and "Error (ignored)" in run.output
+    fiori.check_output("systemctl start twinstore-nis-transfer.service")
+    assert fiori.check_output(f"ypcat -d {domain} -k auto.staging") == client.check_output("ypcat -k auto.staging")
