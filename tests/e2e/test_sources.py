@@ -3,7 +3,7 @@
 The mirror holds the lab repository's packages in a Debian layout (dists/, pool/), its
 Release files signed by a key made for the test and trusted on the storage nodes, as a
 site's install server serves Debian's own signed files. The deploy is run with apt_sources
-pointing at it; apt then updates and downloads by IP while every DNS upstream is unreachable.
+pointing at it; apt then updates and downloads by IP while no DNS server knows the mirror's names.
 """
 
 from __future__ import annotations
@@ -153,7 +153,7 @@ def test_apt_reaches_the_install_server_by_address_without_dns(
         for suite in SUITES:
             assert f"{MIRROR_ADDRESS}_debian_dists_{suite}_InRelease" in lists, lists
             assert f"{MIRROR_ADDRESS}_vendor_dists_{suite}_InRelease" in lists, lists
-        # No name resolves beyond the pair (the lab's upstream resolver does not answer), yet
+        # The servers' names resolve nowhere (the lab's DNS root knows only pasta.net), yet
         # apt knows the packages from the install server and fetches one by its address.
         assert node.run("getent hosts deb.debian.org").rc != 0
         assert f"{MIRROR_URI} bookworm/main amd64 Packages" in node.check_output("apt-cache policy rsync")
