@@ -21,7 +21,6 @@ from pyinfra.operations.util import any_changed
 
 from facts.boot import BootWait, BootWaitState
 from facts.ocfs2 import Ocfs2
-from operations.ocfs2 import ocfs2_devices
 from operations.report import report, utc
 from operations.util import unit_state
 from twinstore.config import StorageConfig
@@ -80,7 +79,7 @@ def boot_script_values(config: StorageConfig) -> dict[str, Any]:
             ":".join(
                 [
                     volume.drbd_resource,
-                    f"/dev/drbd{config.drbd_resources[volume.drbd_resource].minor}",
+                    config.ocfs2_resource(volume).device,
                     volume.mount_point,
                     ",".join(config.ocfs2_mount_options_for(volume)),
                 ]
@@ -118,6 +117,6 @@ def configure_boot(config: StorageConfig) -> None:
         name=f"{UNIT} active",
         unit=UNIT,
         cluster=config.ocfs2_cluster.name,
-        devices=ocfs2_devices(config),
+        devices=config.ocfs2_devices,
         mount_points=[volume.mount_point for volume in config.ocfs2_volumes.values()],
     )

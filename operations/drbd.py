@@ -32,12 +32,11 @@ from pyinfra.operations.util import any_changed
 
 from facts.boot import PreviousBoot
 from facts.drbd import DRBDMETA_CHECKED_BYTES, DrbdResources, DrbdResourceState
-from operations.ext4 import mapper_path
 from operations.fencing import FENCE_PEER, PROMOTE_ALONE_FLAG
 from operations.lvm import refuse_unless_blank
 from operations.report import utc
 from operations.util import private_template, unit_state
-from twinstore.config import Node, StorageConfig
+from twinstore.config import StorageConfig
 from twinstore.fact_cache import FactReads, prefetch_reads
 from twinstore.validation import Problem, host_source, stop
 
@@ -540,17 +539,10 @@ def progress(message: str) -> Generator[StringCommand, None, None]:
 
 
 def resource_args(config: StorageConfig) -> list[tuple[str, int, str]]:
-    group = config.volume_group.name
     return [
-        (name, resource.minor, mapper_path(group, resource.backing_volume))
+        (name, resource.minor, config.mapper_path(resource.backing_volume))
         for name, resource in config.drbd_resources.items()
     ]
-
-
-def replication_address(config: StorageConfig, node: Node) -> str:
-    if config.replication_link.mode == "backlink" and node.link_address is not None:
-        return str(node.link_address)
-    return str(node.lan_address)
 
 
 def read_peer(config: StorageConfig) -> tuple[dict[str, DrbdResourceState] | None, bool]:
@@ -598,7 +590,7 @@ def configure_drbd(config: StorageConfig) -> None:
         fence_peer=FENCE_PEER,
         stonith=config.stonith,
     )
-    nodes = [{"name": node.name, "address": replication_address(config, node)} for node in config.nodes]
+    nodes = [{"name": node.name, "address": config.replication_address(node)} for node in config.nodes]
     resource_files = {}
     for name, resource in config.drbd_resources.items():
         # It holds the pair's shared secret.
@@ -608,7 +600,7 @@ def configure_drbd(config: StorageConfig) -> None:
             dest=f"/etc/drbd.d/{name}.res",
             resource_name=name,
             resource=resource,
-            disk=mapper_path(config.volume_group.name, resource.backing_volume),
+            disk=config.mapper_path(resource.backing_volume),
             options=options,
             nodes=nodes,
         )
@@ -661,7 +653,7 @@ def configure_drbd(config: StorageConfig) -> None:
             metadata(
                 name=f"Create metadata for {plan.name}",
                 resource=plan.name,
-                device=mapper_path(config.volume_group.name, resource.backing_volume),
+                device=config.mapper_path(resource.backing_volume),
             )
         if plan.bring_up:
             up(name=f"Bring {plan.name} up", resource=plan.name)

@@ -31,11 +31,6 @@ def fstab_match(mount_point: str) -> str:
     return rf"^\S+\s+{escaped}\s"
 
 
-def mapper_path(group: str, volume: str) -> str:
-    """/dev/mapper name of an LV, as the procedure writes it in fstab (dashes doubled)."""
-    return f"/dev/mapper/{group.replace('-', '--')}-{volume.replace('-', '--')}"
-
-
 @operation()
 def filesystem(
     device: str, fs_type: str = "ext4", new_volume: bool = False, all_devices: list[str] | None = None
@@ -87,7 +82,7 @@ def fact_reads(config: StorageConfig) -> FactReads:
         lines=[("/etc/fstab", fstab_match(mount_point), True) for mount_point in volumes.values()],
         facts=[
             (LvmReport, {}),
-            (BlockDevices, {"paths": [mapper_path(config.volume_group.name, name) for name in volumes]}),
+            (BlockDevices, {"paths": [config.mapper_path(name) for name in volumes]}),
             (Mounts, {}),
         ],
     )
@@ -101,9 +96,9 @@ def configure_ext4(config: StorageConfig) -> None:
     options = ",".join(config.ext4_mount_options)
     ext4_volumes = mounted_volumes(config)
     files.directory(name="Directory /vol", path="/vol", present=True)
-    all_devices = [mapper_path(group, name) for name in ext4_volumes]
+    all_devices = [config.mapper_path(name) for name in ext4_volumes]
     for volume_name, mount_point in ext4_volumes.items():
-        device = mapper_path(group, volume_name)
+        device = config.mapper_path(volume_name)
         filesystem(
             name=f"ext4 on {group}/{volume_name}",
             device=device,

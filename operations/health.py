@@ -21,7 +21,6 @@ from facts.nfs import NfsExports, NfsExportsState
 from facts.ocfs2 import Ocfs2, Ocfs2State
 from operations.boot import waiting_text
 from operations.drbd import resource_args
-from operations.ocfs2 import ocfs2_devices
 from operations.report import utc
 from operations.unison import sync_record_on
 from twinstore.config import NfsExport, SiteConfig, StorageConfig
@@ -42,7 +41,7 @@ def read_node_health(config: StorageConfig, name: str) -> NodeHealth | None:
     """One node's state in one round trip; None when it cannot be reached."""
     node_host = inventory.get_host(name)
     drbd_args = {"resources": resource_args(config)}
-    ocfs2_args = {"cluster": config.ocfs2_cluster.name, "devices": ocfs2_devices(config)}
+    ocfs2_args = {"cluster": config.ocfs2_cluster.name, "devices": config.ocfs2_devices}
     exports_args = {"paths": [export.path for export in config.nfs_exports]}
     storage_args = {
         "cluster": config.ocfs2_cluster.name,

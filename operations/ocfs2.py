@@ -20,7 +20,7 @@ from pyinfra.operations import files
 from facts.boot import MOUNT_LOCK
 from facts.lvm import ZERO_HEAD_BYTES
 from facts.ocfs2 import Ocfs2, Ocfs2Device
-from operations.drbd import changes_discarded_here, replication_address
+from operations.drbd import changes_discarded_here
 from operations.ext4 import fstab_match
 from operations.lvm import refuse_unless_blank
 from operations.report import report
@@ -29,18 +29,6 @@ from twinstore.fact_cache import FactReads, prefetch_reads
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "ocfs2"
 O2CB_SERVICE = "o2cb.service"
-
-
-def ocfs2_devices(config: StorageConfig) -> list[tuple[str, int]]:
-    """(device, DRBD minor) of every OCFS2 volume, the Ocfs2 fact's argument."""
-    minors = [config.drbd_resources[volume.drbd_resource].minor for volume in config.ocfs2_volumes.values()]
-    return [(f"/dev/drbd{minor}", minor) for minor in minors]
-
-
-def cluster_members(config: StorageConfig) -> dict[str, str]:
-    """o2cb node name -> address:port, as configfs shows a registered cluster."""
-    port = config.ocfs2_cluster.port
-    return {node.name: f"{replication_address(config, node)}:{port}" for node in config.nodes}
 
 
 def filesystem_maker(config: StorageConfig) -> str:
@@ -233,7 +221,7 @@ def fact_reads(config: StorageConfig) -> FactReads:
         files=["/etc/ocfs2/cluster.conf", "/etc/default/o2cb"],
         directories=["/etc/ocfs2", *(volume.mount_point for volume in config.ocfs2_volumes.values())],
         lines=[("/etc/fstab", fstab_match(volume.mount_point), True) for volume in config.ocfs2_volumes.values()],
-        facts=[(Ocfs2, {"cluster": config.ocfs2_cluster.name, "devices": ocfs2_devices(config)})],
+        facts=[(Ocfs2, {"cluster": config.ocfs2_cluster.name, "devices": config.ocfs2_devices})],
     )
 
 
@@ -246,7 +234,7 @@ def configure_ocfs2(config: StorageConfig, link_moves: bool = False) -> None:
     prefetch_reads(host, fact_reads(config))
     files.directory(name="Directory /etc/ocfs2", path="/etc/ocfs2", present=True)
     nodes = [
-        {"name": node.name, "address": replication_address(config, node), "number": node.o2cb_number}
+        {"name": node.name, "address": config.replication_address(node), "number": node.o2cb_number}
         for node in config.nodes
     ]
     files.template(
@@ -262,12 +250,12 @@ def configure_ocfs2(config: StorageConfig, link_moves: bool = False) -> None:
         dest="/etc/default/o2cb",
         cluster=cluster,
     )
-    devices = ocfs2_devices(config)
+    devices = config.ocfs2_devices
     cluster_online(
         name=f"o2cb cluster {cluster.name} online",
         cluster=cluster.name,
         timeouts=cluster.timeouts,
-        members=cluster_members(config),
+        members=config.cluster_members,
         devices=devices,
         moving=link_moves,
     )
@@ -276,8 +264,8 @@ def configure_ocfs2(config: StorageConfig, link_moves: bool = False) -> None:
     maker = filesystem_maker(config)
     discarded = changes_discarded_here(config)
     for volume in config.ocfs2_volumes.values():
-        minor = config.drbd_resources[volume.drbd_resource].minor
-        device = f"/dev/drbd{minor}"
+        resource = config.ocfs2_resource(volume)
+        minor, device = resource.minor, resource.device
         options = config.ocfs2_mount_options_for(volume)
         fstab_options = ",".join(["_netdev", "noauto", *(o for o in options if o != "_netdev")])
         cluster_filesystem(

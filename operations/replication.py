@@ -23,8 +23,8 @@ from facts.ocfs2 import Ocfs2, Ocfs2State
 from facts.replication import DrbdAddresses, ReplicationLink, ReplicationLinkState
 from operations.boot import SCRIPT as BOOT_SCRIPT
 from operations.boot import UNIT as BOOT_UNIT
-from operations.drbd import read_peer, replication_address, resource_args
-from operations.ocfs2 import O2CB_SERVICE, cluster_members, ocfs2_devices
+from operations.drbd import read_peer, resource_args
+from operations.ocfs2 import O2CB_SERVICE
 from twinstore.config import StorageConfig
 from twinstore.fact_cache import FactReads, prefetch_reads
 from twinstore.validation import Problem, host_source, stop
@@ -72,8 +72,8 @@ def wanted_drbd_addresses(config: StorageConfig, node_name: str) -> dict[str, Dr
     peer = config.peer_of(node_name)
     return {
         name: DrbdAddresses(
-            this_host=f"{replication_address(config, this)}:{resource.port}",
-            remote_host=f"{replication_address(config, peer)}:{resource.port}",
+            this_host=f"{config.replication_address(this)}:{resource.port}",
+            remote_host=f"{config.replication_address(peer)}:{resource.port}",
         )
         for name, resource in config.drbd_resources.items()
     }
@@ -115,7 +115,7 @@ def plan_link_move(
                 f"{name} runs on {running.this_host} to {running.remote_host}, "
                 f"configured {wanted.this_host} to {wanted.remote_host}"
             )
-    members = cluster_members(config)
+    members = config.cluster_members
     if ocfs2.online and ocfs2.cluster_members != members:
         running_members = ", ".join(f"{n} {a}" for n, a in sorted(ocfs2.cluster_members.items()))
         move.differences.append(f"o2cb runs with {running_members}")
@@ -165,7 +165,7 @@ def move_title(config: StorageConfig, move: LinkMove) -> str:
     """What the node leaves service for, as the operations' names say it in --dry."""
     if move.moves_link:
         target = "back-to-back link" if config.replication_link.mode == "backlink" else "LAN"
-        addresses = ", ".join(replication_address(config, node) for node in config.nodes)
+        addresses = ", ".join(config.replication_address(node) for node in config.nodes)
         return f"Move replication to the {target} ({addresses})"
     changes = ", ".join(f"{name} {running} -> {wanted}" for name, (running, wanted) in move.timeout_changes.items())
     return f"Apply the configured o2cb timeouts ({changes})"
@@ -177,7 +177,7 @@ def link_move(config: StorageConfig) -> LinkMove:
         config,
         host.name,
         host.get_fact(ReplicationLink),
-        host.get_fact(Ocfs2, cluster=config.ocfs2_cluster.name, devices=ocfs2_devices(config)),
+        host.get_fact(Ocfs2, cluster=config.ocfs2_cluster.name, devices=config.ocfs2_devices),
         host.get_fact(DrbdResources, resources=resource_args(config)),
         *read_peer(config),
         source=host_source(host, "replication_link"),

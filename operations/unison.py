@@ -19,7 +19,6 @@ from pyinfra.facts.crontab import Crontab
 from pyinfra.operations import crontab, files
 
 from facts.unison import Unison, UnisonState
-from operations.drbd import replication_address
 from operations.report import report
 from twinstore.config import StorageConfig, UnisonProfile
 from twinstore.fact_cache import FactReads, prefetch_reads
@@ -270,12 +269,12 @@ def configure_unison(config: StorageConfig) -> None:
         authorized_sync_key(
             name=f"{client.name}'s sync key runs only the unison server",
             client=client.name,
-            client_address=replication_address(config, client),
+            client_address=config.replication_address(client),
             root=mount_point,
         )
     if not is_client:
         return
-    peer_address = replication_address(config, peer)
+    peer_address = config.replication_address(peer)
     pinned_host_key(name=f"{peer.name}'s host key pinned", peer=peer.name, peer_address=peer_address, root=mount_point)
     files.directory(name=f"Directory {ARCHIVE_DIR}", path=ARCHIVE_DIR, present=True, mode="700")
     files.template(

@@ -11,9 +11,9 @@ from pyinfra.context import ctx_host
 from pyinfra.operations.util.files import adjust_regex
 
 from facts.lvm import ZERO_HEAD_BYTES, BlockDevices, BlockDeviceState
-from operations.ext4 import filesystem, fstab_match, mapper_path
+from operations.ext4 import filesystem, fstab_match
 from operations.lvm import LVCREATE_ZEROED_BYTES
-from tests.helpers import FakeHost
+from tests.helpers import FakeHost, real_storage_config
 
 DEVICE = "/dev/mapper/vg0-rep--no"
 
@@ -26,7 +26,9 @@ def commands_for(state: BlockDeviceState | None, new_volume: bool = False) -> tu
 
 
 def test_mapper_path_doubles_dashes_like_device_mapper() -> None:
-    assert mapper_path("vg0", "rep-unison") == "/dev/mapper/vg0-rep--unison"
+    assert real_storage_config().mapper_path("rep-unison") == "/dev/mapper/vg0-rep--unison"
+    dashed = real_storage_config(volume_group={"name": "vg-data"})
+    assert dashed.mapper_path("rep-no") == "/dev/mapper/vg--data-rep--no"
 
 
 def test_existing_ext4_is_left_alone() -> None:

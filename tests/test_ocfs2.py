@@ -17,11 +17,9 @@ from pyinfra.context import ctx_host, ctx_state
 from facts.ocfs2 import Ocfs2, Ocfs2Device, Ocfs2State
 from operations.ocfs2 import (
     cluster_filesystem,
-    cluster_members,
     cluster_mount,
     cluster_online,
     mount_command,
-    ocfs2_devices,
 )
 from tests.helpers import FakeHost, real_storage_config, real_views
 from twinstore.config import StorageConfig
@@ -305,8 +303,14 @@ def storage_config(name: str) -> StorageConfig:
 
 def test_devices_and_members_from_the_configuration() -> None:
     config = storage_config("fiori")
-    assert ocfs2_devices(config) == [("/dev/drbd0", 0), ("/dev/drbd1", 1)]
-    assert cluster_members(config) == MEMBERS
+    assert config.ocfs2_devices == [("/dev/drbd0", 0), ("/dev/drbd1", 1)]
+    assert config.cluster_members == MEMBERS
+    backlink = config.model_copy(
+        update={"replication_link": config.replication_link.model_copy(update={"mode": "backlink"})}
+    )
+    assert backlink.cluster_members == {
+        node.name: f"{node.link_address}:{config.ocfs2_cluster.port}" for node in config.nodes
+    }
 
 
 def test_cluster_conf_is_the_same_on_both_nodes_and_has_the_procedures_values() -> None:

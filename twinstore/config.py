@@ -421,6 +421,10 @@ class DrbdResource(Model):
     port: Port
     backing_volume: LvmName
 
+    @property
+    def device(self) -> str:
+        return f"/dev/drbd{self.minor}"
+
 
 # After-split-brain policies that throw away one side's writes with no one deciding
 # (drbd.conf(5)): accepted only with drbd_options.accept_automatic_data_loss.
@@ -754,6 +758,35 @@ class StorageConfig(Model):
 
     def node(self, name: str) -> Node:
         return next(node for node in self.nodes if node.name == name)
+
+    def mapper_path(self, volume: str) -> str:
+        """/dev/mapper name of a logical volume of the volume group, as the procedure writes it in
+        fstab (dashes doubled, as device-mapper names it)."""
+        group = self.volume_group.name
+        return f"/dev/mapper/{group.replace('-', '--')}-{volume.replace('-', '--')}"
+
+    def replication_address(self, node: Node) -> str:
+        """The address the node replicates on (DRBD, o2cb, unison): its back-to-back address in
+        backlink mode, else its LAN address."""
+        if self.replication_link.mode == "backlink" and node.link_address is not None:
+            return str(node.link_address)
+        return str(node.lan_address)
+
+    @property
+    def cluster_members(self) -> dict[str, str]:
+        """o2cb node name -> address:port, as configfs shows a registered cluster."""
+        port = self.ocfs2_cluster.port
+        return {node.name: f"{self.replication_address(node)}:{port}" for node in self.nodes}
+
+    def ocfs2_resource(self, volume: Ocfs2Volume) -> DrbdResource:
+        """The DRBD resource an OCFS2 volume is made on."""
+        return self.drbd_resources[volume.drbd_resource]
+
+    @property
+    def ocfs2_devices(self) -> list[tuple[str, int]]:
+        """(device, DRBD minor) of every OCFS2 volume, the Ocfs2 fact's argument."""
+        resources = [self.ocfs2_resource(volume) for volume in self.ocfs2_volumes.values()]
+        return [(resource.device, resource.minor) for resource in resources]
 
     def resolve_public_path(self, path: str) -> str:
         """Follow the public symlinks under /vol to the server-side path (one level, as the procedure)."""
