@@ -33,9 +33,8 @@ from pyinfra.operations.util import any_changed
 from facts.boot import PreviousBoot
 from facts.drbd import DRBDMETA_CHECKED_BYTES, DrbdResources, DrbdResourceState
 from operations.fencing import FENCE_PEER, PROMOTE_ALONE_FLAG
-from operations.lvm import refuse_unless_blank
 from operations.report import utc
-from operations.util import private_template, unit_state
+from operations.util import private_template, refuse_unless_blank, unit_state
 from twinstore.config import StorageConfig
 from twinstore.fact_cache import FactReads, prefetch_reads
 from twinstore.validation import Problem, host_source, stop

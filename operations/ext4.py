@@ -17,7 +17,8 @@ from pyinfra.facts.server import Mounts
 from pyinfra.operations import files, server
 
 from facts.lvm import ZERO_HEAD_BYTES, BlockDevices, LvmReport
-from operations.lvm import LVCREATE_ZEROED_BYTES, refuse_unless_blank
+from operations.lvm import LVCREATE_ZEROED_BYTES
+from operations.util import refuse_unless_blank
 from twinstore.config import StorageConfig
 from twinstore.fact_cache import FactReads, prefetch_reads
 

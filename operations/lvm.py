@@ -12,6 +12,7 @@ from pyinfra import host
 from pyinfra.api import OperationError, QuoteString, StringCommand, deploy, operation
 
 from facts.lvm import BlockDevices, BlockDeviceState, LvmReport, LvmState
+from operations.util import refuse_unless_blank
 from twinstore.config import StorageConfig, parse_size
 from twinstore.fact_cache import FactReads, prefetch_reads
 from twinstore.validation import Problem, host_source, stop
@@ -27,25 +28,6 @@ def round_to_extent(size: int, extent_size: int) -> int:
 
 # lvcreate --zero y clears this much of a new volume's start (lvcreate(8): "the first 4KiB").
 LVCREATE_ZEROED_BYTES = 4096
-
-
-def refuse_unless_blank(device: str, zero_head_bytes: int = 0) -> StringCommand:
-    """
-    Shell guard run just before a destructive command: blkid -p exits 2 only when it finds nothing.
-
-    + device: the block device about to be written
-    + zero_head_bytes: also require this many leading bytes to be zero (what drbdmeta checks)
-    """
-    script = (
-        'blkid -p "$1" >/dev/null 2>&1; rc=$?; if [ "$rc" -ne 2 ]; then '
-        'echo "twinstore: refusing to write to $1: it carries a signature (blkid -p exit $rc)" >&2; exit 1; fi'
-    )
-    if zero_head_bytes:
-        script += (
-            f'; if ! cmp -s -n {zero_head_bytes} "$1" /dev/zero; then '
-            f'echo "twinstore: refusing to write to $1: its first {zero_head_bytes} bytes are not zero" >&2; exit 1; fi'
-        )
-    return StringCommand("sh", "-c", QuoteString(script), "sh", QuoteString(device))
 
 
 def lvm_problems(

@@ -22,8 +22,8 @@ from facts.lvm import ZERO_HEAD_BYTES
 from facts.ocfs2 import Ocfs2, Ocfs2Device
 from operations.drbd import changes_discarded_here
 from operations.ext4 import fstab_match
-from operations.lvm import refuse_unless_blank
 from operations.report import report
+from operations.util import refuse_unless_blank
 from twinstore.config import StorageConfig
 from twinstore.fact_cache import FactReads, prefetch_reads
 

@@ -102,3 +102,22 @@ def units_reloaded() -> None:
     """One reload of systemd's units, where this run enabled or disabled one (unit_state)."""
     name = host.name
     systemd.daemon_reload(name="systemd reads what the run enabled", _if=lambda: name in _ENABLEMENT_CHANGED)
+
+
+def refuse_unless_blank(device: str, zero_head_bytes: int = 0) -> StringCommand:
+    """
+    Shell guard run just before a destructive command: blkid -p exits 2 only when it finds nothing.
+
+    + device: the block device about to be written
+    + zero_head_bytes: also require this many leading bytes to be zero (what drbdmeta checks)
+    """
+    script = (
+        'blkid -p "$1" >/dev/null 2>&1; rc=$?; if [ "$rc" -ne 2 ]; then '
+        'echo "twinstore: refusing to write to $1: it carries a signature (blkid -p exit $rc)" >&2; exit 1; fi'
+    )
+    if zero_head_bytes:
+        script += (
+            f'; if ! cmp -s -n {zero_head_bytes} "$1" /dev/zero; then '
+            f'echo "twinstore: refusing to write to $1: its first {zero_head_bytes} bytes are not zero" >&2; exit 1; fi'
+        )
+    return StringCommand("sh", "-c", QuoteString(script), "sh", QuoteString(device))

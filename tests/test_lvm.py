@@ -10,7 +10,8 @@ from pyinfra.api import OperationError
 from pyinfra.context import ctx_host
 
 from facts.lvm import BlockDevices, BlockDeviceState, LogicalVolumeState, LvmReport, LvmState, VolumeGroupState
-from operations.lvm import logical_volume, lvm_problems, refuse_unless_blank, volume_group
+from operations.lvm import logical_volume, lvm_problems, volume_group
+from operations.util import refuse_unless_blank
 from tests.helpers import FakeHost
 from twinstore.config import StorageConfig
 from twinstore.validation import storage_config
