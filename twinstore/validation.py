@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, ip_address, ip_network
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 from pydantic import BaseModel, ValidationError
@@ -723,6 +723,7 @@ def check_inventory_files(inventory_file: str, groups: dict[str, Any]) -> None:
 
 
 _checked_inventories: set[int] = set()
+M = TypeVar("M", bound=BaseModel)
 
 
 def check_deploy_inventory(inventory: Any) -> None:
@@ -733,29 +734,37 @@ def check_deploy_inventory(inventory: Any) -> None:
     _checked_inventories.add(id(inventory))
 
 
+def config_of(host: Any, model: type[M]) -> M:
+    """A host's validated configuration of one kind (deploy time), from its data: computed once
+    per host and kind, since validation reads files (secrets) and the data does not change."""
+    configs: dict[type[BaseModel], BaseModel] = host.__dict__.setdefault("_twinstore_configs", {})
+    if model not in configs:
+        configs[model] = model.model_validate(
+            {key: value for key in model.model_fields if (value := host.data.get(key)) is not None}
+        )
+    config = configs[model]
+    assert isinstance(config, model)
+    return config
+
+
 def storage_config(host: Any) -> StorageConfig:
     """The validated StorageConfig of a storage host (deploy time)."""
-    return StorageConfig.model_validate(
-        {key: host.data.get(key) for key in STORAGE_KEYS if host.data.get(key) is not None}
-    )
+    return config_of(host, StorageConfig)
 
 
 def site_config(host: Any) -> SiteConfig:
-    return SiteConfig.model_validate({key: host.data.get(key) for key in SITE_KEYS if host.data.get(key) is not None})
+    """The validated SiteConfig every host shares (deploy time)."""
+    return config_of(host, SiteConfig)
 
 
 def nis_server_config(host: Any) -> NisServerConfig:
     """The validated NisServerConfig of a host in the nis_servers group (deploy time)."""
-    return NisServerConfig.model_validate(
-        {key: host.data.get(key) for key in NIS_SERVER_KEYS if host.data.get(key) is not None}
-    )
+    return config_of(host, NisServerConfig)
 
 
 def nfs_client_config(host: Any) -> NfsClientConfig:
     """The validated NfsClientConfig of a host in the nfs_clients group (deploy time)."""
-    return NfsClientConfig.model_validate(
-        {key: host.data.get(key) for key in NFS_CLIENT_KEYS if host.data.get(key) is not None}
-    )
+    return config_of(host, NfsClientConfig)
 
 
 __all__ = [
