@@ -22,6 +22,7 @@ from operations import (
     metrics,
     names,
     nfs,
+    nfs_client,
     ocfs2,
     replication,
     sources,
@@ -40,11 +41,12 @@ from operations.mail import configure_mail
 from operations.metrics import configure_metrics
 from operations.names import configure_names
 from operations.nfs import configure_nfs
+from operations.nfs_client import configure_nfs_client
 from operations.nis import (
-    configure_nfs_client,
+    configure_nis_client,
     configure_nis_server,
     configure_nis_slave,
-    nfs_client_fact_reads,
+    nis_client_fact_reads,
     nis_server_fact_reads,
     nis_slave_fact_reads,
 )
@@ -104,7 +106,7 @@ def host_fact_reads(target: Host) -> fact_cache.FactReads:
     if NIS_SERVER_GROUP in target.groups:
         reads += nis_server_fact_reads(nis_server_config(target), site_config(target))
     if NFS_CLIENT_GROUP in target.groups:
-        reads += nfs_client_fact_reads(nfs_client_config(target), site_config(target))
+        reads += nis_client_fact_reads(site_config(target)) + nfs_client.fact_reads(nfs_client_config(target))
     return reads
 
 
@@ -169,7 +171,8 @@ if STORAGE_GROUP in host.groups:
 
 
 if NFS_CLIENT_GROUP in host.groups:
-    configure_nfs_client(config=nfs_client_config(host), site=site_config(host))
+    configure_nis_client(site=site_config(host))
+    configure_nfs_client(config=nfs_client_config(host))
 
 # The units enabled above, known to systemd as such (operations/util.py).
 units_reloaded()

@@ -1,4 +1,4 @@
-"""NIS maps on the site's NIS master, and the NFS clients that mount the storage through them.
+"""NIS: the site's NIS master's maps, its clients' binding, and each storage node serving itself.
 
 On the master (group ``nis_servers``) the procedure adds the storage's exports to the
 automount maps (/etc/auto.home, /etc/auto.staging) and runs ``make -C /var/yp``. twinstore
@@ -7,9 +7,8 @@ maps in /var/yp/Makefile (AUTO_MAPS and ALL, so a plain ``make -C /var/yp`` buil
 runs make only when a map or the Makefile changed. A master with no NIS domain yet is set up
 with ``ypinit -m`` (no slaves); an existing domain is never set up again (ypinit empties it).
 
-On the clients (group ``nfs_clients``): ypbind bound to the configured server (yp.conf, not
-broadcast), autofs mounting each automount point from its NIS map, and the procedure's
-symlinks (``/pub -> staging/pub``).
+On the NFS clients (group ``nfs_clients``): ypbind bound to the configured server (yp.conf, not
+broadcast); their automounts are operations/nfs_client.py.
 
 On the storage nodes, the procedure's ``domain pasta.net server localhost`` (row 62: the peer's
 back-to-back address may answer a broadcast first): each node is a slave server of the master's
@@ -35,7 +34,7 @@ from pyinfra.operations.util import any_changed
 from facts.nis import Nis
 from operations.report import changes
 from operations.util import unit_state
-from twinstore.config import AutomountEntry, NfsClientConfig, NisServerConfig, SiteConfig
+from twinstore.config import AutomountEntry, NisServerConfig, SiteConfig
 from twinstore.fact_cache import FactReads
 from twinstore.templating import jinja_env_kwargs
 
@@ -47,7 +46,6 @@ AUTO_MAPS_LINE = r"^AUTO_MAPS\s*=.*$"
 DEFAULTDOMAIN = "/etc/defaultdomain"
 SECURENETS = "/etc/ypserv.securenets"
 YP_CONF = "/etc/yp.conf"
-AUTOFS_MASTER = "/etc/auto.master.d/twinstore.autofs"
 TRANSFER_SCRIPT = "/usr/local/sbin/twinstore-nis-transfer"
 YP_BIN = "/usr/lib/yp"
 YP_DIR = "/var/yp"
@@ -167,13 +165,11 @@ def nis_slave_fact_reads(site: SiteConfig) -> FactReads:
     )
 
 
-def nfs_client_fact_reads(config: NfsClientConfig, site: SiteConfig) -> FactReads:
-    """Everything configure_nfs_client reads on a client."""
+def nis_client_fact_reads(site: SiteConfig) -> FactReads:
+    """Everything configure_nis_client reads on a client."""
     return FactReads(
-        files=[DEFAULTDOMAIN, YP_CONF, AUTOFS_MASTER],
-        directories=list(config.automount_points),
-        links=[link.path for link in config.client_links],
-        services=["ypbind.service", "autofs.service"],
+        files=[DEFAULTDOMAIN, YP_CONF],
+        services=["ypbind.service"],
         facts=[(Nis, {"domain": site.nis_domain})],
     )
 
@@ -228,8 +224,8 @@ def configure_nis_server(config: NisServerConfig, site: SiteConfig) -> None:
     unit_state(name="NIS server running and started at boot", service="ypserv.service", running=True, enabled=True)
 
 
-@deploy("NFS clients")
-def configure_nfs_client(config: NfsClientConfig, site: SiteConfig) -> None:
+@deploy("NIS client")
+def configure_nis_client(site: SiteConfig) -> None:
     defaultdomain = nis_domain(site)
     yp_conf = files.template(
         name=f"Bind to the NIS server {site.nis_server} (/etc/yp.conf)",
@@ -246,24 +242,6 @@ def configure_nfs_client(config: NfsClientConfig, site: SiteConfig) -> None:
         _if=any_changed(defaultdomain, yp_conf),
     )
     unit_state(name="ypbind running and started at boot", service="ypbind.service", running=True, enabled=True)
-    automounts = files.template(
-        name="Automount points from NIS (/etc/auto.master.d/twinstore.autofs)",
-        src=str(TEMPLATES / "twinstore.autofs.j2"),
-        dest=AUTOFS_MASTER,
-        points=config.automount_points,
-    )
-    systemd.service(
-        name="autofs reloaded for its maps",
-        service="autofs.service",
-        running=True,
-        reloaded=True,
-        _if=any_changed(automounts),
-    )
-    unit_state(name="autofs running and started at boot", service="autofs.service", running=True, enabled=True)
-    for point in config.automount_points:
-        files.directory(name=f"Mount point {point}", path=point)
-    for link in config.client_links:
-        files.link(name=f"{link.path} -> {link.target}", path=link.path, target=link.target)
 
 
 @deploy("NIS served by the node itself")

@@ -79,10 +79,8 @@ def render(name: str, **values: object) -> list[str]:
     return [line for line in text.splitlines() if line and not line.startswith("#")]
 
 
-def test_clients_bind_to_the_configured_server_and_mount_from_nis_maps() -> None:
+def test_clients_bind_to_the_configured_server() -> None:
     assert render("yp.conf.j2", domain="pasta.net", server="192.168.1.10") == ["domain pasta.net server 192.168.1.10"]
-    points = {"/staging": "auto.staging", "/home": "auto.home"}
-    assert render("twinstore.autofs.j2", points=points) == ["/staging\typ:auto.staging", "/home\typ:auto.home"]
 
 
 def test_only_loopback_and_the_lan_may_ask_the_server() -> None:
