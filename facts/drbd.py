@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pyinfra.api import FactBase, QuoteString, StringCommand
+from pyinfra.api import FactBase, StringCommand
 from typing_extensions import override
 
-from facts.lvm import SECTION
+from facts.util import SECTION, script_command
 
 # drbdmeta create-md asks for confirmation when any of the first 68 KiB of the backing device
 # is not zero, signature or not; blkid alone cannot prove the device holds nothing.
@@ -40,70 +40,8 @@ PROC_LINE = re.compile(
 # Sets frozen=1 when I/O on any DRBD resource is suspended. While it is, a read of a DRBD device
 # and a stat of an OCFS2 volume wait (in the kernel, beyond any timeout) until I/O resumes:
 # the facts that would touch one skip it and say so. Shell built-ins only.
-FROZEN_SCRIPT = r"""
-frozen=""
-if [ -r /proc/drbd ]; then
-    while IFS= read -r line; do
-        case $line in *" cs:"*" "[ABC]" s"*) frozen=1 ;; esac
-    done < /proc/drbd
-fi
-"""
 SYNC_LINE = re.compile(r"sync'ed:\s*([0-9.]+)%")
 OOS = re.compile(r"\boos:(\d+)")
-
-SCRIPT = r"""
-# Shell built-ins wherever they do: each program started costs 60-100 ms under TCG.
-echo "{section}proc"
-proc=""
-if [ -r /proc/drbd ]; then
-    while IFS= read -r line; do proc="$proc$line
-"; done < /proc/drbd
-    printf '%s' "$proc"
-else
-    echo "NO_MODULE=1"
-fi
-echo "{section}mounts"
-while read -r device point rest; do
-    case $device in /dev/drbd*) echo "$device $point" ;; esac
-done < /proc/mounts
-echo "{section}splitbrain"
-dmesg 2>/dev/null | while IFS= read -r line; do
-    case $line in *[Ss][Pp][Ll][Ii][Tt]-[Bb][Rr][Aa][Ii][Nn]*) printf '%s\n' "$line" ;; esac
-done
-while [ "$#" -ge 3 ]; do
-    name=$1; minor=$2; disk=$3; shift 3
-    echo "{section}resource $name $minor $disk"
-    if [ -r /etc/drbd.d/$name.res ]; then echo "CONFIG_FILE=1"; fi
-    if [ ! -b "$disk" ]; then echo "MISSING=1"; continue; fi
-    probe=$(blkid -p -o export "$disk" 2>/dev/null); echo "BLKID_RC=$?"
-    if cmp -s -n {head_bytes} "$disk" /dev/zero; then echo "HEAD_ZERO=1"; fi
-    drbd_signature=""
-    while IFS= read -r line; do
-        case $line in TYPE=*|VERSION=*) printf '%s\n' "$line" ;; esac
-        [ "$line" = TYPE=drbd ] && drbd_signature=1
-    done <<PROBE
-$probe
-PROBE
-    # Generation identifiers: from the metadata while the resource is down, from the kernel
-    # while it is up and not UpToDate (they tell a new resource from a partial copy).
-    up=""
-    while IFS= read -r line; do
-        line=${{line#"${{line%%[! ]*}}"}}
-        case $line in
-        "$minor: cs:"*" ds:UpToDate/"*) up=current ;;
-        "$minor: cs:"[!U]*) up=1 ;;
-        esac
-    done <<PROC
-$proc
-PROC
-    if [ -n "$drbd_signature" ] && [ -z "$up" ]; then
-        gi=$(drbdmeta "$minor" v08 "$disk" internal get-gi 2>/dev/null) && echo "GI=$gi"
-    elif [ "$up" = 1 ]; then
-        gi=$(drbdadm get-gi "$name" 2>/dev/null) && echo "GI=$gi"
-    fi
-done
-true
-"""
 
 
 @dataclass(frozen=True)
@@ -274,9 +212,8 @@ class DrbdResources(FactBase[dict[str, DrbdResourceState]]):
 
     @override
     def command(self, resources: list[tuple[str, int, str]]) -> StringCommand:
-        arguments = [QuoteString(str(part)) for resource in resources for part in resource]
-        script = SCRIPT.format(section=SECTION, head_bytes=DRBDMETA_CHECKED_BYTES)
-        return StringCommand("sh", "-c", QuoteString(script), "sh", *arguments)
+        arguments = [part for resource in resources for part in resource]
+        return script_command(("drbd",), arguments, head_bytes=DRBDMETA_CHECKED_BYTES)
 
     @override
     def process(self, output: list[str]) -> dict[str, DrbdResourceState]:

@@ -5,48 +5,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from pyinfra.api import FactBase, QuoteString, StringCommand
+from pyinfra.api import FactBase, StringCommand
 from typing_extensions import override
 
-from facts.drbd import FROZEN_SCRIPT
-from facts.lvm import SECTION, section_lines
+from facts.util import script_command, section_lines
 
 # The newest split brain a health report has already reported (seconds since the epoch).
 SPLIT_BRAINS_SEEN = "/var/lib/twinstore/split-brains-seen"
 # The fence-peer handler's last fencing: time, fenced|fencing|failed, peer, resource
 # (templates/fencing/fence-peer.sh.j2 writes it).
 FENCE_STATE = "/var/lib/twinstore/fence-peer.last"
-
-SCRIPT = r"""
-cluster=$1; last_run=$2; shift 2
-echo "{section}now"
-date +%s
-echo "{section}splitbrains"
-seen=0
-if [ -r {seen_file} ]; then read -r seen < {seen_file}; fi
-# The kernel log in the journal, kept across reboots: split brains resolved by DRBD itself too.
-journalctl -k -q --no-pager -o short-unix --since "@$((seen + 1))" -g 'Split-Brain detected' 2>/dev/null
-echo "{section}fencing"
-if [ -r {fence_state} ]; then cat {fence_state}; fi
-echo "{section}heartbeat"
-find "/sys/kernel/config/cluster/$cluster/heartbeat" -mindepth 1 -maxdepth 1 -type d 2>/dev/null
-echo "{section}last_run"
-if [ -n "$last_run" ] && [ -r "$last_run" ]; then cat "$last_run"; fi
-echo "{section}volumes"
-{frozen_script}
-# The mount table, not a stat of the mount point: that waits on a frozen volume.
-for mount_point in "$@"; do
-    while read -r source point fs_type rest; do
-        [ "$point" = "$mount_point" ] || continue
-        case $frozen:$fs_type:$source in
-        1:ocfs2:* | 1:*:/dev/drbd*) echo "$mount_point $fs_type frozen" ;;
-        *) echo "$mount_point $fs_type $(df -P -k "$mount_point" | awk 'NR == 2 {{ print $2, $4 }}')" ;;
-        esac
-        break
-    done < /proc/mounts
-done
-true
-"""
 
 
 @dataclass(frozen=True)
@@ -131,21 +99,11 @@ class StorageHealth(FactBase[StorageHealthState]):
 
     @override
     def command(self, cluster: str, last_run_file: str, mount_points: list[str]) -> StringCommand:
-        return StringCommand(
-            "sh",
-            "-c",
-            QuoteString(
-                SCRIPT.format(
-                    section=SECTION,
-                    seen_file=SPLIT_BRAINS_SEEN,
-                    fence_state=FENCE_STATE,
-                    frozen_script=FROZEN_SCRIPT,
-                )
-            ),
-            "sh",
-            QuoteString(cluster),
-            QuoteString(last_run_file),
-            *map(QuoteString, mount_points),
+        return script_command(
+            ("frozen", "health"),
+            [cluster, last_run_file, *mount_points],
+            seen_file=SPLIT_BRAINS_SEEN,
+            fence_state=FENCE_STATE,
         )
 
     @override

@@ -5,38 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from pyinfra.api import FactBase, QuoteString, StringCommand
+from pyinfra.api import FactBase, StringCommand
 from typing_extensions import override
 
-from facts.lvm import SECTION
-
-SCRIPT = r"""
-# Shell built-ins wherever they do: each program started costs 60-100 ms under TCG. One
-# find reads every link's target (path, a tab, target per line).
-links=$(find "$@" -maxdepth 0 -type l -printf '%p\t%l\n' 2>/dev/null)
-mounts=$(while read -r source point rest; do echo "$point"; done < /proc/mounts)
-while [ "$#" -ge 3 ]; do
-    path=$1; target=$2; volume=$3; shift 3
-    echo "{section}$path"
-    if [ -L "$path" ]; then
-        while IFS='	' read -r link link_target; do
-            [ "$link" = "$path" ] && echo "LINK=$link_target"
-        done <<LINKS
-$links
-LINKS
-    elif [ -d "$path" ]; then
-        if [ -z "$(ls -A "$path")" ]; then echo "KIND=empty_directory"; else echo "KIND=directory"; fi
-    elif [ -e "$path" ]; then echo "KIND=other"
-    fi
-    if [ -d "$target" ]; then echo "TARGET=directory"; elif [ -e "$target" ]; then echo "TARGET=other"; fi
-    while IFS= read -r point; do
-        [ "$point" = "$volume" ] && echo "VOLUME_MOUNTED=1" && break
-    done <<MOUNTS
-$mounts
-MOUNTS
-done
-true
-"""
+from facts.util import SECTION, script_command
 
 PathKind = Literal["missing", "link", "empty_directory", "directory", "other"]
 
@@ -67,8 +39,7 @@ class PublicPaths(FactBase[dict[str, PublicPath]]):
 
     @override
     def command(self, links: list[tuple[str, str, str]]) -> StringCommand:
-        arguments = [QuoteString(part) for link in links for part in link]
-        return StringCommand("sh", "-c", QuoteString(SCRIPT.format(section=SECTION)), "sh", *arguments)
+        return script_command(("links",), [part for link in links for part in link])
 
     @override
     def process(self, output: list[str]) -> dict[str, PublicPath]:

@@ -9,7 +9,7 @@ from typing import Any
 from pyinfra.api import FactBase, QuoteString, StringCommand
 from typing_extensions import override
 
-SECTION = "#twinstore-section "
+from facts.util import SECTION, section_lines
 
 # A device is "blank" for mkfs only when blkid finds nothing and this much of its start is zero:
 # partition tables, LVM labels and most superblocks live there, and `wipefs` erases only the
@@ -43,18 +43,6 @@ class LvmState:
     volume_groups: dict[str, VolumeGroupState] = field(default_factory=dict)
     logical_volumes: dict[tuple[str, str], LogicalVolumeState] = field(default_factory=dict)
     physical_volumes: dict[str, str] = field(default_factory=dict)
-
-
-def section_lines(output: list[str]) -> dict[str, list[str]]:
-    """A fact script's output split at its SECTION markers: section name -> its lines."""
-    sections: dict[str, list[str]] = {}
-    current: list[str] | None = None
-    for line in output:
-        if line.startswith(SECTION):
-            current = sections.setdefault(line[len(SECTION) :].strip(), [])
-        elif current is not None:
-            current.append(line)
-    return sections
 
 
 def _split_sections(output: list[str]) -> dict[str, str]:

@@ -4,28 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pyinfra.api import FactBase, QuoteString, StringCommand
+from pyinfra.api import FactBase, StringCommand
 from typing_extensions import override
 
-from facts.drbd import FROZEN_SCRIPT
-from facts.lvm import SECTION
-
-SCRIPT = r"""
-# Shell built-ins wherever they do: each program started costs 60-100 ms under TCG.
-echo "{section}exported"
-# One line per path and client: "path client(options)".
-exportfs -s 2>/dev/null | while read -r path rest; do [ -n "$path" ] && echo "EXPORTED=$path ${{rest%%(*}}"; done
-{frozen_script}
-if [ -n "$frozen" ]; then
-    echo "{section}frozen"
-    exit 0
-fi
-for path in "$@"; do
-    echo "{section}path $path"
-    if [ -d "$path" ]; then echo "RESOLVED=$(cd "$path" && pwd -P)"; fi
-done
-true
-"""
+from facts.util import SECTION, script_command
 
 
 @dataclass(frozen=True)
@@ -60,8 +42,7 @@ class NfsExports(FactBase[NfsExportsState]):
 
     @override
     def command(self, paths: list[str]) -> StringCommand:
-        script = SCRIPT.format(section=SECTION, frozen_script=FROZEN_SCRIPT)
-        return StringCommand("sh", "-c", QuoteString(script), "sh", *map(QuoteString, paths))
+        return script_command(("frozen", "nfs"), list(paths))
 
     @override
     def process(self, output: list[str]) -> NfsExportsState:

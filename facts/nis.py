@@ -4,17 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pyinfra.api import FactBase, QuoteString, StringCommand
+from pyinfra.api import FactBase, StringCommand
 from typing_extensions import override
 
-SCRIPT = r"""
-domain=$1
-echo "DOMAINNAME=$(domainname 2>/dev/null)"
-if [ -d "/var/yp/$domain" ]; then
-    echo "DOMAIN_DIR=1"
-    echo "MAPS=$(cd "/var/yp/$domain" && ls | tr '\n' ' ')"
-fi
-"""
+from facts.util import script_command
 
 
 @dataclass(frozen=True)
@@ -40,7 +33,7 @@ class Nis(FactBase[NisState]):
 
     @override
     def command(self, domain: str) -> StringCommand:
-        return StringCommand("sh", "-c", QuoteString(SCRIPT), "sh", QuoteString(domain))
+        return script_command(("nis",), [domain])
 
     @override
     def process(self, output: list[str]) -> NisState:

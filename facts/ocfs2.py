@@ -16,61 +16,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pyinfra.api import FactBase, QuoteString, StringCommand
+from pyinfra.api import FactBase, StringCommand
 from typing_extensions import override
 
 from facts.drbd import parse_proc_drbd
-from facts.lvm import SECTION, ZERO_HEAD_BYTES
+from facts.lvm import ZERO_HEAD_BYTES
+from facts.util import SECTION, script_command
 from twinstore.config import O2CB_TIMEOUTS
-
-SCRIPT = r"""
-# Shell built-ins wherever they do: each program started costs 60-100 ms under TCG.
-cluster=$1; shift
-echo "{section}cluster"
-config=/sys/kernel/config/cluster/$cluster
-if [ -d "$config" ]; then
-    echo "ONLINE=1"
-    for timeout in {timeouts}; do
-        value=""; read -r value < "$config/$timeout" 2>/dev/null
-        echo "TIMEOUT=$timeout $value"
-    done
-    for node in "$config"/node/*; do
-        [ -d "$node" ] || continue
-        address=""; port=""
-        read -r address < "$node/ipv4_address"; read -r port < "$node/ipv4_port"
-        echo "NODE=${{node##*/}} $address:$port"
-    done
-fi
-while [ "$#" -ge 2 ]; do
-    device=$1; minor=$2; shift 2
-    echo "{section}device $device"
-    frozen=""
-    if [ -r /proc/drbd ]; then
-        while IFS= read -r line; do
-            case ${{line#"${{line%%[! ]*}}"}} in
-            "$minor: cs:"*" "[ABC]" s"*) printf 'DRBD=%s\n' "$line"; frozen=1 ;;
-            "$minor: cs:"*) printf 'DRBD=%s\n' "$line" ;;
-            esac
-        done < /proc/drbd
-    fi
-    while read -r source point fstype options rest; do
-        [ "$source" = "$device" ] || continue
-        echo "MOUNTED=$point"
-        case ",$options," in *,sync,*) echo "SYNC_MOUNTED=$point" ;; esac
-    done < /proc/mounts
-    if [ ! -b "$device" ]; then echo "MISSING=1"; continue; fi
-    # A read of a device with frozen I/O waits until it resumes: not probed.
-    if [ -n "$frozen" ]; then continue; fi
-    probe=$(blkid -p -o export "$device" 2>/dev/null); echo "BLKID_RC=$?"
-    if cmp -s -n {head_bytes} "$device" /dev/zero; then echo "HEAD_ZERO=1"; fi
-    while IFS= read -r line; do
-        case $line in TYPE=*|LABEL=*|UUID=*) printf '%s\n' "$line" ;; esac
-    done <<PROBE
-$probe
-PROBE
-done
-true
-"""
 
 
 @dataclass(frozen=True)
@@ -169,9 +121,10 @@ class Ocfs2(FactBase[Ocfs2State]):
 
     @override
     def command(self, cluster: str, devices: list[tuple[str, int]]) -> StringCommand:
-        script = SCRIPT.format(section=SECTION, head_bytes=ZERO_HEAD_BYTES, timeouts=" ".join(O2CB_TIMEOUTS.values()))
-        arguments = [QuoteString(str(part)) for device in devices for part in device]
-        return StringCommand("sh", "-c", QuoteString(script), "sh", QuoteString(cluster), *arguments)
+        arguments = [cluster, *(part for device in devices for part in device)]
+        return script_command(
+            ("ocfs2",), arguments, head_bytes=ZERO_HEAD_BYTES, timeouts=" ".join(O2CB_TIMEOUTS.values())
+        )
 
     @override
     def process(self, output: list[str]) -> Ocfs2State:

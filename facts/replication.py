@@ -8,20 +8,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from pyinfra.api import FactBase, QuoteString, StringCommand
+from pyinfra.api import FactBase, StringCommand
 from typing_extensions import override
 
-from facts.lvm import SECTION
-
-SCRIPT = r"""
-echo "{section}drbd"
-# Every resource the kernel knows, with the addresses it was brought up with; without the
-# shared secret, which no fact may carry (pyinfra prints fact output with -v).
-if [ -r /proc/drbd ]; then drbdsetup show 2>/dev/null | grep -v shared-secret; fi
-echo "{section}addresses"
-ip -o -4 addr show 2>/dev/null
-true
-"""
+from facts.util import SECTION, script_command
 
 RESOURCE = re.compile(r"^resource\s+(\S+)\s*\{")
 ADDRESS = re.compile(r"^\s*address\s+ipv4\s+([0-9.]+):(\d+);")
@@ -66,7 +56,7 @@ class ReplicationLink(FactBase[ReplicationLinkState]):
 
     @override
     def command(self) -> StringCommand:
-        return StringCommand("sh", "-c", QuoteString(SCRIPT.format(section=SECTION)))
+        return script_command(("replication",), [])
 
     @override
     def process(self, output: list[str]) -> ReplicationLinkState:

@@ -4,25 +4,15 @@ from __future__ import annotations
 
 import re
 
-from pyinfra.api import FactBase, QuoteString, StringCommand
+from pyinfra.api import FactBase, StringCommand
 from typing_extensions import override
 
-from facts.lvm import SECTION, section_lines
+from facts.util import script_command, section_lines
 
 SOURCES_LIST = "/etc/apt/sources.list"
 SOURCES_DIR = "/etc/apt/sources.list.d"
 
 # Each line is printed behind a bar, so an empty line (a deb822 stanza's end) survives the read.
-SCRIPT = r"""
-for file in "$@"; do
-    [ -f "$file" ] || continue
-    echo "{section}$file"
-    while IFS= read -r line; do printf '|%s\n' "$line"; done < "$file"
-    # A last line without its newline is left in $line by the read that failed.
-    if [ -n "$line" ]; then printf '|%s\n' "$line"; fi
-done
-true
-"""
 
 # One-line style: deb [options] URI suite [component...]
 ONE_LINE_ENTRY = re.compile(r"^\s*deb(?:-src)?\s+(?:\[[^\]]*\]\s+)?(\S+)")
@@ -73,10 +63,7 @@ class AptSourceUris(FactBase[dict[str, list[str]]]):
 
     @override
     def command(self, files: list[str]) -> StringCommand:
-        script = SCRIPT.format(section=SECTION)
-        globs = [f"{SOURCES_DIR}/*.list", f"{SOURCES_DIR}/*.sources"]
-        # The globs are left to the shell: the file names are not known before the read.
-        return StringCommand("sh", "-c", QuoteString(script), "sh", *[QuoteString(f) for f in files], *globs)
+        return script_command(("sources",), list(files), sources_dir=SOURCES_DIR)
 
     @override
     def process(self, output: list[str]) -> dict[str, list[str]]:

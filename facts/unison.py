@@ -4,42 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pyinfra.api import FactBase, QuoteString, StringCommand
+from pyinfra.api import FactBase, StringCommand
 from typing_extensions import override
 
-from facts.lvm import SECTION, section_lines
-
-SCRIPT = r"""
-# Shell built-ins wherever they do: each program started costs 60-100 ms under TCG.
-key=$1; known_hosts=$2; archive_dir=$3; root=$4
-show() {{ while IFS= read -r line || [ -n "$line" ]; do printf '%s\n' "$line"; done < "$1"; }}
-echo "{section}version"
-unison -version 2>/dev/null
-echo "{section}key"
-if [ -r "$key.pub" ]; then show "$key.pub"; fi
-echo "{section}hostkey"
-if [ -r /etc/ssh/ssh_host_ed25519_key.pub ]; then
-    read -r kind base64 rest < /etc/ssh/ssh_host_ed25519_key.pub; echo "$kind $base64"
-fi
-echo "{section}known_hosts"
-if [ -r "$known_hosts" ]; then show "$known_hosts"; fi
-echo "{section}authorized"
-if [ -r /root/.ssh/authorized_keys ]; then
-    show /root/.ssh/authorized_keys | while IFS= read -r line; do
-        case $line in *twinstore-unison*) printf '%s\n' "$line" ;; esac
-    done
-fi
-echo "{section}archives"
-for archive in "$archive_dir"/ar*; do
-    name=${{archive##*/}}
-    case $name in ar*[!0-9a-f]*) ;; ar?*) [ -e "$archive" ] && echo "$name" ;; esac
-done
-echo "{section}mounted"
-while read -r source point rest; do
-    [ "$point" = "$root" ] && echo yes && break
-done < /proc/mounts
-true
-"""
+from facts.util import script_command, section_lines
 
 
 @dataclass(frozen=True)
@@ -79,16 +47,7 @@ class Unison(FactBase[UnisonState]):
 
     @override
     def command(self, key: str, known_hosts: str, archive_dir: str, root: str) -> StringCommand:
-        return StringCommand(
-            "sh",
-            "-c",
-            QuoteString(SCRIPT.format(section=SECTION)),
-            "sh",
-            QuoteString(key),
-            QuoteString(known_hosts),
-            QuoteString(archive_dir),
-            QuoteString(root),
-        )
+        return script_command(("unison",), [key, known_hosts, archive_dir, root])
 
     @override
     def process(self, output: list[str]) -> UnisonState:

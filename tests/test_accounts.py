@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from facts.accounts import LocalAccounts, LocalAccountsState
-from facts.lvm import SECTION
+from facts.util import SECTION
 from operations.accounts import account_problems, system_user
 from twinstore.config import Account
 

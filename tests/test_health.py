@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from facts.boot import BootWait, BootWaitState, WaitingResource
-from facts.drbd import FROZEN_SCRIPT, parse_proc_drbd
+from facts.drbd import parse_proc_drbd
 from facts.health import Fencing, StorageHealth, StorageHealthState, VolumeUsage
-from facts.lvm import SECTION
 from facts.nfs import NfsExportsState
 from facts.ocfs2 import Ocfs2State
+from facts.util import SECTION, script_file
 from operations.health import NodeHealth, notifications, pair_problems, pair_table, verdict
 from tests.helpers import drbd_resource
 from tests.test_lvm import lab_config
@@ -268,7 +268,7 @@ def test_the_frozen_test_reads_drbds_io_flag(tmp_path: Path, flags: str, frozen:
         "    ns:0 nr:0 dw:0 dr:0 al:0 bm:0 lo:0 pe:0 ua:0 ap:0 ep:1 wo:f oos:0\n"
         f" 1: cs:WFConnection ro:Primary/Unknown ds:UpToDate/DUnknown C {flags}\n"
     )
-    script = FROZEN_SCRIPT.replace("/proc/drbd", str(proc)) + 'echo "frozen=$frozen"'
+    script = script_file("frozen").replace("/proc/drbd", str(proc)) + 'echo "frozen=$frozen"'
     result = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == f"frozen={frozen}"
 

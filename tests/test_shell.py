@@ -10,9 +10,20 @@ from pathlib import Path
 
 import pytest
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from pyinfra.api import QuoteString
 
+from facts.drbd import DrbdResources
+from facts.health import StorageHealth
+from facts.links import PublicPaths
+from facts.nfs import NfsExports
+from facts.nis import Nis
+from facts.ocfs2 import Ocfs2
+from facts.replication import ReplicationLink
+from facts.sources import AptSourceUris
+from facts.unison import Unison
 from lab.image import IDENTITY_SCRIPT, INITRAMFS_HOOK, LAB_FILES
 from operations.boot import boot_script_values
+from operations.drbd import resource_args
 from operations.fencing import handler_values
 from operations.metrics import metrics_script_values
 from operations.nis import transfer_script_values
@@ -49,6 +60,35 @@ def test_every_shell_template_is_covered() -> None:
     assert shell_templates == set(rendered())
 
 
+def fact_scripts() -> dict[str, str]:
+    """Each fact's script as its command sends it (its values assigned first)."""
+    config = real_storage_config()
+    commands = {
+        "drbd": DrbdResources().command(resources=resource_args(config)),
+        "health": StorageHealth().command(cluster="ocfs2", last_run_file="/x", mount_points=["/vol/a"]),
+        "links": PublicPaths().command(links=[("/vol/pub", "/vol/rep-unison/pub", "/vol/rep-unison")]),
+        "nfs": NfsExports().command(paths=["/vol/pub"]),
+        "nis": Nis().command(domain="pasta.net"),
+        "ocfs2": Ocfs2().command(cluster="ocfs2", devices=config.ocfs2_devices),
+        "replication": ReplicationLink().command(),
+        "sources": AptSourceUris().command(files=["/etc/apt/sources.list"]),
+        "unison": Unison().command(key="/k", known_hosts="/h", archive_dir="/a", root="/r"),
+    }
+    texts = {}
+    for name, command in commands.items():
+        script = command.bits[2]
+        assert isinstance(script, QuoteString), name
+        texts[f"facts/{name}.sh"] = f"#!/bin/sh\n{script.obj}"
+    return texts
+
+
+def test_every_fact_script_is_covered() -> None:
+    shipped = {f"facts/{path.name}" for path in (Path(__file__).parent.parent / "facts" / "scripts").glob("*.sh")}
+    # frozen.sh runs as the first part of health's and nfs's scripts.
+    assert shipped - {"facts/frozen.sh"} == set(fact_scripts())
+    assert "frozen=" in fact_scripts()["facts/health.sh"] and "frozen=" in fact_scripts()["facts/nfs.sh"]
+
+
 def scripts() -> dict[str, str]:
     lab = {
         "lab/twinstore-lab-identity.sh": IDENTITY_SCRIPT,
@@ -56,7 +96,7 @@ def scripts() -> dict[str, str]:
     }
     # The handler's other variant: a pair without fence devices (fencing resource-only).
     unfenced = templates().get_template("fencing/fence-peer.sh.j2").render(**handler_values(without_fencing(), "fiori"))
-    return {**rendered(), **lab, "fencing/fence-peer-without-fencing.sh": unfenced}
+    return {**rendered(), **lab, "fencing/fence-peer-without-fencing.sh": unfenced, **fact_scripts()}
 
 
 @pytest.mark.parametrize("name", sorted(scripts()))

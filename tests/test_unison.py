@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from jinja2 import Environment, StrictUndefined, Template
 
-from facts.lvm import SECTION
 from facts.unison import Unison, UnisonState
+from facts.util import SECTION
 from operations.unison import ARCHIVE_DIR, SERVER_COMMAND, TEMPLATES, authorized_line, ssh_options, sync_command_values
 from tests.helpers import render_template
 from twinstore.config import UnisonProfile

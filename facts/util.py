@@ -1,0 +1,51 @@
+"""What the facts share: their shell scripts (facts/scripts/*.sh) and the sections they print."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Sequence
+from functools import cache
+from importlib.resources import files
+
+from pyinfra.api import QuoteString, StringCommand
+
+# Starts each section of a fact script's output: "#twinstore-section NAME".
+SECTION = "#twinstore-section "
+
+
+@cache
+def script_file(name: str) -> str:
+    """facts/scripts/<name>.sh, as shipped with the package."""
+    return (files("facts") / "scripts" / f"{name}.sh").read_text()
+
+
+def script_text(*names: str, **values: object) -> str:
+    """Fact scripts joined in order, after one shell assignment per value (quoted for sh) and,
+    for a script that prints sections, ``section``: the SECTION marker."""
+    body = "".join(script_file(name) for name in names)
+    assignments = {"section": SECTION, **values} if "${section}" in body else values
+    prelude = "".join(f"{key}={shlex.quote(str(value))}\n" for key, value in assignments.items())
+    return prelude + body
+
+
+def script_command(names: tuple[str, ...], arguments: Sequence[object], **values: object) -> StringCommand:
+    """The command that runs the fact scripts with sh, each argument one word (its $1, $2, ...).
+
+    + names: the scripts, joined in order (facts/scripts/<name>.sh)
+    + arguments: the positional arguments
+    + values: shell variables the scripts read
+    """
+    text = script_text(*names, **values)
+    return StringCommand("sh", "-c", QuoteString(text), "sh", *(QuoteString(str(value)) for value in arguments))
+
+
+def section_lines(output: list[str]) -> dict[str, list[str]]:
+    """A fact script's output split at its SECTION markers: section name -> its lines."""
+    sections: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in output:
+        if line.startswith(SECTION):
+            current = sections.setdefault(line[len(SECTION) :].strip(), [])
+        elif current is not None:
+            current.append(line)
+    return sections
