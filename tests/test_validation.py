@@ -68,6 +68,51 @@ def test_exactly_two_nodes_per_pair() -> None:
     assert "a storage pair has exactly two nodes" in messages(with_storage("nodes", nodes))
 
 
+def test_exactly_two_nodes_per_pair_is_the_only_problem_named() -> None:
+    # The pair's own configuration is invalid: the NIS maps are not checked against its exports.
+    nodes = storage_value("nodes")[:1]
+    problems = with_storage("nodes", nodes)
+    assert {problem.field for problem in problems} == {"nodes"}
+    assert "a storage pair has exactly two nodes, not 1" in messages(problems)
+
+
+@pytest.mark.parametrize(
+    ("key", "change", "field", "rule"),
+    [
+        (
+            "logical_volumes",
+            {"rep-drbd0": {"size": "200G", "role": "drbd", "mount_point": "/vol/x"}},
+            "logical_volumes.rep-drbd0",
+            "a DRBD backing volume is not mounted directly",
+        ),
+        (
+            "logical_volumes",
+            {"rep-no": {"size": "100G", "role": "ext4"}},
+            "logical_volumes.rep-no",
+            "a volume with role 'ext4' needs a mount_point",
+        ),
+        ("sysctls", {"vm.min_free_kbytes; reboot": 1}, "sysctls.vm.min_free_kbytes; reboot.[key]", "not a sysctl name"),
+        ("apt_sources", [{"uri": "http://deb.debian.org/debian"}], "apt_sources.0.uri", "http(s) URL with an IP"),
+        ("apt_sources", [{"uri": "ftp://192.168.1.2/debian"}], "apt_sources.0.uri", "http(s) URL with an IP"),
+    ],
+)
+def test_a_rule_about_one_object_names_its_field(key: str, change: object, field: str, rule: str) -> None:
+    value = storage_value(key)
+    value = {**value, **change} if isinstance(value, dict) and isinstance(change, dict) else change
+    problems = with_storage(key, value)
+    assert [problem.field for problem in problems] == [field], messages(problems)
+    assert rule in problems[0].rule
+
+
+@pytest.mark.parametrize("client", ["192.168.1.0/33", "host;reboot", "a..b", ""])
+def test_an_export_client_that_is_no_address_network_or_name_is_refused(client: str) -> None:
+    exports = storage_value("nfs_exports")
+    exports[0]["clients"] = ["192.168.1.0/24", client]
+    problems = with_storage("nfs_exports", exports)
+    assert [problem.field for problem in problems] == ["nfs_exports.0.clients.1"], messages(problems)
+    assert "must be an address, a network (a.b.c.d/n), a host name or *" in problems[0].rule
+
+
 def test_duplicate_drbd_minor() -> None:
     resources = storage_value("drbd_resources")
     resources["drbd1"]["minor"] = 0

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 import stat
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Network, ip_address, ip_network
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Literal
+from urllib.parse import urlparse
 
 from pydantic import (
     AfterValidator,
@@ -225,6 +226,43 @@ def check_cron_schedule(value: str) -> str:
     return value
 
 
+def _is_ip(text: str) -> bool:
+    try:
+        ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _export_client(value: str) -> str:
+    """An exports(5) client: *, an address, a network (a.b.c.d/n) or a host name."""
+    if value == "*" or _is_ip(value):
+        return value
+    if "/" in value:
+        try:
+            ip_network(value, strict=False)
+        except ValueError:
+            pass
+        else:
+            return value
+    elif all(label and label.replace("-", "").isalnum() for label in value.split(".")):
+        return value
+    raise ValueError("must be an address, a network (a.b.c.d/n), a host name or *")
+
+
+def _apt_uri(value: str) -> str:
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not _is_ip(parsed.hostname or ""):
+        raise ValueError("must be an http(s) URL with an IP address, so apt needs no DNS")
+    return value
+
+
+def _sysctl_name(value: str) -> str:
+    if not all(part.replace("_", "").replace("-", "").isalnum() for part in value.split(".")):
+        raise ValueError(f"{value!r} is not a sysctl name like vm.min_free_kbytes")
+    return value
+
+
 def _drbd_handler(value: str) -> str:
     # drbd.conf quotes a handler with double quotes and has no escape for them.
     if not value.strip() or '"' in value or "\n" in value:
@@ -244,6 +282,9 @@ RelativePath = Annotated[str, AfterValidator(_relative_path)]
 MountOption = Annotated[str, AfterValidator(_mount_option)]
 ExportOption = Annotated[str, AfterValidator(_export_option)]
 Server = Annotated[str, AfterValidator(_server)]
+ExportClient = Annotated[str, AfterValidator(_export_client)]
+AptUri = Annotated[str, AfterValidator(_apt_uri)]
+SysctlName = Annotated[str, AfterValidator(_sysctl_name)]
 # Names that become file names, labels and config keys (DRBD resources, OCFS2 volumes).
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+$")]
 
@@ -415,6 +456,16 @@ class LogicalVolume(Model):
     role: Literal["ext4", "drbd", "unison"]
     mount_point: AbsolutePath | None = None
 
+    @model_validator(mode="after")
+    def _mounted_by_role(self) -> LogicalVolume:
+        if self.role == "drbd" and self.mount_point:
+            raise ValueError(
+                f"mount_point {self.mount_point}: a DRBD backing volume is not mounted directly; mount its OCFS2 volume"
+            )
+        if self.role in ("ext4", "unison") and not self.mount_point:
+            raise ValueError(f"a volume with role '{self.role}' needs a mount_point")
+        return self
+
 
 class DrbdResource(Model):
     minor: int = Field(ge=0, le=1048575)
@@ -582,7 +633,7 @@ class PublicLink(Model):
 class NfsExport(Model):
     path: AbsolutePath
     # Empty: the configured client network (all.py client_network) rather than "*".
-    clients: list[str] = []
+    clients: list[ExportClient] = []
     # root_squash: NFS over AUTH_SYS believes whatever uid a client sends, so root on any
     # machine of the client network would own every file (the procedure's no_root_squash).
     options: list[ExportOption] = ["rw", "root_squash", "sync", "subtree_check"]
@@ -684,7 +735,7 @@ class Account(Model):
 class AptSource(Model):
     """One line per suite in /etc/apt/sources.list: the install server by IP address."""
 
-    uri: str
+    uri: AptUri
     suites: list[Annotated[str, Field(pattern=r"^[a-z0-9./-]+$")]] = Field(
         default=["bookworm", "bookworm-updates"], min_length=1
     )
@@ -718,7 +769,7 @@ class StorageConfig(Model):
     # The repository servers named in /etc/apt/sources.list.d (and sources.list when apt_sources
     # is empty), by address: each name there is replaced by its address, so apt needs no DNS.
     apt_addresses: dict[DnsName, IPv4Address] = {}
-    sysctls: dict[str, int | str] = {}
+    sysctls: dict[SysctlName, int | str] = {}
     metrics: Metrics = Metrics()
     fencing: Fencing = Fencing()
     # Two Primaries with no way to power the other off: a failed replication link leaves both
@@ -731,6 +782,13 @@ class StorageConfig(Model):
     first_leg: HostName | None = None
     split_brain_discard: HostName | None = None
     promote_alone: HostName | None = None
+
+    @field_validator("nodes")
+    @classmethod
+    def _a_pair(cls, value: list[Node]) -> list[Node]:
+        if len(value) != 2:
+            raise ValueError(f"a storage pair has exactly two nodes, not {len(value)}")
+        return value
 
     @property
     def stonith(self) -> bool:
