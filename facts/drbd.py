@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pyinfra.api import FactBase, StringCommand
 from typing_extensions import override
 
-from facts.util import SECTION, script_command
+from facts.util import script_command, section_lines
 
 # drbdmeta create-md asks for confirmation when any of the first 68 KiB of the backing device
 # is not zero, signature or not; blkid alone cannot prove the device holds nothing.
@@ -217,13 +217,7 @@ class DrbdResources(FactBase[dict[str, DrbdResourceState]]):
 
     @override
     def process(self, output: list[str]) -> dict[str, DrbdResourceState]:
-        sections: dict[str, list[str]] = {}
-        current: list[str] = []
-        for line in output:
-            if line.startswith(SECTION):
-                current = sections.setdefault(line[len(SECTION) :].strip(), [])
-            else:
-                current.append(line)
+        sections = section_lines(output)
         proc = sections.get("proc", [])
         module_loaded = bool(proc) and "NO_MODULE=1" not in proc
         minors = parse_proc_drbd(proc) if module_loaded else {}

@@ -8,7 +8,7 @@ from typing import Literal
 from pyinfra.api import FactBase, StringCommand
 from typing_extensions import override
 
-from facts.util import SECTION, script_command
+from facts.util import key_values, script_command, section_lines
 
 PathKind = Literal["missing", "link", "empty_directory", "directory", "other"]
 
@@ -43,16 +43,9 @@ class PublicPaths(FactBase[dict[str, PublicPath]]):
 
     @override
     def process(self, output: list[str]) -> dict[str, PublicPath]:
-        sections: dict[str, dict[str, str]] = {}
-        current: dict[str, str] = {}
-        for line in output:
-            if line.startswith(SECTION):
-                current = sections.setdefault(line[len(SECTION) :], {})
-            elif "=" in line:
-                key, value = line.split("=", 1)
-                current[key] = value
         paths = {}
-        for path, values in sections.items():
+        for path, lines in section_lines(output).items():
+            values = dict(key_values(lines))
             kind: PathKind = "link" if "LINK" in values else _path_kind(values.get("KIND", "missing"))
             target = values.get("TARGET", "missing")
             paths[path] = PublicPath(

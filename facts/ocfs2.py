@@ -21,7 +21,7 @@ from typing_extensions import override
 
 from facts.drbd import parse_proc_drbd
 from facts.lvm import ZERO_HEAD_BYTES
-from facts.util import SECTION, script_command
+from facts.util import key_values, script_command, section_lines
 from twinstore.config import O2CB_TIMEOUTS
 
 
@@ -128,14 +128,7 @@ class Ocfs2(FactBase[Ocfs2State]):
 
     @override
     def process(self, output: list[str]) -> Ocfs2State:
-        sections: dict[str, list[tuple[str, str]]] = {}
-        current: list[tuple[str, str]] = []
-        for line in output:
-            if line.startswith(SECTION):
-                current = sections.setdefault(line[len(SECTION) :].strip(), [])
-            elif "=" in line:
-                key, value = line.split("=", 1)
-                current.append((key, value))
+        sections = {name: key_values(lines) for name, lines in section_lines(output).items()}
         cluster_pairs = sections.get("cluster", [])
         cluster = dict(cluster_pairs)
         members = dict(value.split(" ", 1) for key, value in cluster_pairs if key == "NODE" and " " in value)

@@ -39,6 +39,11 @@ def script_command(names: tuple[str, ...], arguments: Sequence[object], **values
     return StringCommand("sh", "-c", QuoteString(text), "sh", *(QuoteString(str(value)) for value in arguments))
 
 
+def key_values(lines: list[str]) -> list[tuple[str, str]]:
+    """The KEY=value lines of a section, in order (a key may repeat); other lines are skipped."""
+    return [(key, value) for key, _, value in (line.partition("=") for line in lines if "=" in line)]
+
+
 def section_lines(output: list[str]) -> dict[str, list[str]]:
     """A fact script's output split at its SECTION markers: section name -> its lines."""
     sections: dict[str, list[str]] = {}
