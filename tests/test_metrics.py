@@ -3,12 +3,13 @@ its file read back with the Prometheus text-format parser."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from operations.metrics import SOURCES, TEMPLATES, TEXTFILE, metrics_script_values
+from operations.metrics import EXPORTER_ARGS, SOURCES, TEMPLATES, TEXTFILE, metrics_script_values
 from tests.helpers import metric_samples, real_storage_config, render_template
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -150,3 +151,12 @@ def test_the_sources_are_the_nodes_own() -> None:
         "proc_mounts": "/proc/mounts",
         "etab": "/var/lib/nfs/etab",
     }
+
+
+def test_node_exporters_file_system_collector_leaves_ocfs2_alone() -> None:
+    # A statfs of an OCFS2 volume whose DRBD I/O is frozen would hold the scrape (seen on the lab).
+    flag, _, pattern = EXPORTER_ARGS.partition("=")
+    assert flag == "--collector.filesystem.fs-types-exclude" and " " not in pattern and '"' not in pattern
+    excluded = re.compile(pattern)
+    assert excluded.match("ocfs2") and excluded.match("cgroup2") and excluded.match("tracefs")
+    assert not excluded.match("ext4") and not excluded.match("xfs") and not excluded.match("ocfs")
