@@ -43,6 +43,27 @@ def meaningful(text: str) -> list[str]:
     return [line.split("#")[0].strip() for line in text.splitlines() if line.split("#")[0].strip()]
 
 
+def test_each_node_resolves_the_sites_names_from_the_root_with_no_forwarder(
+    converge: Run, fiori: testinfra.host.Host, torchio: testinfra.host.Host
+) -> None:
+    """The procedure's "caching nameserver with no local referrer": group_data names no forwarder,
+    and a name of the site's zone is found by walking down from the root servers."""
+    resolver = lab_storage_value("resolver")
+    assert resolver["upstreams"] == [] and resolver["root_servers"] == [ROOT_SERVER]
+    for node in (fiori, torchio):
+        lines = meaningful(node.file(RESOLVER_FILE).content_string)
+        assert not [line for line in lines if line.startswith(("forward-zone", "forward-addr"))], lines
+        assert lines[-3:] == ["stub-zone:", 'name: "."', f"stub-addr: {ROOT_SERVER}"]
+        # The root knows only where pasta.net is served; the node's resolver asks there next.
+        for name in ("nis", "fiori"):
+            assert node.check_output(f"getent hosts {name}.{SITE_ZONE}").split() == [
+                SITE_NAMES[name],
+                f"{name}.{SITE_ZONE}",
+            ]
+        # A name no zone of the lab holds: the root says there is no such name.
+        assert query(node, "deb.debian.org") == ["3", "0"]
+
+
 @pytest.fixture
 def no_dns_server(
     client: testinfra.host.Host, fiori: testinfra.host.Host, torchio: testinfra.host.Host
@@ -51,14 +72,15 @@ def no_dns_server(
     and the nodes' resolvers start with empty caches."""
     client.check_output("systemctl stop unbound.service")
     for node in (fiori, torchio):
-        node.check_output("unbound-control reload")
+        node.check_output("systemctl restart unbound.service")
     try:
         yield
     finally:
         client.check_output("systemctl start unbound.service")
-        # unbound marks a server that did not answer as down for a while; the next test needs it up.
+        # unbound keeps a server that did not answer marked down for a while: a fresh start
+        # leaves the tests after this one a root that answers.
         for node in (fiori, torchio):
-            node.check_output("unbound-control reload")
+            node.check_output("systemctl restart unbound.service")
 
 
 def test_each_node_finds_its_peer_by_name_with_no_dns_server(
@@ -84,24 +106,3 @@ def test_each_node_finds_its_peer_by_name_with_no_dns_server(
         listening = node.check_output("ss -Hlnu 'sport = :53'")
         assert "127.0.0.1:53" in listening and "0.0.0.0:53" not in listening, listening
         assert node.service("unbound").is_enabled
-
-
-def test_each_node_resolves_the_sites_names_from_the_root_with_no_forwarder(
-    converge: Run, fiori: testinfra.host.Host, torchio: testinfra.host.Host
-) -> None:
-    """The procedure's "caching nameserver with no local referrer": group_data names no forwarder,
-    and a name of the site's zone is found by walking down from the root servers."""
-    resolver = lab_storage_value("resolver")
-    assert resolver["upstreams"] == [] and resolver["root_servers"] == [ROOT_SERVER]
-    for node in (fiori, torchio):
-        lines = meaningful(node.file(RESOLVER_FILE).content_string)
-        assert not [line for line in lines if line.startswith(("forward-zone", "forward-addr"))], lines
-        assert lines[-3:] == ["stub-zone:", 'name: "."', f"stub-addr: {ROOT_SERVER}"]
-        # The root knows only where pasta.net is served; the node's resolver asks there next.
-        for name in ("nis", "fiori"):
-            assert node.check_output(f"getent hosts {name}.{SITE_ZONE}").split() == [
-                SITE_NAMES[name],
-                f"{name}.{SITE_ZONE}",
-            ]
-        # A name no zone of the lab holds: the root says there is no such name.
-        assert query(node, "deb.debian.org") == ["3", "0"]
