@@ -224,15 +224,14 @@ def configure_nis_server(config: NisServerConfig, site: SiteConfig) -> None:
     unit_state(name="NIS server running and started at boot", service="ypserv.service", running=True, enabled=True)
 
 
-@deploy("NIS client")
-def configure_nis_client(site: SiteConfig) -> None:
-    defaultdomain = nis_domain(site)
+def bind_to(site: SiteConfig, server: str, description: str, defaultdomain: OperationMeta) -> None:
+    """ypbind bound to one server by yp.conf (never by broadcast), restarted when it or the domain changed."""
     yp_conf = files.template(
-        name=f"Bind to the NIS server {site.nis_server} (/etc/yp.conf)",
+        name=f"Bind to {description} (/etc/yp.conf)",
         src=str(TEMPLATES / "yp.conf.j2"),
         dest=YP_CONF,
         domain=site.nis_domain,
-        server=str(site.nis_server),
+        server=server,
     )
     systemd.service(
         name="ypbind restarted for its server",
@@ -242,6 +241,11 @@ def configure_nis_client(site: SiteConfig) -> None:
         _if=any_changed(defaultdomain, yp_conf),
     )
     unit_state(name="ypbind running and started at boot", service="ypbind.service", running=True, enabled=True)
+
+
+@deploy("NIS client")
+def configure_nis_client(site: SiteConfig) -> None:
+    bind_to(site, str(site.nis_server), f"the NIS server {site.nis_server}", nis_domain(site))
 
 
 @deploy("NIS served by the node itself")
@@ -292,19 +296,5 @@ def configure_nis_slave(site: SiteConfig) -> None:
         _if=any_changed(defaultdomain, securenets, copied),
     )
     unit_state(name="NIS server running and started at boot", service="ypserv.service", running=True, enabled=True)
-    yp_conf = files.template(
-        name="Bind to this node's own NIS server (/etc/yp.conf)",
-        src=str(TEMPLATES / "yp.conf.j2"),
-        dest=YP_CONF,
-        domain=site.nis_domain,
-        server="localhost",
-    )
-    systemd.service(
-        name="ypbind restarted for its server",
-        service="ypbind.service",
-        running=True,
-        restarted=True,
-        _if=any_changed(defaultdomain, yp_conf),
-    )
-    unit_state(name="ypbind running and started at boot", service="ypbind.service", running=True, enabled=True)
+    bind_to(site, "localhost", "this node's own NIS server", defaultdomain)
     unit_state(name=f"{TRANSFER_TIMER} keeps the maps current", service=TRANSFER_TIMER, running=True, enabled=True)
