@@ -10,6 +10,12 @@ Faults for a person trying them by hand (the tests use the same commands):
     python -m lab reset-button fiori        # hard reset: reboots at once, no shutdown
     python -m lab snapshot save NAME        # every running guest, memory and disks, paused together
     python -m lab snapshot load NAME        # back to it in seconds; guests' clocks set to now
+
+A second lab beside the first (TWINSTORE_LAB_DIR, TWINSTORE_LAB_SSH_PORT, and TWINSTORE_LAB_SHARED
+naming the first one's directory) shares its image, key and secrets, and starts as a copy of it:
+
+    python -m lab snapshot save NAME --export    # in the first lab: saved, and copied for the second
+    python -m lab snapshot import NAME           # in the second lab: the copy, loaded
 """
 
 from __future__ import annotations
@@ -56,8 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     bmc.add_argument("guest", choices=[g.name for g in GUESTS if g.storage])
     bmc.add_argument("state", choices=["down", "up"])
     snapshot = commands.add_parser("snapshot", help="save or load every running guest, memory and disks")
-    snapshot.add_argument("action", choices=["save", "load"])
+    snapshot.add_argument("action", choices=["save", "load", "import"])
     snapshot.add_argument("tag", help="the snapshot's name")
+    snapshot.add_argument(
+        "--export", action="store_true", help="save: also copy it for a second lab (TWINSTORE_LAB_SHARED) to import"
+    )
     commands.add_parser("state", help="the storage cluster's state: DRBD, volumes, mounts, exports")
     args = parser.parse_args(argv)
 
@@ -86,8 +95,13 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "bmc":
         set_reachable(args.guest, reachable=args.state == "up")
     elif args.command == "snapshot":
-        took = machines.save_snapshot(args.tag) if args.action == "save" else machines.load_snapshot(args.tag)
-        print(f"lab: snapshot {args.tag} {'saved' if args.action == 'save' else 'loaded'} in {took:.1f} s")
+        if args.action == "save":
+            took = machines.save_snapshot(args.tag, export=args.export)
+        elif args.action == "import":
+            took = machines.import_snapshot(args.tag)
+        else:
+            took = machines.load_snapshot(args.tag)
+        print(f"lab: snapshot {args.tag} {args.action}ed in {took:.1f} s".replace("saveed", "saved"))
     elif args.command == "status":
         running = 0
         for guest, pid in machines.status():

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from lab import dns
-from lab.settings import lab_dir, ssh_key
+from lab.settings import shared_dir, ssh_key
 from twinstore.packages import MAIL_PACKAGES, NFS_CLIENT_PACKAGES, NIS_SERVER_PACKAGES, STORAGE_PACKAGES
 
 SUITE = "bookworm"
@@ -201,7 +201,7 @@ def recipe_hash() -> str:
 
 
 def image_dir() -> Path:
-    return lab_dir() / "images" / f"base-{recipe_hash()}"
+    return shared_dir() / "images" / f"base-{recipe_hash()}"
 
 
 def preinstalled() -> bool:
@@ -253,7 +253,7 @@ def _chroot(root: Path, *command: str) -> None:
 @contextlib.contextmanager
 def build_lock() -> Iterator[None]:
     """One image build at a time: a second `lab up` waits for the first one's image."""
-    lock_file = lab_dir() / "images" / ".build.lock"
+    lock_file = shared_dir() / "images" / ".build.lock"
     lock_file.parent.mkdir(parents=True, exist_ok=True)
     with lock_file.open("w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -290,7 +290,7 @@ def build_image() -> Path:
 
 def _build(target: Path) -> Path:
     started = time.monotonic()
-    work = lab_dir() / "images" / f"build-{recipe_hash()}"
+    work = shared_dir() / "images" / f"build-{recipe_hash()}"
     remove_tree(work)
     root = work / "root"
     root.mkdir(parents=True)

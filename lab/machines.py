@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -29,6 +30,7 @@ from lab.settings import (
     bmc_password_file,
     known_hosts,
     lab_dir,
+    shared_dir,
     ssh_config,
     ssh_key,
 )
@@ -62,7 +64,13 @@ def _read_pid(pid_file: Path) -> int | None:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
     except FileNotFoundError:
         return None
-    return pid if str(lab_dir()) in cmdline else None
+    return pid if names_this_lab(cmdline) else None
+
+
+def names_this_lab(cmdline: str) -> bool:
+    """Whether a command line names a path in this lab's directory (and not in a second lab's,
+    whose directory name may begin with this one's)."""
+    return f"{lab_dir()}/" in cmdline
 
 
 def guest_pid(guest: Guest) -> int | None:
@@ -193,8 +201,9 @@ def bmc_forwards(guest: Guest) -> str:
         if target.storage:
             # qemu splits the command at blanks and its options at commas; the paths hold neither.
             python = f"{sys.executable} -m lab.bmc {target.name}"
-            command = f"env PYTHONPATH={REPOSITORY} TWINSTORE_LAB_DIR={lab_dir()} {python}"
-            if "," in command or len(command.split()) != 7:
+            where = f"TWINSTORE_LAB_DIR={lab_dir()} TWINSTORE_LAB_SHARED={shared_dir()}"
+            command = f"env PYTHONPATH={REPOSITORY} {where} {python}"
+            if "," in command or len(command.split()) != 8:
                 raise ValueError(f"the BMC command {command!r} holds a comma or a blank in a path")
             forwards += f",guestfwd=tcp:{target.bmc_address}:443-cmd:{command}"
     return forwards
@@ -344,7 +353,7 @@ def lab_qemu_pids() -> list[int]:
             cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except (FileNotFoundError, PermissionError, ProcessLookupError):
             continue
-        if cmdline.startswith("qemu-system") and str(lab_dir()) in cmdline:
+        if cmdline.startswith("qemu-system") and names_this_lab(cmdline):
             pids.append(int(proc.name))
     return pids
 
@@ -410,9 +419,17 @@ def guest_disks(guest: Guest) -> list[Path]:
     return [guest.root_disk, guest.data_disk] if guest.storage else [guest.root_disk]
 
 
-def save_snapshot(tag: str) -> float:
+def export_dir(tag: str) -> Path:
+    """Where a snapshot exported for a second lab lies (`snapshot save --export`)."""
+    return shared_dir() / "exports" / tag
+
+
+def save_snapshot(tag: str, export: bool = False) -> float:
     """Save the lab under tag: every running guest's memory and disks, all paused together, and
-    the disks of a guest powered off (a scenario's state with a node down); return seconds."""
+    the disks of a guest powered off (a scenario's state with a node down); return seconds.
+
+    With export, a copy of the saved disks is also put in export_dir(tag), taken while the guests
+    are still paused (a disk in use is no file to copy), for a second lab to import."""
     started = time.monotonic()
     running = [g for g in GUESTS if guest_pid(g) is not None]
     if not running:
@@ -430,8 +447,57 @@ def save_snapshot(tag: str) -> float:
             subprocess.run(["qemu-img", "snapshot", "-d", tag, str(disk)], capture_output=True, check=False)
             run(["qemu-img", "snapshot", "-c", tag, str(disk)])
         uptimes[guest.name] = POWERED_OFF
-    qmp.save_snapshot(running, tag)
-    snapshot_record(tag).write_text("".join(f"{name} {uptime}\n" for name, uptime in uptimes.items()))
+    record = "".join(f"{name} {uptime}\n" for name, uptime in uptimes.items())
+    guests = running + off
+    qmp.save_snapshot(running, tag, then=(lambda: _export(tag, guests, record)) if export else None)
+    snapshot_record(tag).write_text(record)
+    return time.monotonic() - started
+
+
+def _export(tag: str, guests: list[Guest], record: str) -> None:
+    target = export_dir(tag)
+    partial = target.with_name(f".{tag}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    for guest in guests:
+        for disk in guest_disks(guest):
+            run(["cp", "--sparse=always", str(disk), str(partial / disk.name)])
+    # The guests' host keys, by name: the second lab reaches the same guests on other ports.
+    ports = {f"[127.0.0.1]:{g.ssh_port}": g.name for g in guests}
+    keys = [f"{ports[host]} {key}" for host, key in _known_host_lines() if host in ports]
+    (partial / "host_keys").write_text("".join(f"{line}\n" for line in keys))
+    (partial / "record").write_text(record)
+    shutil.rmtree(target, ignore_errors=True)
+    os.replace(partial, target)
+
+
+def _known_host_lines() -> list[tuple[str, str]]:
+    try:
+        text = known_hosts().read_text()
+    except FileNotFoundError:
+        return []
+    return [(host, key) for host, _, key in (line.partition(" ") for line in text.splitlines()) if key]
+
+
+def import_snapshot(tag: str) -> float:
+    """Make this lab a copy of the one that exported tag (`snapshot save --export`) and load it:
+    this lab's guests stopped, the exported disks put in their place; return seconds."""
+    source = export_dir(tag)
+    if not (source / "record").exists():
+        raise RuntimeError(f"lab: no exported snapshot {tag!r} in {source.parent}")
+    started = time.monotonic()
+    down()
+    saved = dict(line.split() for line in (source / "record").read_text().splitlines())
+    for guest in ALL_GUESTS:
+        if guest.name in saved:
+            guest.root_disk.parent.mkdir(parents=True, exist_ok=True)
+            for disk in guest_disks(guest):
+                run(["cp", "--sparse=always", str(source / disk.name), str(disk)])
+    run_dir().mkdir(parents=True, exist_ok=True)
+    snapshot_record(tag).write_text((source / "record").read_text())
+    keys = dict(line.split(" ", 1) for line in (source / "host_keys").read_text().splitlines())
+    write_ssh_files(keys)
+    load_snapshot(tag)
     return time.monotonic() - started
 
 

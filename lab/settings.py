@@ -12,7 +12,18 @@ def lab_dir() -> Path:
     return Path(os.environ.get("TWINSTORE_LAB_DIR", Path.home() / ".cache" / "twinstore-lab")).resolve()
 
 
-SSH_PORT_BASE = int(os.environ.get("TWINSTORE_LAB_SSH_PORT", "2221"))
+def shared_dir() -> Path:
+    """Where the base image, the SSH key and the secrets live: the lab's own directory, or, for a
+    second lab run beside a first one (TWINSTORE_LAB_SHARED names the first one's directory), the
+    first lab's: the second lab's guests are copies of the first one's (`snapshot import`)."""
+    shared = os.environ.get("TWINSTORE_LAB_SHARED")
+    return Path(shared).resolve() if shared else lab_dir()
+
+
+def ssh_port_base() -> int:
+    return int(os.environ.get("TWINSTORE_LAB_SSH_PORT", "2221"))
+
+
 DATA_DISK_SIZE = "16G"
 LAN_PREFIX = 24
 
@@ -28,7 +39,7 @@ class Guest:
 
     @property
     def ssh_port(self) -> int:
-        return SSH_PORT_BASE + self.index
+        return ssh_port_base() + self.index
 
     @property
     def run_dir(self) -> Path:
@@ -90,7 +101,7 @@ def guest(name: str) -> Guest:
 
 
 def ssh_key() -> Path:
-    return lab_dir() / "id_ed25519"
+    return shared_dir() / "id_ed25519"
 
 
 def ssh_config() -> Path:
@@ -100,7 +111,7 @@ def ssh_config() -> Path:
 def drbd_secret_file(pair: str) -> Path:
     """A pair's DRBD shared secret, as a site keeps it: a file outside the repository, mode
     0600, made once with a random value (the lab's group_data points at it)."""
-    return _random_secret(lab_dir() / "secrets" / f"drbd-{pair}")
+    return _random_secret(shared_dir() / "secrets" / f"drbd-{pair}")
 
 
 def _random_secret(path: Path) -> Path:
@@ -115,12 +126,12 @@ def _random_secret(path: Path) -> Path:
 def bmc_password_file(name: str) -> Path:
     """A guest's BMC password, as a site keeps one: a file outside the repository, mode 0600,
     made once with a random value (lab/bmc.py checks it, the lab's group_data points at it)."""
-    return _random_secret(lab_dir() / "secrets" / f"bmc-{name}")
+    return _random_secret(shared_dir() / "secrets" / f"bmc-{name}")
 
 
 def bmc_certificate() -> Path:
     """The lab BMCs' TLS key and self-signed certificate (lab/bmc.py makes it)."""
-    return lab_dir() / "secrets" / "bmc.pem"
+    return shared_dir() / "secrets" / "bmc.pem"
 
 
 def known_hosts() -> Path:

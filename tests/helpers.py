@@ -28,8 +28,11 @@ def secret_file_for_tests(name: str = "drbd-secret", content: str = "unit-test-s
     directory = Path(tempfile.gettempdir()) / f"twinstore-tests-{os.getuid()}"
     directory.mkdir(mode=0o700, exist_ok=True)
     path = directory / name
-    path.write_text(content)
-    path.chmod(0o600)
+    # Replaced in one step: the suite's two workers write and read it at the same time.
+    temporary = directory / f".{name}.{os.getpid()}"
+    temporary.write_text(content)
+    temporary.chmod(0o600)
+    os.replace(temporary, path)
     return path
 
 

@@ -22,6 +22,9 @@ from twinstore.packages import packages_for
 @pytest.fixture(autouse=True)
 def lab_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("TWINSTORE_LAB_DIR", str(tmp_path))
+    # A second lab's worker (tests/conftest.py) shares the first lab's directory: not here.
+    monkeypatch.delenv("TWINSTORE_LAB_SHARED", raising=False)
+    monkeypatch.delenv("TWINSTORE_LAB_SSH_PORT", raising=False)
     return tmp_path
 
 
@@ -278,9 +281,11 @@ def test_a_snapshot_keeps_the_disks_of_a_powered_off_guest(lab_dir: Path, monkey
     vm_saves: list[list[str]] = []
     vm_loads: list[list[str]] = []
 
-    def recorded(calls: list[list[str]]) -> Callable[[list[Guest], str], float]:
-        def record(guests: list[Guest], tag: str) -> float:
+    def recorded(calls: list[list[str]]) -> Callable[..., float]:
+        def record(guests: list[Guest], tag: str, then: Callable[[], None] | None = None) -> float:
             calls.append([g.name for g in guests])
+            if then is not None:
+                then()
             return 0.0
 
         return record
@@ -312,3 +317,45 @@ def test_a_snapshot_keeps_the_disks_of_a_powered_off_guest(lab_dir: Path, monkey
     machines.save_snapshot("waits")
     listing = subprocess.run(["qemu-img", "snapshot", "-l", str(fiori.root_disk)], capture_output=True, text=True)
     assert listing.stdout.count(" waits ") == 1, listing.stdout
+
+    # Saved with --export, then imported by a second lab beside this one: the same disks and
+    # record, and the guests' host keys pinned on the second lab's ports.
+    running.discard("fiori")
+    for name in ["torchio-root.qcow2", "torchio-data.qcow2", "client-root.qcow2"]:
+        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(lab_dir / "disks" / name), "1M"], check=True)
+    (lab_dir / "known_hosts").write_text(
+        "".join(
+            f"[127.0.0.1]:{guest(name).ssh_port} ssh-ed25519 AAAA{name}\n" for name in ("fiori", "torchio", "client")
+        )
+    )
+    machines.save_snapshot("waits", export=True)
+    exported = lab_dir / "exports" / "waits"
+    assert (exported / "record").read_text() == machines.snapshot_record("waits").read_text()
+    second = lab_dir / "second"
+    monkeypatch.setenv("TWINSTORE_LAB_DIR", str(second))
+    monkeypatch.setenv("TWINSTORE_LAB_SHARED", str(lab_dir))
+    monkeypatch.setenv("TWINSTORE_LAB_SSH_PORT", "2231")
+    monkeypatch.setattr(machines, "down", lambda names=None: None)
+    loaded: list[str] = []
+
+    def load(tag: str) -> float:
+        loaded.append(tag)
+        return 0.0
+
+    monkeypatch.setattr(machines, "load_snapshot", load)
+    machines.import_snapshot("waits")
+    assert loaded == ["waits"]
+    assert machines.snapshot_record("waits") == second / "run" / "snapshot-waits"
+    assert machines.snapshot_record("waits").read_text() == (exported / "record").read_text()
+    for disk in machines.guest_disks(fiori):
+        assert disk.parent == second / "disks"
+        read = subprocess.run(["qemu-io", "-c", "read -P 0x11 0 4k", str(disk)], capture_output=True, text=True)
+        assert "Pattern verification failed" not in read.stdout and read.returncode == 0, read.stdout
+    assert (second / "known_hosts").read_text().splitlines()[0] == "[127.0.0.1]:2231 ssh-ed25519 AAAAfiori"
+    assert machines.ssh_key() == lab_dir / "id_ed25519"
+
+
+def test_a_second_lab_beside_this_one_is_not_taken_for_it(lab_dir: Path) -> None:
+    # The second lab of a parallel test run lives in a directory whose name begins with this one's.
+    assert machines.names_this_lab(f"qemu-system-x86_64 -drive file={lab_dir}/disks/fiori-root.qcow2")
+    assert not machines.names_this_lab(f"qemu-system-x86_64 -drive file={lab_dir}-gw1/disks/fiori-root.qcow2")

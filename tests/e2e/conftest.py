@@ -6,6 +6,7 @@ Under CI=true the lab must run; elsewhere these tests skip only when qemu is abs
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -19,8 +20,9 @@ from pathlib import Path
 import pytest
 import testinfra
 
-from lab.machines import ALL_GUESTS, drop_ssh_master, guest_pid, ssh_command
-from lab.settings import ssh_config
+from lab.machines import ALL_GUESTS, drop_ssh_master, export_dir, guest_pid, ssh_command, write_atomically
+from lab.settings import lab_dir, ssh_config
+from tests.conftest import CURRENT, FIRST_LAB, SECOND_LAB, lab_group
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB_INVENTORY = "lab/inventory.py"
@@ -67,7 +69,10 @@ def run_pyinfra(*args: str, count_commands_to: Path | None = None) -> Run:
     with log.open("a") as handle:
         took = time.monotonic() - started
         at = time.strftime("%H:%M:%S", time.localtime(time.time() - took))
-        handle.write(f"\n===== pyinfra {' '.join(args)} (rc {result.returncode}, {took:.0f} s, started {at})\n{output}")
+        where = f", {lab_dir().name}" if "PYTEST_XDIST_WORKER" in os.environ else ""
+        handle.write(
+            f"\n===== pyinfra {' '.join(args)} (rc {result.returncode}, {took:.0f} s, started {at}{where})\n{output}"
+        )
     return Run(result.returncode, output)
 
 
@@ -87,25 +92,31 @@ def lab_in_background(*args: str) -> Iterator[None]:
     assert returncode == 0, f"python -m lab {' '.join(args)} failed ({returncode})"
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # Tests of the converged lab first; then scenarios that start from the converged snapshot;
-    # then those that replace guests (their disks lose the snapshot); then `lab down`.
-    def phase(item: pytest.Item) -> int:
-        if item.get_closest_marker("lab_down"):
-            return 3
-        if item.get_closest_marker("lab_rebuild"):
-            return 2
-        return 1 if item.get_closest_marker("lab_scenario") else 0
+def is_second_lab(session: pytest.Session) -> bool:
+    """Whether this worker runs the second lab (tests/conftest.py): the test being set up is in
+    the second lab's group while the first lab's group, which converges, runs in this session.
+    The second lab then starts as a copy of the first one's converged lab."""
+    if "PYTEST_XDIST_WORKER" not in os.environ or lab_group(CURRENT[0].nodeid) != SECOND_LAB:
+        return False
+    return any(lab_group(item.nodeid) == FIRST_LAB and uses_converge(item) for item in session.items)
 
-    items.sort(key=phase)
+
+def uses_converge(item: pytest.Item) -> bool:
+    return "converge" in getattr(item, "fixturenames", ())
 
 
 @pytest.fixture(scope="session")
-def lab() -> Iterator[None]:
+def lab(request: pytest.FixtureRequest) -> Iterator[None]:
     if shutil.which("qemu-system-x86_64") is None or shutil.which("debootstrap") is None:
         if os.environ.get("CI") == "true":
             pytest.fail("CI=true: the lab tests must run, but qemu-system-x86_64 or debootstrap is missing")
         pytest.skip("qemu-system-x86_64 or debootstrap is not installed, so the lab cannot run on this machine")
+    if is_second_lab(request.session):
+        # Its guests come from the first lab's export (the converge fixture); stopped at the end,
+        # since no `lab down` test runs in this lab.
+        yield
+        run_lab("down")
+        return
     # A developer iterating on tests may keep a running lab; CI always starts from fresh guests.
     if os.environ.get("TWINSTORE_LAB_REUSE") == "1" and os.environ.get("CI") != "true":
         run_lab("up")
@@ -141,11 +152,58 @@ CONVERGED = "converged"
 
 
 @pytest.fixture(scope="session")
-def converge(dry_run_on_fresh_lab: DryRun) -> Run:
-    run = run_pyinfra("-y", LAB_INVENTORY, "deploy.py")
-    assert run.returncode == 0, run.output[-5000:]
-    run_lab("snapshot", "save", CONVERGED)
+def converge(request: pytest.FixtureRequest) -> Run:
+    run_id = getattr(request.config, "workerinput", {}).get("testrunuid", "")
+    if is_second_lab(request.session):
+        request.getfixturevalue("lab")
+        return import_converged(run_id)
+    export = second_lab_waits(request.session)
+    try:
+        request.getfixturevalue("dry_run_on_fresh_lab")
+        run = run_pyinfra("-y", LAB_INVENTORY, "deploy.py")
+        assert run.returncode == 0, run.output[-5000:]
+        run_lab("snapshot", "save", CONVERGED, *(["--export"] if export else []))
+    except BaseException as error:
+        # The second lab, waiting for this converge, learns at once that it will not come.
+        if export:
+            publish_converge(run_id, f"the first lab's converge failed: {str(error)[-3000:]}", "")
+        raise
+    if export:
+        publish_converge(run_id, None, run.output)
     return run
+
+
+def second_lab_waits(session: pytest.Session) -> bool:
+    """Whether a second lab in this session starts from this lab's converge."""
+    return "PYTEST_XDIST_WORKER" in os.environ and any(
+        lab_group(item.nodeid) == SECOND_LAB and uses_converge(item) for item in session.items
+    )
+
+
+def converge_result() -> Path:
+    return export_dir(CONVERGED).with_name(f"{CONVERGED}.result")
+
+
+def publish_converge(run_id: str, failure: str | None, output: str) -> None:
+    converge_result().parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(converge_result(), json.dumps({"run": run_id, "failure": failure, "output": output}))
+
+
+def import_converged(run_id: str, timeout: float = 2 * DEPLOY_TIMEOUT_S) -> Run:
+    """Wait for the first lab's converge in this session and its exported snapshot, and make
+    this lab a copy of it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with contextlib.suppress(FileNotFoundError, ValueError):
+            result = json.loads(converge_result().read_text())
+            if result["run"] == run_id:
+                break
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the first lab's converged snapshot did not come within {timeout:.0f} s")
+        time.sleep(2)
+    assert result["failure"] is None, result["failure"]
+    run_lab("snapshot", "import", CONVERGED)
+    return Run(0, str(result["output"]))
 
 
 @pytest.fixture
