@@ -23,6 +23,7 @@ import testinfra
 from lab.machines import ALL_GUESTS, drop_ssh_master, export_dir, guest_pid, ssh_command, write_atomically
 from lab.settings import lab_dir, ssh_config
 from tests.conftest import CURRENT, FIRST_LAB, SECOND_LAB, lab_group
+from tests.helpers import lab_storage_value
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB_INVENTORY = "lab/inventory.py"
@@ -210,6 +211,36 @@ def import_converged(run_id: str, timeout: float = 2 * DEPLOY_TIMEOUT_S) -> Run:
 def converged_lab(converge: Run) -> None:
     """The lab as the first converge left it (a fault scenario's starting point)."""
     run_lab("snapshot", "load", CONVERGED)
+
+
+# The link move's window (tests/e2e/test_replication.py): replication and o2cb on the
+# back-to-back cable (the lab's eth2), with new o2cb timeouts in the same window.
+BACKLINK = "backlink"
+BACKLINK_LINK = json.dumps({"mode": "backlink", "interface": "eth2", "prefix_length": 24})
+
+
+def backlink_window() -> tuple[str, ...]:
+    """The deploy's --data arguments for the pair in the link move's window."""
+    cluster = json.dumps({**lab_storage_value("ocfs2_cluster"), "idle_timeout_ms": 50000, "reconnect_delay_ms": 3000})
+    return ("--data", f"replication_link={BACKLINK_LINK}", "--data", f"ocfs2_cluster={cluster}")
+
+
+# Snapshots saved in this pytest session (a snapshot's record in the lab directory may be older
+# than the guests' disks).
+SAVED: set[str] = set()
+
+
+@pytest.fixture
+def backlink_lab(converge: Run) -> None:
+    """Both nodes in service on the back-to-back cable, as the link move's window leaves them:
+    saved by test_replication.py, or made here from the converged lab when that did not run."""
+    if BACKLINK not in SAVED:
+        run_lab("snapshot", "load", CONVERGED)
+        moved = run_pyinfra("-y", LAB_INVENTORY, "deploy.py", *backlink_window())
+        assert moved.returncode == 0, moved.output[-5000:]
+        run_lab("snapshot", "save", BACKLINK)
+        SAVED.add(BACKLINK)
+    run_lab("snapshot", "load", BACKLINK)
 
 
 def guest(name: str) -> testinfra.host.Host:

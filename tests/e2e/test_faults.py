@@ -25,6 +25,7 @@ from tests.e2e.conftest import (
     CONVERGED,
     LAB_INVENTORY,
     Run,
+    backlink_window,
     guest,
     run_lab,
     run_pyinfra,
@@ -148,6 +149,43 @@ def test_a_pulled_cable_fences_one_node_and_a_stale_node_that_boots_first_waits_
     healthy = run_pyinfra("-y", LAB_INVENTORY, "status.py")
     assert healthy.returncode == 0, healthy.output[-3000:]
     # torchio, back, fenced no one (fiori's power cut was the lab's, not a BMC's).
+    assert bmc_actions()[earlier:] == [["torchio", "ForceOff"]]
+
+
+def test_the_back_to_back_cable_pulled_in_backlink_mode_fences_one_node_and_it_rejoins(
+    backlink_lab: None, client: testinfra.host.Host, fiori: testinfra.host.Host, torchio: testinfra.host.Host
+) -> None:
+    # DRBD and o2cb on the back-to-back cable (the link move's window), the clients on the LAN:
+    # the pulled cable cuts replication and o2cb only. The BMCs are reached over the management
+    # network, so fiori (the lower o2cb number) still powers torchio off.
+    earlier = len(bmc_actions())
+    writer = AckWriter()
+    writer.start()
+    writer.wait_for_more(10)
+    cut = time.time()
+    run_lab("cable", "torchio", "link", "down")
+    wait_until(lambda: guest_pid(lab_guest("torchio")) is None, timeout=300)
+    measured("backlink mode, back-to-back cable pulled until the peer was powered off", f"{time.time() - cut:.0f} s")
+    assert bmc_actions()[earlier:] == [["torchio", "ForceOff"]]
+    wait_for(fiori, "cut -d' ' -f2,3 /var/lib/twinstore/fence-peer.last", "fenced torchio", timeout=60)
+    # fiori serves alone: its clients wait while o2cb declares torchio dead, then write again.
+    writer.wait_for_more(15, through="fiori")
+    stall = longest_gap(writer.acked_through("fiori"), after=cut)
+    measured(
+        "backlink mode, longest wait for a write through the survivor after the cable was pulled", f"{stall:.0f} s"
+    )
+
+    # torchio is powered on again (its new cable plugged in): it resyncs from fiori and both serve
+    # every acknowledged write, with no split brain; the report on the window's configuration is healthy.
+    power_on("torchio")
+    in_service(fiori, torchio)
+    acks = writer.stop()
+    assert [ack for ack in acks if ack.when > cut], "no write was acknowledged after the pull"
+    for node in ("fiori", "torchio"):
+        assert missing_on(node, writer, acks) == [], f"{node} lost acknowledged writes"
+    no_split_brain(fiori, torchio)
+    report = run_pyinfra("-y", LAB_INVENTORY, "status.py", *backlink_window())
+    assert report.returncode == 0, report.output[-3000:]
     assert bmc_actions()[earlier:] == [["torchio", "ForceOff"]]
 
 

@@ -7,17 +7,25 @@ The preview and refusal of a timeouts change alone are in test_ocfs2.py.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 
 import testinfra
 
-from tests.e2e.conftest import CONFIGURED_TIMEOUTS, LAB_INVENTORY, RUNNING_TIMEOUTS, Run, run_lab, run_pyinfra
+from tests.e2e.conftest import (
+    BACKLINK,
+    BACKLINK_LINK,
+    CONFIGURED_TIMEOUTS,
+    LAB_INVENTORY,
+    RUNNING_TIMEOUTS,
+    SAVED,
+    Run,
+    backlink_window,
+    run_lab,
+    run_pyinfra,
+)
 from tests.e2e.faults import AckWriter, bmc_actions, longest_gap, measured, missing_on, no_split_brain
-from tests.helpers import lab_storage_value
 
-BACKLINK = json.dumps({"mode": "backlink", "interface": "eth2", "prefix_length": 24})
 HEALTHY = "grep -c 'cs:Connected ro:Primary/Primary ds:UpToDate/UpToDate' /proc/drbd"
 DRBD_ADDRESSES = "drbdsetup show | awk '$1 == \"address\" { print $3 }' | tr -d ';' | sort | tr '\\n' ' '"
 O2CB_ADDRESSES = "cat /sys/kernel/config/cluster/ocfs2/node/*/ipv4_address | sort | tr '\\n' ' '"
@@ -51,7 +59,7 @@ def test_replication_moves_to_the_back_to_back_link_and_back_without_a_resync(
     checksum = fiori.check_output("sha256sum < /vol/mail/before-link-move")
 
     # 1. --dry shows the whole move on both nodes and changes nothing.
-    dry = run_pyinfra("--dry", LAB_INVENTORY, "deploy.py", "--data", f"replication_link={BACKLINK}")
+    dry = run_pyinfra("--dry", LAB_INVENTORY, "deploy.py", "--data", f"replication_link={BACKLINK_LINK}")
     assert dry.returncode == 0, dry.output[-4000:]
     planned = dry.planned_changes()
     for operation in (
@@ -69,7 +77,9 @@ def test_replication_moves_to_the_back_to_back_link_and_back_without_a_resync(
     assert {node: addresses(node) for node in (fiori, torchio)} == lan
 
     # 2. One node alone cannot move: both go out of service together. Refused, nothing touched.
-    alone = run_pyinfra("-y", "--limit", "fiori", LAB_INVENTORY, "deploy.py", "--data", f"replication_link={BACKLINK}")
+    alone = run_pyinfra(
+        "-y", "--limit", "fiori", LAB_INVENTORY, "deploy.py", "--data", f"replication_link={BACKLINK_LINK}"
+    )
     assert alone.returncode == 2, alone.output[-3000:]
     assert "torchio is left out by --limit; run the deploy on both nodes of the pair" in alone.output
     assert addresses(fiori) == lan[fiori]
@@ -80,7 +90,7 @@ def test_replication_moves_to_the_back_to_back_link_and_back_without_a_resync(
     # says what holds the volume. Both nodes go on serving.
     holder = torchio.check_output("sleep 600 < /vol/mail/before-link-move >/dev/null 2>&1 & echo $!")
     try:
-        held = run_pyinfra("-y", LAB_INVENTORY, "deploy.py", "--data", f"replication_link={BACKLINK}")
+        held = run_pyinfra("-y", LAB_INVENTORY, "deploy.py", "--data", f"replication_link={BACKLINK_LINK}")
     finally:
         torchio.check_output(f"kill {holder}")
     assert held.returncode != 0, held.output[-4000:]
@@ -93,8 +103,7 @@ def test_replication_moves_to_the_back_to_back_link_and_back_without_a_resync(
     # 3. The move, with new o2cb timeouts in the same window: both nodes on 10.99.0.x with the new
     # timeouts, in service, no resync, the data and the client's mount intact.
     assert {node.check_output(RUNNING_TIMEOUTS) for node in (fiori, torchio)} == {CONFIGURED_TIMEOUTS}
-    cluster = json.dumps({**lab_storage_value("ocfs2_cluster"), "idle_timeout_ms": 50000, "reconnect_delay_ms": 3000})
-    window = ("--data", f"replication_link={BACKLINK}", "--data", f"ocfs2_cluster={cluster}")
+    window = backlink_window()
     client.check_output(f"mkdir -p /mnt/link-home && {CLIENT_MOUNT}")
     log_lines = {node: int(node.check_output("dmesg | wc -l")) for node in (fiori, torchio)}
     moved = run_pyinfra("-y", LAB_INVENTORY, "deploy.py", *window)
@@ -133,6 +142,9 @@ def test_replication_moves_to_the_back_to_back_link_and_back_without_a_resync(
     again = run_pyinfra("-y", LAB_INVENTORY, "deploy.py", *window)
     assert again.returncode == 0, again.output[-4000:]
     assert again.grand_total()["changed"] == "-", again.output[-4000:]
+    # The pair in service on the back-to-back cable: the scenario that pulls it starts from here.
+    run_lab("snapshot", "save", BACKLINK)
+    SAVED.add(BACKLINK)
 
     # 4b. With DRBD and o2cb on the back-to-back cable, torchio's LAN cable pulled while the client
     # writes through both nodes costs the pair nothing: no fencing, no freeze; writes through fiori
