@@ -298,7 +298,11 @@ def wait_for_guests(guests: list[Guest], timeout: float | None = None) -> None:
                 continue
             if host_keys.get(guest.name) != key:
                 host_keys[guest.name] = key
-                existing = {g.name: k for g in GUESTS if g not in guests and (k := host_key_from_console(g))}
+                # The others keep the keys pinned for them (a guest loaded from a snapshot
+                # printed none on its console).
+                pinned = pinned_keys()
+                others = [g for g in GUESTS if g not in guests]
+                existing = {g.name: k for g in others if (k := pinned.get(g.name) or host_key_from_console(g))}
                 write_ssh_files({**existing, **host_keys})
             if ssh_ready(guest.name):
                 pending.remove(guest)
@@ -463,9 +467,8 @@ def _export(tag: str, guests: list[Guest], record: str) -> None:
         for disk in guest_disks(guest):
             run(["cp", "--sparse=always", str(disk), str(partial / disk.name)])
     # The guests' host keys, by name: the second lab reaches the same guests on other ports.
-    ports = {f"[127.0.0.1]:{g.ssh_port}": g.name for g in guests}
-    keys = [f"{ports[host]} {key}" for host, key in _known_host_lines() if host in ports]
-    (partial / "host_keys").write_text("".join(f"{line}\n" for line in keys))
+    keys = pinned_keys()
+    (partial / "host_keys").write_text("".join(f"{g.name} {keys[g.name]}\n" for g in guests if g.name in keys))
     (partial / "record").write_text(record)
     shutil.rmtree(target, ignore_errors=True)
     os.replace(partial, target)
@@ -477,6 +480,12 @@ def _known_host_lines() -> list[tuple[str, str]]:
     except FileNotFoundError:
         return []
     return [(host, key) for host, _, key in (line.partition(" ") for line in text.splitlines()) if key]
+
+
+def pinned_keys() -> dict[str, str]:
+    """The host key pinned in known_hosts for each guest, by name."""
+    ports = {f"[127.0.0.1]:{g.ssh_port}": g.name for g in ALL_GUESTS}
+    return {ports[host]: key for host, key in _known_host_lines() if host in ports}
 
 
 def import_snapshot(tag: str) -> float:

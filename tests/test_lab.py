@@ -359,3 +359,17 @@ def test_a_second_lab_beside_this_one_is_not_taken_for_it(lab_dir: Path) -> None
     # The second lab of a parallel test run lives in a directory whose name begins with this one's.
     assert machines.names_this_lab(f"qemu-system-x86_64 -drive file={lab_dir}/disks/fiori-root.qcow2")
     assert not machines.names_this_lab(f"qemu-system-x86_64 -drive file={lab_dir}-gw1/disks/fiori-root.qcow2")
+
+
+def test_a_guest_booting_again_leaves_the_others_pinned_keys(lab_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """fiori and client were loaded from a snapshot (nothing on their consoles); torchio boots and
+    prints its key: the known_hosts written then still pins fiori's and client's keys."""
+    (lab_dir / "run").mkdir()
+    pinned = {name: f"ssh-ed25519 AAAA{name}" for name in ("fiori", "torchio", "client")}
+    machines.write_ssh_files(pinned)
+    torchio = guest("torchio")
+    torchio.console_log.write_text("TWINSTORE-HOSTKEY ssh-ed25519 AAAAtorchio\n")
+    monkeypatch.setattr(machines, "guest_pid", lambda g: 4242)
+    monkeypatch.setattr(machines, "ssh_ready", lambda name: True)
+    machines.wait_for_guests([torchio], timeout=5)
+    assert machines.pinned_keys() == pinned
