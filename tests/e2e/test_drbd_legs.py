@@ -58,8 +58,10 @@ LISTING = "cd {} && ls | wc -l && sha256sum $(ls | sort -V) | sha256sum"
 
 
 def test_one_legged_start_then_a_replaced_node_joins_while_a_client_writes(
-    lab: None, fiori: testinfra.host.Host, torchio: testinfra.host.Host, client: testinfra.host.Host
+    converged_lab: None, fiori: testinfra.host.Host, torchio: testinfra.host.Host, client: testinfra.host.Host
 ) -> None:
+    # From the converged lab, not from whatever the tests before it left on the nodes' root disks
+    # (unison's archives, which step 8 counts).
     wipe_storage_data("fiori", "torchio")
 
     # 1. Only fiori targeted, both nodes new, no node named: refused, nothing touched.
