@@ -165,6 +165,8 @@ def test_both_nodes_rebooted_together_come_back_in_service(
     for node in (fiori, torchio):
         wait_for(node, HEALTHY, "2", timeout=300, every=3)
         wait_for(node, MOUNTED, "2", timeout=120, every=3)
+        # The boot unit exports after it mounts: in service once it and the NFS server are active.
+        wait_for(node, "systemctl is-active twinstore-storage nfs-server | sort -u", "active", timeout=120, every=3)
         exports = node.check_output("exportfs -s")
         for real in ("/vol/rep-unison/pub", "/vol/ocfs2-small/home", "/vol/ocfs2-small/svn"):
             assert re.search(rf"^{re.escape(real)}\s+192\.168\.1\.0/24\(", exports, re.MULTILINE), exports
