@@ -3,6 +3,10 @@
 One deploy per subsystem, in the order the machines need them at boot.
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import ModuleType
+
 from pyinfra import host, inventory, state
 from pyinfra.api import Host
 from pyinfra.facts.deb import DebPackages
@@ -51,13 +55,13 @@ from operations.nis import (
     nis_slave_fact_reads,
 )
 from operations.ocfs2 import configure_ocfs2
-from operations.replication import configure_replication_link, finish_link_move, link_move
+from operations.replication import LinkMove, configure_replication_link, finish_link_move, link_move
 from operations.sources import configure_sources
 from operations.tuning import configure_tuning
 from operations.unison import configure_unison
 from operations.util import units_reloaded, written_to_disk
 from twinstore import fact_cache, fail_percent
-from twinstore.config import StorageConfig
+from twinstore.config import SiteConfig, StorageConfig
 from twinstore.packages import packages_for
 from twinstore.validation import (
     NFS_CLIENT_GROUP,
@@ -71,38 +75,78 @@ from twinstore.validation import (
 )
 
 
-def storage_fact_reads(config: StorageConfig) -> fact_cache.FactReads:
-    """Everything the storage deploys read on a node."""
-    reads = accounts.fact_reads()
-    for subsystem in (
-        sources,
-        firewall,
-        names,
-        mail,
-        tuning,
-        lvm,
-        ext4,
-        replication,
-        fencing,
-        drbd,
-        ocfs2,
-        links,
-        unison,
-        nfs,
-        boot,
-        metrics,
-    ):
-        reads += subsystem.fact_reads(config)
-    return reads
+@dataclass
+class StorageRun:
+    """What a storage node's steps are given: its configuration, the site's, and the link move
+    the replication step plans in this run (from facts read before anything changed)."""
+
+    config: StorageConfig
+    site: SiteConfig
+    move: LinkMove = field(default_factory=LinkMove)
 
 
-def host_fact_reads(target: Host) -> fact_cache.FactReads:
+@dataclass(frozen=True)
+class Step:
+    """One subsystem of a storage node: what it reads (all in one combined read at the start of
+    the run) and how it is configured."""
+
+    reads: Callable[[StorageRun], fact_cache.FactReads]
+    configure: Callable[[StorageRun], object]
+
+
+def subsystem(module: ModuleType, configure: Callable[[StorageRun], object]) -> Step:
+    """A step whose reads are its module's fact_reads(config)."""
+    return Step(reads=lambda run: module.fact_reads(run.config), configure=configure)
+
+
+def no_reads(run: StorageRun) -> fact_cache.FactReads:
+    return fact_cache.FactReads()
+
+
+def plan_and_move_link(run: StorageRun) -> None:
+    # A move of the link takes the node out of service here, before the files of the steps
+    # after it change, and brings it back after the boot unit's: see operations/replication.py.
+    run.move = link_move(run.config)
+    configure_replication_link(config=run.config, move=run.move)
+
+
+# Before the packages: one of them could create an account with ids of its own choosing, and
+# the packages come from the install server by address when apt_sources is set.
+BEFORE_PACKAGES = (
+    Step(reads=lambda run: accounts.fact_reads(), configure=lambda run: configure_accounts(config=run.config)),
+    subsystem(sources, lambda run: configure_sources(config=run.config)),
+)
+# A storage node's subsystems, in the order the machine needs them at boot.
+STORAGE_STEPS = (
+    subsystem(firewall, lambda run: configure_firewall(config=run.config, site=run.site)),
+    subsystem(names, lambda run: configure_names(config=run.config)),
+    subsystem(mail, lambda run: configure_mail(config=run.config)),
+    Step(reads=lambda run: nis_slave_fact_reads(run.site), configure=lambda run: configure_nis_slave(site=run.site)),
+    subsystem(tuning, lambda run: configure_tuning(config=run.config)),
+    subsystem(lvm, lambda run: configure_lvm(config=run.config)),
+    subsystem(ext4, lambda run: configure_ext4(config=run.config)),
+    subsystem(replication, plan_and_move_link),
+    subsystem(fencing, lambda run: configure_fencing(config=run.config)),
+    subsystem(drbd, lambda run: configure_drbd(config=run.config)),
+    subsystem(ocfs2, lambda run: configure_ocfs2(config=run.config, link_moves=run.move.needed)),
+    subsystem(links, lambda run: configure_links(config=run.config)),
+    subsystem(unison, lambda run: configure_unison(config=run.config)),
+    subsystem(nfs, lambda run: configure_nfs(config=run.config, site=run.site)),
+    subsystem(boot, lambda run: configure_boot(config=run.config)),
+    Step(reads=no_reads, configure=lambda run: finish_link_move(move=run.move)),
+    # Last: it reports what the steps above brought up.
+    subsystem(metrics, lambda run: configure_metrics(config=run.config)),
+    Step(reads=no_reads, configure=lambda run: written_to_disk(name="Flush what this run wrote to disk")),
+)
+
+
+def host_fact_reads(target: Host, storage: StorageRun | None) -> fact_cache.FactReads:
     """Everything this deploy reads on a host, for all the groups it is in."""
     # pyinfra's own temporary directory (files.template, files.put) and the package list (apt.packages).
     reads = fact_cache.FactReads(facts=[(TmpDir, {}), (DebPackages, {})])
-    if STORAGE_GROUP in target.groups:
-        reads += storage_fact_reads(storage_config(target))
-        reads += nis_slave_fact_reads(site_config(target))
+    if storage is not None:
+        for step in BEFORE_PACKAGES + STORAGE_STEPS:
+            reads += step.reads(storage)
     if NIS_SERVER_GROUP in target.groups:
         reads += nis_server_fact_reads(nis_server_config(target), site_config(target))
     if NFS_CLIENT_GROUP in target.groups:
@@ -119,21 +163,22 @@ fail_percent.install(state)
 # Same rules as inventory.py, now including --data overrides; stops before any change.
 check_deploy_inventory(inventory)
 
-if STORAGE_GROUP in host.groups:
+# The configuration of this host's storage role, computed once.
+storage = StorageRun(storage_config(host), site_config(host)) if STORAGE_GROUP in host.groups else None
+
+if storage is not None:
     # Before any other read: one of a frozen volume would wait until I/O resumes.
-    refuse_while_frozen(config=storage_config(host))
+    refuse_while_frozen(config=storage.config)
 
-# What every subsystem below reads, in one round trip: each remote command costs a round
-# trip, and each subsystem's own read then finds its answers (fact_cache).
-fact_cache.prefetch_reads(host, host_fact_reads(host))
+# What every step below reads, in one round trip: each remote command costs a round trip, and
+# each step's own read then finds its answers (fact_cache).
+fact_cache.prefetch_reads(host, host_fact_reads(host, storage))
 
-if STORAGE_GROUP in host.groups:
-    # Before the packages: one of them could create an account with ids of its own choosing.
-    configure_accounts(config=storage_config(host))
-    # The packages below come from the install server by address when apt_sources is set.
-    configure_sources(config=storage_config(host))
+if storage is not None:
+    for step in BEFORE_PACKAGES:
+        step.configure(storage)
 
-packages = packages_for(host.groups, storage_config(host) if STORAGE_GROUP in host.groups else None)
+packages = packages_for(host.groups, storage.config if storage is not None else None)
 if packages:
     # One apt run per host for every subsystem (under TCG each run's start-up and triggers cost
     # most of a minute), and the same operation on every host, so all of them install at once.
@@ -143,32 +188,9 @@ if packages:
 # (the lab's client is both master and client).
 if NIS_SERVER_GROUP in host.groups:
     configure_nis_server(config=nis_server_config(host), site=site_config(host))
-if STORAGE_GROUP in host.groups:
-    config = storage_config(host)
-    configure_firewall(config=config, site=site_config(host))
-    configure_names(config=config)
-    configure_mail(config=config)
-    configure_nis_slave(site=site_config(host))
-    configure_tuning(config=config)
-    configure_lvm(config=config)
-    configure_ext4(config=config)
-    # A move of the link takes the node out of service here, before the files below change,
-    # and brings it back after the boot unit's: see operations/replication.py. Planned once,
-    # from facts read before anything changes.
-    move = link_move(config)
-    configure_replication_link(config=config, move=move)
-    configure_fencing(config=config)
-    configure_drbd(config=config)
-    configure_ocfs2(config=config, link_moves=move.needed)
-    configure_links(config=config)
-    configure_unison(config=config)
-    configure_nfs(config=config, site=site_config(host))
-    configure_boot(config=config)
-    finish_link_move(move=move)
-    # Last: it reports what the steps above brought up.
-    configure_metrics(config=config)
-    written_to_disk(name="Flush what this run wrote to disk")
-
+if storage is not None:
+    for step in STORAGE_STEPS:
+        step.configure(storage)
 
 if NFS_CLIENT_GROUP in host.groups:
     configure_nis_client(site=site_config(host))
