@@ -101,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
             took = machines.import_snapshot(args.tag)
         else:
             took = machines.load_snapshot(args.tag)
-        print(f"lab: snapshot {args.tag} {args.action}ed in {took:.1f} s".replace("saveed", "saved"))
+        done = {"save": "saved", "load": "loaded", "import": "imported"}[args.action]
+        print(f"lab: snapshot {args.tag} {done} in {took:.1f} s")
     elif args.command == "status":
         running = 0
         for guest, pid in machines.status():

@@ -17,9 +17,10 @@ same order.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
+
+from lab.settings import lab_dir, ssh_port_base
 
 FIRST_LAB = "first-lab"
 SECOND_LAB = "second-lab"
@@ -29,14 +30,14 @@ SECOND_LAB_PORT_OFFSET = 10
 
 def _second_lab_environment() -> None:
     """A worker other than the first runs its lab in a directory of its own, on ports of its own,
-    sharing the first lab's image, SSH key and secrets. Set before anything reads lab.settings,
-    and inherited by every `python -m lab` and pyinfra run of the worker."""
+    sharing the first lab's image, SSH key and secrets. lab.settings reads the environment at
+    each call; what is set here is inherited by every `python -m lab` and pyinfra run of the worker."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
     if worker == "gw0" or "TWINSTORE_LAB_SHARED" in os.environ:
         return
     index = int(worker.removeprefix("gw"))
-    home = Path(os.environ.get("TWINSTORE_LAB_DIR", Path.home() / ".cache" / "twinstore-lab")).resolve()
-    base = int(os.environ.get("TWINSTORE_LAB_SSH_PORT", "2221"))
+    home = lab_dir()
+    base = ssh_port_base()
     os.environ["TWINSTORE_LAB_SHARED"] = str(home)
     os.environ["TWINSTORE_LAB_DIR"] = f"{home}-{worker}"
     os.environ["TWINSTORE_LAB_SSH_PORT"] = str(base + SECOND_LAB_PORT_OFFSET * index)

@@ -72,35 +72,41 @@ def waits_for_its_peer(node: testinfra.host.Host) -> str:
     return journal
 
 
-def test_a_pulled_cable_fences_one_node_and_a_stale_node_that_boots_first_waits_and_no_write_is_lost(
-    converged_lab: None, client: testinfra.host.Host, fiori: testinfra.host.Host, torchio: testinfra.host.Host
-) -> None:
-    assert "fencing resource-and-stonith;" in fiori.check_output("cat /etc/drbd.d/global_common.conf")
-    device = fiori.file("/etc/twinstore/fence-peer")
-    assert device.mode == 0o600 and device.user == "root"
+def pull_until_torchio_is_fenced(fiori: testinfra.host.Host, cable: str, label: str) -> tuple[AckWriter, float, int]:
+    """The client writes through both nodes, then torchio's cable is pulled. Each node freezes
+    I/O and runs its fence-peer handler; fiori, the lower o2cb number, powers torchio off at once
+    through torchio's BMC, exactly once, and serves alone: its clients wait while o2cb declares
+    torchio dead, then write again. Returns the writer, the moment of the pull, and how many BMC
+    actions the lab had logged before it."""
     earlier = len(bmc_actions())
     writer = AckWriter()
     writer.start()
     writer.wait_for_more(10)
-    # torchio's replication cable is pulled while both nodes are Primary and take writes (the
-    # lab replicates over the LAN, so its LAN cable). Each freezes I/O and runs its fence-peer
-    # handler; fiori, the lower o2cb number, powers torchio off at once through torchio's BMC.
-    torchio_cut = time.time()
-    run_lab("cable", "torchio", "lan", "down")
+    cut = time.time()
+    run_lab("cable", "torchio", cable, "down")
     wait_until(lambda: guest_pid(lab_guest("torchio")) is None, timeout=300)
-    measured("replication cable pulled until the peer was powered off", f"{time.time() - torchio_cut:.0f} s")
-    # Exactly one node was fenced, once, by its BMC.
+    measured(f"{label}replication cable pulled until the peer was powered off", f"{time.time() - cut:.0f} s")
     assert bmc_actions()[earlier:] == [["torchio", "ForceOff"]]
     # The qemu process is gone at the BMC's ForceOff; the agent confirms with its status poll after
     # that, and the handler records and logs only once the agent has answered.
     wait_for(fiori, "cut -d' ' -f2,3 /var/lib/twinstore/fence-peer.last", "fenced torchio", timeout=60)
     journal = fiori.check_output("journalctl -q -t twinstore-fence-peer --no-pager")
     assert "fenced torchio: fence_redfish confirmed it is off (Success: Powered OFF); this node goes on" in journal
-    # fiori serves alone and keeps acknowledging writes.
     writer.wait_for_more(15, through="fiori")
-    through_fiori = writer.acked_through("fiori")
-    stall = longest_gap(through_fiori, after=torchio_cut)
-    measured("longest wait for an acknowledged write through the survivor after the cable was pulled", f"{stall:.0f} s")
+    stall = longest_gap(writer.acked_through("fiori"), after=cut)
+    measured(f"{label}longest wait for an acknowledged write through the survivor after the pull", f"{stall:.0f} s")
+    return writer, cut, earlier
+
+
+def test_a_pulled_cable_fences_one_node_and_a_stale_node_that_boots_first_waits_and_no_write_is_lost(
+    converged_lab: None, client: testinfra.host.Host, fiori: testinfra.host.Host, torchio: testinfra.host.Host
+) -> None:
+    assert "fencing resource-and-stonith;" in fiori.check_output("cat /etc/drbd.d/global_common.conf")
+    device = fiori.file("/etc/twinstore/fence-peer")
+    assert device.mode == 0o600 and device.user == "root"
+    # torchio's replication cable is pulled while both nodes are Primary and take writes (the
+    # lab replicates over the LAN, so its LAN cable).
+    writer, torchio_cut, earlier = pull_until_torchio_is_fenced(fiori, "lan", "")
     # The site's monitoring sees the lost connection on the survivor, which stays Primary.
     write_now(fiori)
     samples = scrape(client, "fiori")
@@ -158,22 +164,7 @@ def test_the_back_to_back_cable_pulled_in_backlink_mode_fences_one_node_and_it_r
     # DRBD and o2cb on the back-to-back cable (the link move's window), the clients on the LAN:
     # the pulled cable cuts replication and o2cb only. The BMCs are reached over the management
     # network, so fiori (the lower o2cb number) still powers torchio off.
-    earlier = len(bmc_actions())
-    writer = AckWriter()
-    writer.start()
-    writer.wait_for_more(10)
-    cut = time.time()
-    run_lab("cable", "torchio", "link", "down")
-    wait_until(lambda: guest_pid(lab_guest("torchio")) is None, timeout=300)
-    measured("backlink mode, back-to-back cable pulled until the peer was powered off", f"{time.time() - cut:.0f} s")
-    assert bmc_actions()[earlier:] == [["torchio", "ForceOff"]]
-    wait_for(fiori, "cut -d' ' -f2,3 /var/lib/twinstore/fence-peer.last", "fenced torchio", timeout=60)
-    # fiori serves alone: its clients wait while o2cb declares torchio dead, then write again.
-    writer.wait_for_more(15, through="fiori")
-    stall = longest_gap(writer.acked_through("fiori"), after=cut)
-    measured(
-        "backlink mode, longest wait for a write through the survivor after the cable was pulled", f"{stall:.0f} s"
-    )
+    writer, cut, earlier = pull_until_torchio_is_fenced(fiori, "link", "backlink mode, back-to-back cable: ")
 
     # torchio is powered on again (its new cable plugged in): it resyncs from fiori and both serve
     # every acknowledged write, with no split brain; the report on the window's configuration is healthy.
