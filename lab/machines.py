@@ -107,15 +107,22 @@ def backing_file(disk: Path) -> str | None:
     return backing
 
 
+def same_recipe(disk: Path, image: Path) -> bool:
+    """Whether an overlay is backed by one of this recipe's images (its role's, or the plain one
+    of a guest reset with TWINSTORE_LAB_PREINSTALL=0: started again without it, it stays the same
+    guest), written before the overlay was last used."""
+    backing = backing_file(disk)
+    if backing is None or Path(backing).parent != image or not Path(backing).exists():
+        return False
+    # The same recipe built again (its cache was removed): an overlay last used before the
+    # new base was written holds blocks of the old one.
+    return disk.stat().st_mtime >= Path(backing).stat().st_mtime
+
+
 def make_disks(guest: Guest, image: Path) -> None:
     guest.root_disk.parent.mkdir(parents=True, exist_ok=True)
     base = disk_image(image, guest.storage)
-    if guest.root_disk.exists() and (
-        backing_file(guest.root_disk) != str(base)
-        # The same recipe built again (its cache was removed): an overlay last used before the
-        # new base was written holds blocks of the old one.
-        or guest.root_disk.stat().st_mtime < base.stat().st_mtime
-    ):
+    if guest.root_disk.exists() and not same_recipe(guest.root_disk, image):
         # A new base image means a new guest: its old disks belong to a machine that is gone.
         print(f"lab: {guest.name}: base image changed, fresh disks")
         guest.root_disk.unlink()

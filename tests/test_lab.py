@@ -115,12 +115,29 @@ def test_guests_boot_their_roles_image_or_the_plain_one(lab_dir: Path, monkeypat
     machines.make_disks(guest("torchio"), image)
     assert machines.backing_file(guest("client").root_disk) == str(image / "client.img")
     assert machines.backing_file(guest("torchio").root_disk) == str(image / "storage.img")
-    # Switching to the plain image gives the guest a fresh disk on it, data disk included.
-    guest("torchio").data_disk.write_text("old")
+    # The setting chooses the image of a new guest only: a guest started again keeps its disks.
+    torchio = guest("torchio")
+    torchio.data_disk.write_text("kept")
     monkeypatch.setenv("TWINSTORE_LAB_PREINSTALL", "0")
-    machines.make_disks(guest("torchio"), image)
-    assert machines.backing_file(guest("torchio").root_disk) == str(image / "base.img")
-    assert guest("torchio").data_disk.read_bytes() != b"old"
+    machines.make_disks(torchio, image)
+    assert machines.backing_file(torchio.root_disk) == str(image / "storage.img")
+    assert torchio.data_disk.read_text() == "kept"
+    # A guest reset with it boots the plain image (the legs scenario's replaced node), and stays
+    # that guest when started without it (a power-on by its BMC).
+    torchio.root_disk.unlink()
+    machines.make_disks(torchio, image)
+    assert machines.backing_file(torchio.root_disk) == str(image / "base.img")
+    monkeypatch.delenv("TWINSTORE_LAB_PREINSTALL")
+    machines.make_disks(torchio, image)
+    assert machines.backing_file(torchio.root_disk) == str(image / "base.img")
+    assert torchio.data_disk.read_text() == "kept"
+    # An image of another recipe is another machine: fresh disks, data disk included.
+    other = lab_dir / "images" / "base-other"
+    other.mkdir()
+    subprocess.run(["qemu-img", "create", "-q", "-f", "raw", str(other / "storage.img"), "1M"], check=True)
+    machines.make_disks(torchio, other)
+    assert machines.backing_file(torchio.root_disk) == str(other / "storage.img")
+    assert torchio.data_disk.read_bytes() != b"kept"
 
 
 def test_every_package_the_deploy_installs_on_the_lab_is_in_its_repository() -> None:

@@ -22,7 +22,7 @@ import testinfra
 
 from lab.machines import ALL_GUESTS, drop_ssh_master, export_dir, guest_pid, ssh_command, write_atomically
 from lab.settings import lab_dir, ssh_config
-from tests.conftest import CURRENT, FIRST_LAB, SECOND_LAB, lab_group
+from tests.conftest import FIRST_LAB, FIRST_WORKER, lab_group
 from tests.helpers import lab_storage_value
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,10 +82,13 @@ def run_lab(*args: str) -> None:
 
 
 @contextlib.contextmanager
-def lab_in_background(*args: str) -> Iterator[None]:
+def lab_in_background(*args: str, env: dict[str, str] | None = None) -> Iterator[None]:
     """A lab command (a guest's reset and boot) running while the test goes on; waited for, and
-    required to succeed, when the block ends."""
-    process = subprocess.Popen([sys.executable, "-m", "lab", *args], cwd=ROOT)
+    required to succeed, when the block ends.
+
+    + env: environment variables for the command, beside the test's (lab/settings.py, lab/image.py)
+    """
+    process = subprocess.Popen([sys.executable, "-m", "lab", *args], cwd=ROOT, env={**os.environ, **(env or {})})
     try:
         yield
     finally:
@@ -93,11 +96,11 @@ def lab_in_background(*args: str) -> Iterator[None]:
     assert returncode == 0, f"python -m lab {' '.join(args)} failed ({returncode})"
 
 
-def is_second_lab(session: pytest.Session) -> bool:
-    """Whether this worker runs the second lab (tests/conftest.py): the test being set up is in
-    the second lab's group while the first lab's group, which converges, runs in this session.
-    The second lab then starts as a copy of the first one's converged lab."""
-    if "PYTEST_XDIST_WORKER" not in os.environ or lab_group(CURRENT[0].nodeid) != SECOND_LAB:
+def is_copied_lab(session: pytest.Session) -> bool:
+    """Whether this worker's lab starts as a copy of the first lab's converged lab
+    (tests/conftest.py): a worker other than the first, while the first lab's tests, which
+    converge, run in this session (on the first worker)."""
+    if os.environ.get("PYTEST_XDIST_WORKER", FIRST_WORKER) == FIRST_WORKER:
         return False
     return any(lab_group(item.nodeid) == FIRST_LAB and uses_converge(item) for item in session.items)
 
@@ -112,7 +115,7 @@ def lab(request: pytest.FixtureRequest) -> Iterator[None]:
         if os.environ.get("CI") == "true":
             pytest.fail("CI=true: the lab tests must run, but qemu-system-x86_64 or debootstrap is missing")
         pytest.skip("qemu-system-x86_64 or debootstrap is not installed, so the lab cannot run on this machine")
-    if is_second_lab(request.session):
+    if is_copied_lab(request.session):
         # Its guests come from the first lab's export (the converge fixture); stopped at the end,
         # since no `lab down` test runs in this lab.
         yield
@@ -155,17 +158,17 @@ CONVERGED = "converged"
 @pytest.fixture(scope="session")
 def converge(request: pytest.FixtureRequest) -> Run:
     run_id = getattr(request.config, "workerinput", {}).get("testrunuid", "")
-    if is_second_lab(request.session):
+    if is_copied_lab(request.session):
         request.getfixturevalue("lab")
         return import_converged(run_id)
-    export = second_lab_waits(request.session)
+    export = copies_wait(request.session)
     try:
         request.getfixturevalue("dry_run_on_fresh_lab")
         run = run_pyinfra("-y", LAB_INVENTORY, "deploy.py")
         assert run.returncode == 0, run.output[-5000:]
         run_lab("snapshot", "save", CONVERGED, *(["--export"] if export else []))
     except BaseException as error:
-        # The second lab, waiting for this converge, learns at once that it will not come.
+        # The other labs, waiting for this converge, learn at once that it will not come.
         if export:
             publish_converge(run_id, f"the first lab's converge failed: {str(error)[-3000:]}", "")
         raise
@@ -174,10 +177,10 @@ def converge(request: pytest.FixtureRequest) -> Run:
     return run
 
 
-def second_lab_waits(session: pytest.Session) -> bool:
-    """Whether a second lab in this session starts from this lab's converge."""
-    return "PYTEST_XDIST_WORKER" in os.environ and any(
-        lab_group(item.nodeid) == SECOND_LAB and uses_converge(item) for item in session.items
+def copies_wait(session: pytest.Session) -> bool:
+    """Whether other labs in this session start from this lab's converge."""
+    return int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1 and any(
+        lab_group(item.nodeid) != FIRST_LAB and uses_converge(item) for item in session.items
     )
 
 
