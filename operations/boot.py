@@ -44,8 +44,7 @@ def in_service(
     + devices: (device, minor) of the OCFS2 volumes
     + mount_points: the OCFS2 mount points
     """
-    # The arguments systemd.service reads it with, so both find one answer (fact_cache).
-    if host.get_fact(SystemdStatus, user_mode=False, machine=None, user_name=None, services=[unit]).get(unit):
+    if host.get_fact(SystemdStatus, services=[unit]).get(unit):
         host.noop(f"{unit} is active")
         return
     boot_wait = host.get_fact(BootWait)

@@ -89,8 +89,7 @@ def unit_state(
     yield from systemd.service._inner(service=service, running=running)
     if enabled is None:
         return
-    unit = {"user_mode": False, "machine": None, "user_name": None, "services": [service]}
-    if host.get_fact(SystemdEnabled, **unit).get(service, False) == enabled:
+    if host.get_fact(SystemdEnabled, services=[service]).get(service, False) == enabled:
         host.noop(f"{service} is {'enabled' if enabled else 'disabled'}")
         return
     if state.is_executing:

@@ -207,6 +207,7 @@ done
 
 
 def read_units(host: Host, units: list[str]) -> list[object]:
+    # As pyinfra's systemd.service reads them: every argument spelled out.
     unit = {"user_mode": False, "machine": None, "user_name": None}
     return [host.get_fact(fact, **unit, services=[name]) for name in units for fact in (SystemdStatus, SystemdEnabled)]
 
@@ -222,9 +223,9 @@ def test_one_systemctl_and_one_sysctl_answer_every_unit_and_key(
     monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
     units = ["running.service", "static.service", "stopped", "absent.timer"]
     keys = ["kernel.ostype", "kernel.no_such_key"]
-    unit = {"user_mode": False, "machine": None, "user_name": None}
+    # Asked with the defaults left out: the same reads.
     reads: list[tuple[type[FactBase[Any]], dict[str, Any]]] = [
-        (fact, {**unit, "services": [name]}) for name in units for fact in (SystemdStatus, SystemdEnabled)
+        (fact, {"services": [name]}) for name in units for fact in (SystemdStatus, SystemdEnabled)
     ]
     reads += [(Sysctl, {"keys": [key]}) for key in keys]
     fact_cache.prefetch(host, reads)
@@ -252,6 +253,57 @@ def test_the_same_read_asked_twice_is_sent_once(local_host: tuple[Host, list[str
     fact_cache.prefetch(host, [(Command, {"command": "echo once"})] * 2 + [(Directory, {"path": str(tmp_path)})] * 2)
     assert len(sent) == 1
     assert sent[0].count("echo once") == 1 and sent[0].count(str(tmp_path)) == 1
+
+
+def test_a_read_with_other_connector_arguments_is_another_read(local_host: tuple[Host, list[str]]) -> None:
+    """pyinfra runs a fact's command with the connector arguments in effect (api/facts.py): the
+    call's, over its operation's. Each such read is its own question."""
+    host, sent = local_host
+    echo = {"command": "echo ${TWINSTORE_X:-unset}"}
+    assert host.get_fact(Command, **echo, _env={"TWINSTORE_X": "a"}) == "a"
+    assert host.get_fact(Command, **echo, _env={"TWINSTORE_X": "b"}) == "b"
+    assert host.get_fact(Command, **echo) == "unset"
+    assert host.get_fact(Command, **echo, _env={"TWINSTORE_X": "a"}) == "a"
+    assert len(sent) == 3
+
+
+def test_a_prefetch_in_an_operation_reads_with_its_connector_arguments(local_host: tuple[Host, list[str]]) -> None:
+    host, sent = local_host
+    echo = {"command": "echo ${TWINSTORE_X:-unset}"}
+    host.current_op_global_arguments = {"_env": {"TWINSTORE_X": "op"}}  # type: ignore[assignment]
+    try:
+        fact_cache.prefetch(host, [(Command, echo)])
+        assert host.get_fact(Command, **echo) == "op"
+        assert len(sent) == 1
+    finally:
+        host.current_op_global_arguments = None
+    # Outside the operation the same fact is another read.
+    assert host.get_fact(Command, **echo) == "unset"
+    assert len(sent) == 2
+
+
+def test_a_read_with_its_defaults_spelled_out_is_the_same_read(
+    local_host: tuple[Host, list[str]], tmp_path: Path
+) -> None:
+    host, sent = local_host
+    (tmp_path / "f").write_text("one\ntwo\n")
+    short = host.get_fact(FindInFile, path=str(tmp_path / "f"), pattern="tw")
+    spelled = host.get_fact(FindInFile, str(tmp_path / "f"), "tw", interpolate_variables=False, extended_regex=False)
+    assert short == spelled == ["two"]
+    assert len(sent) == 1
+
+
+def test_what_is_read_while_a_command_runs_is_forgotten_when_it_ends(
+    local_host: tuple[Host, list[str]], tmp_path: Path
+) -> None:
+    """Another host's greenlet may read while this host's command runs (a deploy runs hosts side by side)."""
+    host, _ = local_host
+    made = tmp_path / "made"
+    command = gevent.spawn(host.run_shell_command, StringCommand("sleep 0.5; touch", str(made)))
+    gevent.sleep(0.1)
+    assert host.get_fact(File, path=str(made)) is None
+    command.join()
+    assert host.get_fact(File, path=str(made))
 
 
 def test_a_read_waits_for_the_prefetch_that_is_answering_it(local_host: tuple[Host, list[str]]) -> None:

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import inspect
 import posixpath
 import re
+import shlex
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,9 +24,11 @@ from typing import Any
 from gevent.event import Event  # type: ignore[import-untyped]
 from greenlet import getcurrent
 from pyinfra.api import FactBase, QuoteString, StringCommand
+from pyinfra.api.arguments import CONNECTOR_ARGUMENT_KEYS
 from pyinfra.api.exceptions import ConnectError
+from pyinfra.api.facts import _handle_fact_kwargs  # how pyinfra's get_fact takes a read's arguments
 from pyinfra.api.host import Host
-from pyinfra.facts.files import Directory, File, FindInFile, Link, Sha1File
+from pyinfra.facts.files import LINUX_STAT_COMMAND, Directory, File, FindInFile, Link, Sha1File
 from pyinfra.facts.server import Sysctl
 from pyinfra.facts.systemd import SystemdEnabled, SystemdStatus
 from pyinfra.operations.util.files import adjust_regex
@@ -66,6 +70,17 @@ def forget() -> None:
 
 
 @contextlib.contextmanager
+def _changing() -> Iterator[None]:
+    """Around a command that may change something: what was read before it is forgotten, and so
+    is what another host's greenlet read while it ran (pyinfra runs hosts side by side)."""
+    forget()
+    try:
+        yield
+    finally:
+        forget()
+
+
+@contextlib.contextmanager
 def _fact_read() -> Iterator[int]:
     """Mark this greenlet's commands as a fact read (they change nothing); yield the generation it starts in."""
     reader = id(getcurrent())
@@ -78,13 +93,39 @@ def _fact_read() -> Iterator[int]:
             _reading.discard(reader)
 
 
-def _key(host: Host, fact: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Key | None:
-    name = getattr(fact, "__qualname__", None)
-    if name is None:
+@dataclass(frozen=True)
+class _Read:
+    """A fact read as pyinfra makes it (api/facts.py): the fact's arguments with every default
+    filled in, and the connector arguments in effect (the call's, over its operation's, over
+    the host's data and the config), which the command runs with."""
+
+    key: Key
+    fact_kwargs: dict[str, Any]
+    connector_kwargs: dict[str, Any]
+
+
+def _read(host: Host, fact_class: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Read | None:
+    name = getattr(fact_class, "__qualname__", None)
+    if name is None or not isinstance(fact_class, type) or not issubclass(fact_class, FactBase):
         return None
-    module = getattr(fact, "__module__", "")
+    fact_kwargs, global_kwargs = _handle_fact_kwargs(host.state, host, fact_class, args, kwargs)
+    fact = fact_class()
+    fact_kwargs.pop("self", None)
+    if callable(fact.command):
+        fact_kwargs = inspect.getcallargs(fact.command, **fact_kwargs)
+        fact_kwargs.pop("self", None)
+    connector_kwargs = {key: value for key, value in global_kwargs.items() if key in CONNECTOR_ARGUMENT_KEYS}
+    if fact.shell_executable:
+        connector_kwargs["_shell_executable"] = fact.shell_executable
+    module = getattr(fact_class, "__module__", "")
     # Facts take plain values (strings, numbers, lists, tuples); their repr names them exactly.
-    return (host.name, f"{module}.{name}", repr((args, sorted(kwargs.items()))))
+    arguments = repr((sorted(fact_kwargs.items()), sorted(connector_kwargs.items())))
+    return _Read((host.name, f"{module}.{name}", arguments), fact_kwargs, connector_kwargs)
+
+
+def _key(host: Host, fact_class: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Key | None:
+    read = _read(host, fact_class, args, kwargs)
+    return read.key if read else None
 
 
 FACT_MARKER = "#twinstore-fact"
@@ -104,7 +145,8 @@ def _single(key: Key, fact: FactBase[Any], command: Any) -> _Section:
 
 # Under TCG each program a fact script starts costs 60-100 ms, a fork 13 ms: the reads that
 # pyinfra's operations make per path, unit or key are answered by one program for all of them.
-_STAT_FORMAT = "user=%U group=%G mode=%A atime=%X mtime=%Y ctime=%Z size=%s %N"
+# The format of pyinfra's own File, Directory and Link reads (stat -c '...'), whose process() parses it.
+_STAT_FORMAT = shlex.split(LINUX_STAT_COMMAND)[-1]
 _PATH_MARKER = "#twinstore-path "
 _SYSCTL_KEY = re.compile(r"^[A-Za-z0-9_.-]+$")
 _SINGLE_UNIT = {"user_mode": False, "machine": None, "user_name": None}
@@ -233,33 +275,46 @@ def prefetch(host: Host, facts: Sequence[tuple[type[FactBase[Any]], dict[str, An
     """
     Read several facts in one round trip and remember each answer as if it had been read alone.
 
-    + facts: (fact class, keyword arguments exactly as the operations pass them)
+    + facts: (fact class, keyword arguments as the operations pass them)
 
-    A fact whose command fails, or whose required command is missing, is left to be read the
-    normal way, so its errors and defaults stay pyinfra's own. pyinfra's per-path, per-unit
-    and per-key facts are answered together, one program for all of a kind.
+    Each is read, and remembered, with the connector arguments in effect here (an operation's,
+    inside one): reads that name other connector arguments go in a command of their own. A fact
+    whose command fails, or whose required command is missing, is left to be read the normal
+    way, so its errors and defaults stay pyinfra's own. pyinfra's per-path, per-unit and per-key
+    facts are answered together, one program for all of a kind.
     """
-    sections: list[_Section] = []
-    batched: dict[str, Batched] = {}
+    groups: dict[str, tuple[dict[str, Any], list[tuple[type[FactBase[Any]], _Read]]]] = {}
     seen: set[Key] = set()
     for fact_class, kwargs in facts:
-        key = _key(host, fact_class, (), kwargs)
-        if key is None or key in _answers or key in seen:
+        read = _read(host, fact_class, (), kwargs)
+        if read is None or read.key in _answers or read.key in seen:
             continue
-        seen.add(key)
+        seen.add(read.key)
+        connector = repr(sorted(read.connector_kwargs.items()))
+        groups.setdefault(connector, (read.connector_kwargs, []))[1].append((fact_class, read))
+    for connector_kwargs, reads in groups.values():
+        _prefetch_together(host, connector_kwargs, reads)
+
+
+def _prefetch_together(
+    host: Host, connector_kwargs: dict[str, Any], reads: list[tuple[type[FactBase[Any]], _Read]]
+) -> None:
+    sections: list[_Section] = []
+    batched: dict[str, Batched] = {}
+    for fact_class, read in reads:
         fact = fact_class()
-        kind = _batch_kind(fact_class, kwargs)
+        kind = _batch_kind(fact_class, read.fact_kwargs)
         if kind is not None:
-            batched.setdefault(kind, []).append((key, fact, kwargs))
+            batched.setdefault(kind, []).append((read.key, fact, read.fact_kwargs))
             continue
-        command = _evaluate(fact.command, kwargs)
-        required = _evaluate(fact.requires_command, kwargs)
+        command = _evaluate(fact.command, read.fact_kwargs)
+        required = _evaluate(fact.requires_command, read.fact_kwargs)
         if required:
             # As pyinfra guards such a fact: a missing command leaves the fact unread here.
             guard = ["if", "command", "-v", required, ">/dev/null", "2>&1;", "then"]
             command = StringCommand(*guard, "(", command, ");", "else", "exit 127;", "fi")
-        sections.append(_single(key, fact, command))
-    sections += [_BATCH_SECTIONS[kind](reads) for kind, reads in batched.items()]
+        sections.append(_single(read.key, fact, command))
+    sections += [_BATCH_SECTIONS[kind](batch) for kind, batch in batched.items()]
     if not sections:
         return
     parts: list[Any] = []
@@ -278,16 +333,17 @@ def prefetch(host: Host, facts: Sequence[tuple[type[FactBase[Any]], dict[str, An
         # As pyinfra's own fact reads do: a host left out by --limit (the peer) is connected
         # now, and one that cannot be reached raises ConnectError.
         _connect_once(host)
+    keys = [read.key for _, read in reads]
     answered = Event()
-    for key in seen:
+    for key in keys:
         _pending.setdefault(key, answered)
     try:
         with _fact_read() as generation:
-            status, output = host.run_shell_command(StringCommand(*parts))
+            status, output = host.run_shell_command(StringCommand(*parts), **connector_kwargs)
         if status and generation == _generation:
             _remember(sections, output.stdout_lines)
     finally:
-        for key in seen:
+        for key in keys:
             if _pending.get(key) is answered:
                 del _pending[key]
         answered.set()
@@ -393,8 +449,7 @@ def prefetch_for_operations(
     wanted += [(Directory, {"path": path}) for path in directories]
     wanted += [(Link, {"path": path}) for path in links]
     for service in services:
-        unit = {"user_mode": False, "machine": None, "user_name": None, "services": [service]}
-        wanted += [(SystemdStatus, unit), (SystemdEnabled, unit)]
+        wanted += [(SystemdStatus, {"services": [service]}), (SystemdEnabled, {"services": [service]})]
     if register:
         _registered[host.name] = wanted
         _registered_keys[host.name] = {key for fact, kwargs in wanted if (key := _key(host, fact, (), kwargs))}
@@ -462,22 +517,23 @@ def install() -> None:
         return answer
 
     def run_command(self: Host, *args: Any, **kwargs: Any) -> Any:
-        if id(getcurrent()) not in _reading:
-            forget()
-            # pyinfra's own probes while connecting change nothing.
-            if self.state.is_executing:
-                _changed.add(self.name)
-        return run_shell_command(self, *args, **kwargs)
+        if id(getcurrent()) in _reading:
+            return run_shell_command(self, *args, **kwargs)
+        # pyinfra's own probes while connecting change nothing.
+        if self.state.is_executing:
+            _changed.add(self.name)
+        with _changing():
+            return run_shell_command(self, *args, **kwargs)
 
     def upload(self: Host, *args: Any, **kwargs: Any) -> Any:
-        forget()
         _changed.add(self.name)
-        return put_file(self, *args, **kwargs)
+        with _changing():
+            return put_file(self, *args, **kwargs)
 
     def sync(self: Host, *args: Any, **kwargs: Any) -> Any:
-        forget()
         _changed.add(self.name)
-        return rsync(self, *args, **kwargs)
+        with _changing():
+            return rsync(self, *args, **kwargs)
 
     Host.get_fact = get_fact  # type: ignore[method-assign,assignment]
     Host.run_shell_command = run_command  # type: ignore[method-assign]
