@@ -6,10 +6,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from pyinfra.api import FactBase, QuoteString, StringCommand
+from pyinfra.api import FactBase, StringCommand
 from typing_extensions import override
 
-from facts.util import SECTION, section_lines
+from facts.util import SECTION, key_values, script_command, section_lines
 
 # A device is "blank" for mkfs only when blkid finds nothing and this much of its start is zero:
 # partition tables, LVM labels and most superblocks live there, and `wipefs` erases only the
@@ -159,29 +159,12 @@ class BlockDevices(FactBase[dict[str, BlockDeviceState]]):
 
     @override
     def command(self, paths: list[str]) -> StringCommand:
-        quoted = [QuoteString(path) for path in paths]
-        # blkid -p exits 2 when it finds nothing; that is an answer, not an error.
-        script = (
-            'for d in "$@"; do echo "' + SECTION + '$d"; '
-            'if [ -b "$d" ]; then echo "SIZE=$(blockdev --getsize64 "$d")"; '
-            'blkid -p -o export "$d" 2>/dev/null; rc=$?; echo "BLKID_RC=$rc"; '
-            f'if [ "$rc" -eq 2 ] && cmp -s -n {ZERO_HEAD_BYTES} "$d" /dev/zero; then echo "HEAD_ZERO=1"; fi; '
-            'else echo "MISSING=1"; fi; done; true'
-        )
-        return StringCommand("sh", "-c", QuoteString(script), "sh", *quoted)
+        return script_command(("block_devices",), paths, head_bytes=ZERO_HEAD_BYTES)
 
     @override
     def process(self, output: list[str]) -> dict[str, BlockDeviceState]:
         devices: dict[str, BlockDeviceState] = {}
-        current: str | None = None
-        values: dict[str, dict[str, str]] = {}
-        for line in output:
-            if line.startswith(SECTION):
-                current = line[len(SECTION) :].strip()
-                values[current] = {}
-            elif current is not None and "=" in line:
-                key, value = line.split("=", 1)
-                values[current][key.strip()] = value.strip()
+        values = {path: dict(key_values(lines)) for path, lines in section_lines(output).items()}
         for path, probe in values.items():
             if probe.pop("MISSING", None):
                 devices[path] = BlockDeviceState(path=path, exists=False)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pyinfra.api import FactBase, StringCommand
 from typing_extensions import override
 
-from facts.util import SECTION, script_command
+from facts.util import key_values, script_command, section_lines
 
 
 @dataclass(frozen=True)
@@ -46,22 +46,25 @@ class NfsExports(FactBase[NfsExportsState]):
 
     @override
     def process(self, output: list[str]) -> NfsExportsState:
+        sections = section_lines(output)
         exported: set[str] = set()
-        resolved: dict[str, str] = {}
         clients: dict[str, set[str]] = {}
-        current = ""
-        frozen = False
-        for line in output:
-            if line.startswith(SECTION):
-                current = line[len(SECTION) :]
-                frozen = frozen or current == "frozen"
-            elif line.startswith("EXPORTED="):
-                path, _, client = line.split("=", 1)[1].partition(" ")
+        for key, value in key_values(sections.get("exported", [])):
+            if key == "EXPORTED":
+                path, _, client = value.partition(" ")
                 exported.add(path)
                 if client.strip():
                     clients.setdefault(path, set()).add(client.strip())
-            elif line.startswith("RESOLVED=") and current.startswith("path "):
-                resolved[current.split(" ", 1)[1]] = line.split("=", 1)[1]
+        resolved = {
+            name.split(" ", 1)[1]: value
+            for name, lines in sections.items()
+            if name.startswith("path ")
+            for key, value in key_values(lines)
+            if key == "RESOLVED"
+        }
         return NfsExportsState(
-            frozenset(exported), resolved, {path: frozenset(names) for path, names in clients.items()}, frozen
+            frozenset(exported),
+            resolved,
+            {path: frozenset(names) for path, names in clients.items()},
+            frozen="frozen" in sections,
         )

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pyinfra.api import FactBase, StringCommand
 from typing_extensions import override
 
-from facts.util import SECTION, script_command
+from facts.util import script_command, section_lines
 
 RESOURCE = re.compile(r"^resource\s+(\S+)\s*\{")
 ADDRESS = re.compile(r"^\s*address\s+ipv4\s+([0-9.]+):(\d+);")
@@ -60,34 +60,38 @@ class ReplicationLink(FactBase[ReplicationLinkState]):
 
     @override
     def process(self, output: list[str]) -> ReplicationLinkState:
-        drbd: dict[str, DrbdAddresses] = {}
+        sections = section_lines(output)
         addresses: dict[str, list[str]] = {}
-        section = ""
-        resource = ""
-        block = ""
-        for line in output:
-            if line.startswith(SECTION):
-                section = line[len(SECTION) :].strip()
-                continue
-            if section == "drbd":
-                if match := RESOURCE.match(line):
-                    resource, block = match.group(1), ""
-                    drbd[resource] = DrbdAddresses()
-                elif "_remote_host" in line:
-                    block = "remote_host"
-                elif "_this_host" in line:
-                    block = "this_host"
-                elif (match := ADDRESS.match(line)) and resource and block:
-                    value = f"{match.group(1)}:{match.group(2)}"
-                    current = drbd[resource]
-                    drbd[resource] = (
-                        DrbdAddresses(this_host=value, remote_host=current.remote_host)
-                        if block == "this_host"
-                        else DrbdAddresses(this_host=current.this_host, remote_host=value)
-                    )
-                    block = ""
-            elif section == "addresses" and (match := INTERFACE_ADDRESS.match(line)):
+        for line in sections.get("addresses", []):
+            if match := INTERFACE_ADDRESS.match(line):
                 addresses.setdefault(match.group(1), []).append(f"{match.group(2)}/{match.group(3)}")
         return ReplicationLinkState(
-            drbd=drbd, interface_addresses={name: tuple(values) for name, values in addresses.items()}
+            drbd=drbd_addresses(sections.get("drbd", [])),
+            interface_addresses={name: tuple(values) for name, values in addresses.items()},
         )
+
+
+def drbd_addresses(lines: list[str]) -> dict[str, DrbdAddresses]:
+    """Each resource's addresses in ``drbdsetup show``'s output: this node's in its _this_host
+    block, the peer's in its _remote_host block."""
+    drbd: dict[str, DrbdAddresses] = {}
+    resource = ""
+    block = ""
+    for line in lines:
+        if match := RESOURCE.match(line):
+            resource, block = match.group(1), ""
+            drbd[resource] = DrbdAddresses()
+        elif "_remote_host" in line:
+            block = "remote_host"
+        elif "_this_host" in line:
+            block = "this_host"
+        elif (match := ADDRESS.match(line)) and resource and block:
+            value = f"{match.group(1)}:{match.group(2)}"
+            current = drbd[resource]
+            drbd[resource] = (
+                DrbdAddresses(this_host=value, remote_host=current.remote_host)
+                if block == "this_host"
+                else DrbdAddresses(this_host=current.this_host, remote_host=value)
+            )
+            block = ""
+    return drbd

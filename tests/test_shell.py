@@ -15,6 +15,7 @@ from pyinfra.api import QuoteString
 from facts.drbd import DrbdResources
 from facts.health import StorageHealth
 from facts.links import PublicPaths
+from facts.lvm import BlockDevices
 from facts.nfs import NfsExports
 from facts.nis import Nis
 from facts.ocfs2 import Ocfs2
@@ -64,6 +65,7 @@ def fact_scripts() -> dict[str, str]:
     """Each fact's script as its command sends it (its values assigned first)."""
     config = real_storage_config()
     commands = {
+        "block_devices": BlockDevices().command(paths=["/dev/vdb", "/dev/mapper/vg0-rep--drbd0"]),
         "drbd": DrbdResources().command(resources=resource_args(config)),
         "health": StorageHealth().command(cluster="ocfs2", last_run_file="/x", mount_points=["/vol/a"]),
         "links": PublicPaths().command(links=[("/vol/pub", "/vol/rep-unison/pub", "/vol/rep-unison")]),

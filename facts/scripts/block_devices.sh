@@ -1,0 +1,16 @@
+# One section per device: its size, what blkid -p (the low-level probe, not the cache) finds,
+# and, when it finds nothing, whether its first $head_bytes bytes are zero.
+for d in "$@"; do
+    echo "${section}$d"
+    if [ -b "$d" ]; then
+        echo "SIZE=$(blockdev --getsize64 "$d")"
+        # blkid -p exits 2 when it finds nothing; that is an answer, not an error.
+        blkid -p -o export "$d" 2>/dev/null
+        rc=$?
+        echo "BLKID_RC=$rc"
+        if [ "$rc" -eq 2 ] && cmp -s -n "$head_bytes" "$d" /dev/zero; then echo "HEAD_ZERO=1"; fi
+    else
+        echo "MISSING=1"
+    fi
+done
+true
