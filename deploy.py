@@ -166,15 +166,14 @@ check_deploy_inventory(inventory)
 # The configuration of this host's storage role, computed once.
 storage = StorageRun(storage_config(host), site_config(host)) if STORAGE_GROUP in host.groups else None
 
-if storage is not None:
-    # Before any other read: one of a frozen volume would wait until I/O resumes.
-    refuse_while_frozen(config=storage.config)
-
 # What every step below reads, in one round trip: each remote command costs a round trip, and
-# each step's own read then finds its answers (fact_cache).
+# each step's own read then finds its answers (fact_cache). On a storage node it answers first
+# whether DRBD I/O is frozen, and then stops (fencing's gate): a read of a frozen volume would
+# wait until I/O resumes.
 fact_cache.prefetch_reads(host, host_fact_reads(host, storage))
 
 if storage is not None:
+    refuse_while_frozen(config=storage.config)
     for step in BEFORE_PACKAGES:
         step.configure(storage)
 

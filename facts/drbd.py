@@ -195,6 +195,11 @@ class SuspendedIo(FactBase[list[int]]):
         return sorted(minor for minor, fields in parse_proc_drbd(output).items() if fields.get("io") == "s")
 
 
+def io_flowing() -> StringCommand:
+    """A shell test that fails while I/O on any DRBD resource here is frozen."""
+    return script_command(("frozen", "io_flowing"), [])
+
+
 class DrbdResources(FactBase[dict[str, DrbdResourceState]]):
     """
     Returns the state of each given DRBD resource, keyed by name.

@@ -20,11 +20,11 @@ from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.operations import files
 
-from facts.drbd import SuspendedIo
+from facts.drbd import SuspendedIo, io_flowing
 from facts.health import FENCE_STATE
 from operations.util import private_template
 from twinstore.config import StorageConfig
-from twinstore.fact_cache import FactReads, prefetch_reads
+from twinstore.fact_cache import FactReads, Gate, prefetch_reads
 from twinstore.templating import jinja_env_kwargs
 from twinstore.validation import Problem, host_source, stop
 
@@ -60,8 +60,9 @@ def handler_values(config: StorageConfig, name: str) -> dict[str, Any]:
 
 def refuse_while_frozen(config: StorageConfig) -> None:
     """
-    End the run before anything else is read while I/O on a resource is frozen here: a stat of
-    a volume on it (the combined read's first) would wait until I/O resumes. One small read.
+    End the run while I/O on a resource is frozen here, before any operation: the combined
+    read, which answers this first, then stopped short of the reads that would wait until I/O
+    resumes (a stat of a volume on it; see fact_reads' gate).
     """
     suspended = host.get_fact(SuspendedIo)
     frozen = [name for name, resource in config.drbd_resources.items() if resource.minor in suspended]
@@ -84,8 +85,12 @@ def refuse_while_frozen(config: StorageConfig) -> None:
     )
 
 
+# The combined read's first answer: whether I/O is frozen, and nothing after it if it is.
+FROZEN_GATE = Gate(facts=((SuspendedIo, {}),), test=io_flowing())
+
+
 def fact_reads(config: StorageConfig) -> FactReads:
-    return FactReads(files=[FENCE_PEER, PEER_DEVICE], directories=["/etc/twinstore"])
+    return FactReads(files=[FENCE_PEER, PEER_DEVICE], directories=["/etc/twinstore"], gate=FROZEN_GATE)
 
 
 @deploy("Fencing")

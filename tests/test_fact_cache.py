@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -304,6 +305,30 @@ def test_what_is_read_while_a_command_runs_is_forgotten_when_it_ends(
     assert host.get_fact(File, path=str(made)) is None
     command.join()
     assert host.get_fact(File, path=str(made))
+
+
+def test_a_gate_that_fails_ends_the_combined_read_after_its_own_facts(local_host: tuple[Host, list[str]]) -> None:
+    """The deploy's combined read on a node whose DRBD I/O is frozen: it answers that, and sends
+    none of the reads that would wait until I/O resumes."""
+    host, sent = local_host
+    slow = {"command": "sleep 30; echo late"}
+    closed = fact_cache.Gate(facts=((Command, {"command": "echo frozen"}),), test=StringCommand("false"))
+    started = time.monotonic()
+    fact_cache.prefetch(host, [(Command, slow), (File, {"path": "/etc/hostname"})], gate=closed)
+    assert time.monotonic() - started < 10
+    assert host.get_fact(Command, command="echo frozen") == "frozen"
+    assert len(sent) == 1 and sent[0].index("echo frozen") < sent[0].index("false") < sent[0].index("sleep 30")
+    # What the gate held back is read the normal way when asked.
+    assert host.get_fact(File, path="/etc/hostname")
+    assert len(sent) == 2
+
+    fact_cache.forget()
+    opened = fact_cache.Gate(facts=((Command, {"command": "echo flowing"}),), test=StringCommand("true"))
+    fact_cache.prefetch(host, [(Command, {"command": "echo other"}), (File, {"path": "/etc/hostname"})], gate=opened)
+    assert host.get_fact(Command, command="echo flowing") == "flowing"
+    assert host.get_fact(Command, command="echo other") == "other"
+    assert host.get_fact(File, path="/etc/hostname")
+    assert len(sent) == 3
 
 
 def test_a_read_waits_for_the_prefetch_that_is_answering_it(local_host: tuple[Host, list[str]]) -> None:

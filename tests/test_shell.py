@@ -12,7 +12,7 @@ import pytest
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from pyinfra.api import QuoteString
 
-from facts.drbd import DrbdResources
+from facts.drbd import DrbdResources, io_flowing
 from facts.health import StorageHealth
 from facts.links import PublicPaths
 from facts.lvm import BlockDevices
@@ -67,6 +67,7 @@ def fact_scripts() -> dict[str, str]:
     commands = {
         "block_devices": BlockDevices().command(paths=["/dev/vdb", "/dev/mapper/vg0-rep--drbd0"]),
         "drbd": DrbdResources().command(resources=resource_args(config)),
+        "io_flowing": io_flowing(),
         "health": StorageHealth().command(cluster="ocfs2", last_run_file="/x", mount_points=["/vol/a"]),
         "links": PublicPaths().command(links=[("/vol/pub", "/vol/rep-unison/pub", "/vol/rep-unison")]),
         "nfs": NfsExports().command(paths=["/vol/pub"]),
@@ -88,7 +89,8 @@ def test_every_fact_script_is_covered() -> None:
     shipped = {f"facts/{path.name}" for path in (Path(__file__).parent.parent / "facts" / "scripts").glob("*.sh")}
     # frozen.sh runs as the first part of health's and nfs's scripts.
     assert shipped - {"facts/frozen.sh"} == set(fact_scripts())
-    assert "frozen=" in fact_scripts()["facts/health.sh"] and "frozen=" in fact_scripts()["facts/nfs.sh"]
+    for name in ("health", "nfs", "io_flowing"):
+        assert "frozen=" in fact_scripts()[f"facts/{name}.sh"], name
 
 
 def scripts() -> dict[str, str]:

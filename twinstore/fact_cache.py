@@ -47,7 +47,7 @@ _changed: set[str] = set()
 _pending: dict[Key, Event] = {}
 # What the deploy's combined read asks on each host, and its keys: read again in one round trip
 # when, after a change, an operation after another finds its facts forgotten (see get_fact).
-_registered: dict[str, list[tuple[type[FactBase[Any]], dict[str, Any]]]] = {}
+_registered: dict[str, tuple[list[tuple[type[FactBase[Any]], dict[str, Any]]], Gate | None]] = {}
 _registered_keys: dict[str, set[Key]] = {}
 # Reads of registered facts that missed on each host since the last change.
 _misses: dict[str, int] = {}
@@ -137,6 +137,16 @@ class _Section:
 
     command: Any
     answers: Callable[[list[str]], dict[Key, Any]]
+
+
+@dataclass(frozen=True)
+class Gate:
+    """Facts a combined read answers first, then a shell test: when the test fails, the read
+    ends there and the facts after it are left to be read the normal way (a read that would
+    wait, such as a stat of a volume whose I/O is frozen, is not sent at all)."""
+
+    facts: tuple[tuple[type[FactBase[Any]], dict[str, Any]], ...]
+    test: StringCommand
 
 
 def _single(key: Key, fact: FactBase[Any], command: Any) -> _Section:
@@ -271,11 +281,12 @@ _BATCH_SECTIONS: dict[str, Callable[[Batched], _Section]] = {
 }
 
 
-def prefetch(host: Host, facts: Sequence[tuple[type[FactBase[Any]], dict[str, Any]]]) -> None:
+def prefetch(host: Host, facts: Sequence[tuple[type[FactBase[Any]], dict[str, Any]]], gate: Gate | None = None) -> None:
     """
     Read several facts in one round trip and remember each answer as if it had been read alone.
 
     + facts: (fact class, keyword arguments as the operations pass them)
+    + gate: facts read first, and a test that must pass for the others to be read
 
     Each is read, and remembered, with the connector arguments in effect here (an operation's,
     inside one): reads that name other connector arguments go in a command of their own. A fact
@@ -285,7 +296,8 @@ def prefetch(host: Host, facts: Sequence[tuple[type[FactBase[Any]], dict[str, An
     """
     groups: dict[str, tuple[dict[str, Any], list[tuple[type[FactBase[Any]], _Read]]]] = {}
     seen: set[Key] = set()
-    for fact_class, kwargs in facts:
+    gate_facts = list(gate.facts) if gate else []
+    for fact_class, kwargs in [*gate_facts, *facts]:
         read = _read(host, fact_class, (), kwargs)
         if read is None or read.key in _answers or read.key in seen:
             continue
@@ -293,32 +305,48 @@ def prefetch(host: Host, facts: Sequence[tuple[type[FactBase[Any]], dict[str, An
         connector = repr(sorted(read.connector_kwargs.items()))
         groups.setdefault(connector, (read.connector_kwargs, []))[1].append((fact_class, read))
     for connector_kwargs, reads in groups.values():
-        _prefetch_together(host, connector_kwargs, reads)
+        _prefetch_together(host, connector_kwargs, reads, gate)
+
+
+def _alone(fact_class: type[FactBase[Any]], read: _Read) -> _Section:
+    """A fact's own command, as a section of a combined read."""
+    fact = fact_class()
+    command = _evaluate(fact.command, read.fact_kwargs)
+    required = _evaluate(fact.requires_command, read.fact_kwargs)
+    if required:
+        # As pyinfra guards such a fact: a missing command leaves the fact unread here.
+        guard = ["if", "command", "-v", required, ">/dev/null", "2>&1;", "then"]
+        command = StringCommand(*guard, "(", command, ");", "else", "exit 127;", "fi")
+    return _single(read.key, fact, command)
 
 
 def _prefetch_together(
-    host: Host, connector_kwargs: dict[str, Any], reads: list[tuple[type[FactBase[Any]], _Read]]
+    host: Host,
+    connector_kwargs: dict[str, Any],
+    reads: list[tuple[type[FactBase[Any]], _Read]],
+    gate: Gate | None,
 ) -> None:
-    sections: list[_Section] = []
+    gated = {
+        read.key for fact_class, kwargs in (gate.facts if gate else ()) if (read := _read(host, fact_class, (), kwargs))
+    }
+    sections = [_alone(fact_class, read) for fact_class, read in reads if read.key in gated]
+    gate_after = len(sections)
     batched: dict[str, Batched] = {}
     for fact_class, read in reads:
-        fact = fact_class()
+        if read.key in gated:
+            continue
         kind = _batch_kind(fact_class, read.fact_kwargs)
         if kind is not None:
-            batched.setdefault(kind, []).append((read.key, fact, read.fact_kwargs))
-            continue
-        command = _evaluate(fact.command, read.fact_kwargs)
-        required = _evaluate(fact.requires_command, read.fact_kwargs)
-        if required:
-            # As pyinfra guards such a fact: a missing command leaves the fact unread here.
-            guard = ["if", "command", "-v", required, ">/dev/null", "2>&1;", "then"]
-            command = StringCommand(*guard, "(", command, ");", "else", "exit 127;", "fi")
-        sections.append(_single(read.key, fact, command))
+            batched.setdefault(kind, []).append((read.key, fact_class(), read.fact_kwargs))
+        else:
+            sections.append(_alone(fact_class, read))
     sections += [_BATCH_SECTIONS[kind](batch) for kind, batch in batched.items()]
     if not sections:
         return
     parts: list[Any] = []
     for index, section in enumerate(sections):
+        if gate is not None and index == gate_after:
+            parts += ["(", gate.test, ")", ">/dev/null", "2>&1", "||", "exit 0;"]
         parts += [
             "echo",
             f"'{FACT_MARKER} {index}';",
@@ -385,8 +413,12 @@ class FactReads:
     sysctls: list[str] = field(default_factory=list)
     lines: list[tuple[str, str, bool]] = field(default_factory=list)
     facts: list[tuple[type[FactBase[Any]], dict[str, Any]]] = field(default_factory=list)
+    # Read before everything else of a combined read, which stops there when its test fails.
+    gate: Gate | None = None
 
     def __add__(self, other: FactReads) -> FactReads:
+        if self.gate and other.gate and self.gate != other.gate:
+            raise ValueError("a combined read has one gate")
         return FactReads(
             files=self.files + other.files,
             directories=self.directories + other.directories,
@@ -395,6 +427,7 @@ class FactReads:
             sysctls=self.sysctls + other.sysctls,
             lines=self.lines + other.lines,
             facts=self.facts + other.facts,
+            gate=self.gate or other.gate,
         )
 
 
@@ -411,6 +444,7 @@ def prefetch_reads(host: Host, reads: FactReads) -> None:
         lines=reads.lines,
         facts=reads.facts,
         register=True,
+        gate=reads.gate,
     )
 
 
@@ -424,6 +458,7 @@ def prefetch_for_operations(
     lines: Sequence[tuple[str, str, bool]] = (),
     facts: Sequence[tuple[type[FactBase[Any]], dict[str, Any]]] = (),
     register: bool = False,
+    gate: Gate | None = None,
 ) -> None:
     """
     Read in one round trip what pyinfra's own operations ask about these paths, units and keys.
@@ -436,6 +471,7 @@ def prefetch_for_operations(
     + lines: (path, line, extended_regex) of files.line, its other flags left at their defaults (FindInFile)
     + facts: any other (fact class, keyword arguments), read in the same command
     + register: read them all again in one round trip when, after a change, reads of them keep missing
+    + gate: facts read first, and a test that must pass for the others to be read
     """
     wanted: list[tuple[type[FactBase[Any]], dict[str, Any]]] = [*facts]
     wanted += [(Sysctl, {"keys": [key]}) for key in sysctls]
@@ -451,9 +487,9 @@ def prefetch_for_operations(
     for service in services:
         wanted += [(SystemdStatus, {"services": [service]}), (SystemdEnabled, {"services": [service]})]
     if register:
-        _registered[host.name] = wanted
+        _registered[host.name] = (wanted, gate)
         _registered_keys[host.name] = {key for fact, kwargs in wanted if (key := _key(host, fact, (), kwargs))}
-    prefetch(host, wanted)
+    prefetch(host, wanted, gate)
 
 
 def _evaluate(attribute: Any, kwargs: dict[str, Any]) -> Any:
@@ -504,7 +540,7 @@ def install() -> None:
         if key is not None and key not in _answers and key in _pending:
             _pending[key].wait()
         if key is not None and key not in _answers and _refresh_due(self, key):
-            prefetch(self, _registered[self.name])
+            prefetch(self, *_registered[self.name])
         if key is not None and key in _answers:
             # A copy: an operation that edits its fact in place must not edit the next one's.
             return copy.deepcopy(_answers[key])

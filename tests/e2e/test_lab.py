@@ -69,12 +69,11 @@ def test_dry_run_on_a_fresh_lab_plans_changes_and_makes_none(
 
 
 # Issue 10's budget for a no-op run was 40 round trips to each storage node (it was 91); the
-# deploy now needs two on the client (NIS master and NFS client): pyinfra's connection probe
-# (uname) and the one read of every fact that deploy.py sends before any operation. A storage
-# node needs one more before that read: whether DRBD I/O is frozen (operations/fencing.py
-# refuse_while_frozen), because the combined read stats the volumes, which would wait until I/O
-# resumes. One more means some operation reads a fact the shared read does not cover.
-NOOP_COMMANDS_PER_HOST = {"fiori": 3, "torchio": 3, "client": 2}
+# deploy now needs two on each host: pyinfra's connection probe (uname) and the one read of
+# every fact that deploy.py sends before any operation (on a storage node it answers first
+# whether DRBD I/O is frozen, and stops there if it is: operations/fencing.py). One more means
+# some operation reads a fact the shared read does not cover.
+NOOP_COMMANDS_PER_HOST = {"fiori": 2, "torchio": 2, "client": 2}
 
 
 def test_second_converge_with_files_on_every_volume_changes_nothing(
