@@ -170,7 +170,7 @@ storage = StorageRun(storage_config(host), site_config(host)) if STORAGE_GROUP i
 # each step's own read then finds its answers (fact_cache). On a storage node it answers first
 # whether DRBD I/O is frozen, and then stops (fencing's gate): a read of a frozen volume would
 # wait until I/O resumes.
-fact_cache.prefetch_reads(host, host_fact_reads(host, storage))
+fact_cache.prefetch_reads(host, host_fact_reads(host, storage), register=True)
 
 if storage is not None:
     refuse_while_frozen(config=storage.config)

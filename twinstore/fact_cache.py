@@ -431,9 +431,14 @@ class FactReads:
         )
 
 
-def prefetch_reads(host: Host, reads: FactReads) -> None:
-    """prefetch_for_operations for a FactReads: the deploy's combined read, read again after a
-    change when the operations after it keep missing (get_fact)."""
+def prefetch_reads(host: Host, reads: FactReads, register: bool = False) -> None:
+    """
+    prefetch_for_operations for a FactReads.
+
+    + register: these are the deploy's combined read, read again after a change when the
+      operations after it keep missing (get_fact); a subsystem's own prefetch (a no-op after the
+      combined read) does not register, or the last one planned would replace the deploy's
+    """
     prefetch_for_operations(
         host,
         files=reads.files,
@@ -443,7 +448,7 @@ def prefetch_reads(host: Host, reads: FactReads) -> None:
         sysctls=reads.sysctls,
         lines=reads.lines,
         facts=reads.facts,
-        register=True,
+        register=register,
         gate=reads.gate,
     )
 
