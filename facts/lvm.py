@@ -156,6 +156,12 @@ class BlockDevices(FactBase[dict[str, BlockDeviceState]]):
     """
 
     default = dict
+    # A read of some paths is answered from a read of more (twinstore/fact_cache.py).
+    items_argument = "paths"
+
+    @staticmethod
+    def narrow(answer: dict[str, BlockDeviceState], paths: list[str]) -> dict[str, BlockDeviceState]:
+        return {path: state for path, state in answer.items() if path in paths}
 
     @override
     def command(self, paths: list[str]) -> StringCommand:

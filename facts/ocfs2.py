@@ -14,7 +14,7 @@ metadata wins), so the DRBD fact keeps seeing metadata under OCFS2.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from pyinfra.api import FactBase, StringCommand
 from typing_extensions import override
@@ -114,10 +114,18 @@ class Ocfs2(FactBase[Ocfs2State]):
                                                       mount_points=("/vol/ocfs2-small",), role="Primary", ...)})
     """
 
+    # A read of some devices is answered from a read of more (twinstore/fact_cache.py).
+    items_argument = "devices"
+
     @override
     @staticmethod
     def default() -> Ocfs2State:
         return Ocfs2State()
+
+    @staticmethod
+    def narrow(answer: Ocfs2State, devices: list[tuple[str, int]]) -> Ocfs2State:
+        paths = {path for path, _ in devices}
+        return replace(answer, devices={path: state for path, state in answer.devices.items() if path in paths})
 
     @override
     def command(self, cluster: str, devices: list[tuple[str, int]]) -> StringCommand:

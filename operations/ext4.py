@@ -33,18 +33,15 @@ def fstab_match(mount_point: str) -> str:
 
 
 @operation()
-def filesystem(
-    device: str, fs_type: str = "ext4", new_volume: bool = False, all_devices: list[str] | None = None
-) -> Generator[StringCommand, None, None]:
+def filesystem(device: str, fs_type: str = "ext4", new_volume: bool = False) -> Generator[StringCommand, None, None]:
     """
     Make a filesystem on a device that carries nothing; leave one of the same type alone.
 
     + device: the block device
     + fs_type: the filesystem wanted (mkfs.<fs_type>)
     + new_volume: the device is created earlier in this same run, so the facts could not see it yet
-    + all_devices: every device this deploy makes a filesystem on, so one fact read serves them all
     """
-    state = host.get_fact(BlockDevices, paths=all_devices or [device]).get(device)
+    state = host.get_fact(BlockDevices, paths=[device]).get(device)
     if state is not None and state.exists:
         if state.signature == fs_type:
             host.noop(f"{device} holds {fs_type}")
@@ -97,14 +94,12 @@ def configure_ext4(config: StorageConfig) -> None:
     options = ",".join(config.ext4_mount_options)
     ext4_volumes = mounted_volumes(config)
     files.directory(name="Directory /vol", path="/vol", present=True)
-    all_devices = [config.mapper_path(name) for name in ext4_volumes]
     for volume_name, mount_point in ext4_volumes.items():
         device = config.mapper_path(volume_name)
         filesystem(
             name=f"ext4 on {group}/{volume_name}",
             device=device,
             new_volume=(group, volume_name) not in lvm.logical_volumes,
-            all_devices=all_devices,
         )
         files.directory(name=f"Mount point {mount_point}", path=mount_point, present=True)
         files.line(

@@ -86,7 +86,6 @@ def cluster_filesystem(
     label: str,
     maker: str,
     one_legged: bool = False,
-    all_devices: list[tuple[str, int]] | None = None,
 ) -> Generator[StringCommand, None, None]:
     """
     Make an OCFS2 file system on a blank DRBD device once, on one node of the pair.
@@ -99,9 +98,8 @@ def cluster_filesystem(
     + label: the volume label (-L)
     + maker: the node that makes the file system
     + one_legged: a one-legged start: the peer need not be connected
-    + all_devices: every (device, minor) of the node's OCFS2 volumes, so one fact read serves them all
     """
-    ocfs2 = host.get_fact(Ocfs2, cluster=cluster, devices=all_devices or [(device, minor)])
+    ocfs2 = host.get_fact(Ocfs2, cluster=cluster, devices=[(device, minor)])
     state = ocfs2.devices.get(device, Ocfs2Device(device))
     if state.io_suspended:
         raise OperationError(
@@ -160,7 +158,6 @@ def cluster_mount(
     cluster: str,
     mount_point: str,
     options: list[str],
-    all_devices: list[tuple[str, int]] | None = None,
     held: str | None = None,
     promoted: bool = False,
 ) -> Generator[StringCommand, None, None]:
@@ -172,11 +169,10 @@ def cluster_mount(
     + cluster: the o2cb cluster name
     + mount_point: where to mount it
     + options: mount options
-    + all_devices: every (device, minor) of the node's OCFS2 volumes, so one fact read serves them all
     + held: why the volume stays unmounted in this run whatever the facts say (e.g. its device is demoted)
     + promoted: an earlier operation of this run promotes the device (the facts still show it Secondary)
     """
-    ocfs2 = host.get_fact(Ocfs2, cluster=cluster, devices=all_devices or [(device, minor)])
+    ocfs2 = host.get_fact(Ocfs2, cluster=cluster, devices=[(device, minor)])
     state = ocfs2.devices.get(device, Ocfs2Device(device))
     if mount_point in state.mount_points:
         if "sync" in options and mount_point not in state.sync_mount_points:
@@ -278,7 +274,6 @@ def configure_ocfs2(config: StorageConfig, link_moves: bool = False) -> None:
             label=volume.label,
             maker=maker,
             one_legged=config.first_leg == host.name,
-            all_devices=devices,
         )
         files.directory(name=f"Mount point {volume.mount_point}", path=volume.mount_point, present=True)
         files.line(
@@ -295,7 +290,6 @@ def configure_ocfs2(config: StorageConfig, link_moves: bool = False) -> None:
             cluster=cluster.name,
             mount_point=volume.mount_point,
             options=options,
-            all_devices=devices,
             held=(
                 f"{host.name}'s changes to {volume.drbd_resource} are discarded in this run; "
                 "it is mounted by the first run after the resync"

@@ -331,6 +331,41 @@ def test_a_gate_that_fails_ends_the_combined_read_after_its_own_facts(local_host
     assert len(sent) == 3
 
 
+class WordLengths(FactBase[dict[str, int]]):
+    """An item fact: one answer per word, read for several words at once."""
+
+    items_argument = "words"
+
+    @staticmethod
+    def narrow(answer: dict[str, int], words: list[str]) -> dict[str, int]:
+        return {word: length for word, length in answer.items() if word in words}
+
+    def command(self, words: list[str], prefix: str = "") -> StringCommand:
+        return StringCommand("for w in", *words, '; do echo "$w" "${#w}"; done')
+
+    def process(self, output: list[str]) -> dict[str, int]:
+        return {word: int(length) for word, length in (line.split() for line in output)}
+
+
+def test_a_read_of_some_items_is_answered_from_a_read_of_more(local_host: tuple[Host, list[str]]) -> None:
+    """The combined read asks BlockDevices and Ocfs2 for all of a node's volumes; each operation
+    asks for its own volume, and needs no parameter naming the others to find that answer."""
+    host, sent = local_host
+    fact_cache.prefetch(host, [(WordLengths, {"words": ["a", "bb", "ccc"]})])
+    assert host.get_fact(WordLengths, words=["bb"]) == {"bb": 2}
+    assert host.get_fact(WordLengths, words=["ccc", "a"]) == {"a": 1, "ccc": 3}
+    assert len(sent) == 1
+    # Not all of them read before, or other arguments: another read.
+    assert host.get_fact(WordLengths, words=["bb", "dddd"]) == {"bb": 2, "dddd": 4}
+    assert host.get_fact(WordLengths, words=["bb"], prefix="x") == {"bb": 2}
+    assert len(sent) == 3
+    # A change forgets the wider answers too.
+    host.run_shell_command(StringCommand("true"))
+    sent.clear()
+    assert host.get_fact(WordLengths, words=["a"]) == {"a": 1}
+    assert len(sent) == 1
+
+
 def test_a_read_waits_for_the_prefetch_that_is_answering_it(local_host: tuple[Host, list[str]]) -> None:
     host, sent = local_host
     # The other greenlet asks while the prefetch is still on its way (the peer's DRBD state).

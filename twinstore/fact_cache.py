@@ -62,10 +62,26 @@ REFRESH_AFTER_MISSES = 12
 _unreachable: dict[str, str] = {}
 
 
+@dataclass(frozen=True)
+class _Read:
+    """A fact read as pyinfra makes it (api/facts.py): the fact's arguments with every default
+    filled in, and the connector arguments in effect (the call's, over its operation's, over
+    the host's data and the config), which the command runs with."""
+
+    key: Key
+    fact_kwargs: dict[str, Any]
+    connector_kwargs: dict[str, Any]
+
+
+# What each remembered answer was read with, for a narrower read of an item fact (_narrowed).
+_reads: dict[Key, _Read] = {}
+
+
 def forget() -> None:
     global _generation
     _generation += 1
     _answers.clear()
+    _reads.clear()
     _misses.clear()
 
 
@@ -93,17 +109,6 @@ def _fact_read() -> Iterator[int]:
             _reading.discard(reader)
 
 
-@dataclass(frozen=True)
-class _Read:
-    """A fact read as pyinfra makes it (api/facts.py): the fact's arguments with every default
-    filled in, and the connector arguments in effect (the call's, over its operation's, over
-    the host's data and the config), which the command runs with."""
-
-    key: Key
-    fact_kwargs: dict[str, Any]
-    connector_kwargs: dict[str, Any]
-
-
 def _read(host: Host, fact_class: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Read | None:
     name = getattr(fact_class, "__qualname__", None)
     if name is None or not isinstance(fact_class, type) or not issubclass(fact_class, FactBase):
@@ -121,6 +126,40 @@ def _read(host: Host, fact_class: Any, args: tuple[Any, ...], kwargs: dict[str, 
     # Facts take plain values (strings, numbers, lists, tuples); their repr names them exactly.
     arguments = repr((sorted(fact_kwargs.items()), sorted(connector_kwargs.items())))
     return _Read((host.name, f"{module}.{name}", arguments), fact_kwargs, connector_kwargs)
+
+
+_MISSING = object()
+
+
+def _remembered(fact_class: Any, read: _Read | None) -> Any:
+    """The remembered answer to a read (a copy: an operation that edits its fact in place must
+    not edit the next one's), or one narrowed from a wider read; _MISSING when there is none."""
+    if read is None:
+        return _MISSING
+    if read.key in _answers:
+        return copy.deepcopy(_answers[read.key])
+    return _narrowed(fact_class, read)
+
+
+def _narrowed(fact_class: Any, read: _Read) -> Any:
+    """An item fact's answer for some items, from a remembered read of more of them with the same
+    other arguments (the combined read asks for all of a node's volumes, each operation for its
+    own); _MISSING when there is none. An item fact names its list argument
+    (``items_argument``) and how to keep the part of an answer about some items (``narrow``)."""
+    items_argument = getattr(fact_class, "items_argument", None)
+    if items_argument is None:
+        return _MISSING
+    wanted = read.fact_kwargs.get(items_argument) or []
+    others = {name: value for name, value in read.fact_kwargs.items() if name != items_argument}
+    for key, wider in _reads.items():
+        if key[:2] != read.key[:2] or key not in _answers or wider.connector_kwargs != read.connector_kwargs:
+            continue
+        items = wider.fact_kwargs.get(items_argument) or []
+        if {name: value for name, value in wider.fact_kwargs.items() if name != items_argument} != others:
+            continue
+        if all(item in items for item in wanted):
+            return fact_class.narrow(copy.deepcopy(_answers[key]), wanted)
+    return _MISSING
 
 
 def _key(host: Host, fact_class: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Key | None:
@@ -370,6 +409,7 @@ def _prefetch_together(
             status, output = host.run_shell_command(StringCommand(*parts), **connector_kwargs)
         if status and generation == _generation:
             _remember(sections, output.stdout_lines)
+            _reads.update({read.key: read for _, read in reads if read.key in _answers})
     finally:
         for key in keys:
             if _pending.get(key) is answered:
@@ -541,20 +581,23 @@ def install() -> None:
     rsync: Callable[..., Any] = Host.rsync
 
     def get_fact(self: Host, fact: Any, *args: Any, **kwargs: Any) -> Any:
-        key = _key(self, fact, args, kwargs)
+        read = _read(self, fact, args, kwargs)
+        key = read.key if read else None
         if key is not None and key not in _answers and key in _pending:
             _pending[key].wait()
-        if key is not None and key not in _answers and _refresh_due(self, key):
+        answer = _remembered(fact, read)
+        if answer is _MISSING and key is not None and _refresh_due(self, key):
             prefetch(self, *_registered[self.name])
-        if key is not None and key in _answers:
-            # A copy: an operation that edits its fact in place must not edit the next one's.
-            return copy.deepcopy(_answers[key])
+            answer = _remembered(fact, read)
+        if answer is not _MISSING:
+            return answer
         if not self.connected:
             _connect_once(self)
         with _fact_read() as generation:
             answer = read_fact(self, fact, *args, **kwargs)
-        if key is not None and generation == _generation:
-            _answers[key] = copy.deepcopy(answer)
+        if read is not None and generation == _generation:
+            _answers[read.key] = copy.deepcopy(answer)
+            _reads[read.key] = read
         return answer
 
     def run_command(self: Host, *args: Any, **kwargs: Any) -> Any:
