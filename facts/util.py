@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Sequence
-from functools import cache
-from importlib.resources import files
 
-from pyinfra.api import QuoteString, StringCommand
+from pyinfra.api import StringCommand
+
+from twinstore import shell
 
 # Starts each section of a fact script's output: "#twinstore-section NAME".
 SECTION = "#twinstore-section "
 
 
-@cache
 def script_file(name: str) -> str:
     """facts/scripts/<name>.sh, as shipped with the package."""
-    return (files("facts") / "scripts" / f"{name}.sh").read_text()
+    return shell.script_file("facts", name)
 
 
 def script_text(*names: str, **values: object) -> str:
@@ -24,8 +22,7 @@ def script_text(*names: str, **values: object) -> str:
     for a script that prints sections, ``section``: the SECTION marker."""
     body = "".join(script_file(name) for name in names)
     assignments = {"section": SECTION, **values} if "${section}" in body else values
-    prelude = "".join(f"{key}={shlex.quote(str(value))}\n" for key, value in assignments.items())
-    return prelude + body
+    return shell.script_text("facts", names, assignments)
 
 
 def script_command(names: tuple[str, ...], arguments: Sequence[object], **values: object) -> StringCommand:
@@ -35,8 +32,7 @@ def script_command(names: tuple[str, ...], arguments: Sequence[object], **values
     + arguments: the positional arguments
     + values: shell variables the scripts read
     """
-    text = script_text(*names, **values)
-    return StringCommand("sh", "-c", QuoteString(text), "sh", *(QuoteString(str(value)) for value in arguments))
+    return shell.sh_command(script_text(*names, **values), arguments)
 
 
 def key_values(lines: list[str]) -> list[tuple[str, str]]:

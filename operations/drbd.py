@@ -34,7 +34,7 @@ from facts.boot import PreviousBoot
 from facts.drbd import DRBDMETA_CHECKED_BYTES, DrbdResources, DrbdResourceState
 from operations.fencing import FENCE_PEER, PROMOTE_ALONE_FLAG
 from operations.report import utc
-from operations.util import private_template, refuse_unless_blank, unit_state
+from operations.util import operation_script, private_template, refuse_unless_blank, unit_state
 from twinstore.config import StorageConfig
 from twinstore.fact_cache import FactReads, prefetch_reads
 from twinstore.validation import Problem, host_source, stop
@@ -355,55 +355,15 @@ def backing_not_blank(where: str, local: DrbdResourceState) -> str:
 
 
 def resource_commands(name: str) -> dict[str, StringCommand]:
-    quoted = QuoteString(name)
-    wait_connected = (
-        f'for i in $(seq {CONNECT_TIMEOUT_S}); do [ "$(drbdadm cstate "$1")" = Connected ] && exit 0; sleep 1; done; '
-        'echo "twinstore: $1 did not connect to its peer" >&2; exit 1'
-    )
-    wait_up_to_date = (
-        f'for i in $(seq {PROMOTE_TIMEOUT_S}); do drbdadm dstate "$1" | grep -q "^UpToDate/" && exit 0; sleep 1; done; '
-        'echo "twinstore: $1 is not UpToDate, not promoting" >&2; exit 1'
-    )
-    # Guards run on the host right before the step: they re-check what the facts promised.
-    clear_bitmap_guard = (
-        '[ "$(drbdadm dstate "$1")" = Inconsistent/Inconsistent ] || '
-        '{ echo "twinstore: $1 is not Inconsistent on both nodes; no clear-bitmap" >&2; exit 1; }'
-    )
-    standalone_guard = (
-        'cs=$(drbdadm cstate "$1"); case "$cs" in StandAlone) ;; WFConnection) drbdadm disconnect "$1" ;; '
-        '*) echo "twinstore: $1 is $cs, not StandAlone; nothing discarded" >&2; exit 1;; esac'
-    )
-    force_guard = (
-        'case "$(drbdadm dstate "$1")" in Inconsistent/DUnknown|Inconsistent/Inconsistent) ;; '
-        '*) echo "twinstore: $1 is not a new one-legged resource; no forced primary" >&2; exit 1;; esac; '
-        # A sync that began replaced the just-created UUID: that is a partial copy, never forced.
-        'case "$(drbdadm get-gi "$1")" in 000000000000000[45]:*) ;; '
-        '*) echo "twinstore: $1 holds part of a sync, not a new resource; no forced primary" >&2; exit 1;; esac'
-    )
-    promote_alone = (
-        'cs=$(drbdadm cstate "$1"); case "$cs" in StandAlone|WFConnection|Unconnected|Timeout|BrokenPipe|'
-        "NetworkFailure|ProtocolError|TearDown|Disconnecting) ;; "
-        '*) echo "twinstore: $1 is $cs, not alone; nothing forced" >&2; exit 1;; esac; '
-        'case "$(drbdadm dstate "$1")" in '
-        # The fence-peer handler reads the flag and answers "peer outdated": a plain promotion then
-        # starts one new data generation whose parent the peer still has, so a peer that changed
-        # nothing resyncs from this node. (primary --force starts two, and the peer's copy would
-        # look unrelated: a split brain.)
-        'Consistent/*|UpToDate/*) mkdir -p "${2%/*}" && echo "$1" > "$2" && drbdadm primary "$1"; '
-        'rc=$?; rm -f "$2"; exit "$rc" ;; '
-        # The peer certainly had newer data: only a forced promotion takes this copy.
-        'Outdated/*) exec drbdadm primary --force "$1" ;; '
-        '*) echo "twinstore: $1 is not a whole copy; nothing forced" >&2; exit 1 ;; esac'
-    )
+    """The host-side steps and guards of a resource's operations (operations/scripts/drbd_*.sh):
+    a guard runs right before its step and re-checks what the facts promised."""
     return {
-        "wait_connected": StringCommand("sh", "-c", QuoteString(wait_connected), "sh", quoted),
-        "wait_up_to_date": StringCommand("sh", "-c", QuoteString(wait_up_to_date), "sh", quoted),
-        "clear_bitmap_guard": StringCommand("sh", "-c", QuoteString(clear_bitmap_guard), "sh", quoted),
-        "force_guard": StringCommand("sh", "-c", QuoteString(force_guard), "sh", quoted),
-        "promote_alone": StringCommand(
-            "sh", "-c", QuoteString(promote_alone), "sh", quoted, QuoteString(PROMOTE_ALONE_FLAG)
-        ),
-        "standalone_guard": StringCommand("sh", "-c", QuoteString(standalone_guard), "sh", quoted),
+        "wait_connected": operation_script("drbd_wait_connected", name, timeout=CONNECT_TIMEOUT_S),
+        "wait_up_to_date": operation_script("drbd_wait_up_to_date", name, timeout=PROMOTE_TIMEOUT_S),
+        "clear_bitmap_guard": operation_script("drbd_clear_bitmap_guard", name),
+        "force_guard": operation_script("drbd_force_guard", name),
+        "promote_alone": operation_script("drbd_promote_alone", name, PROMOTE_ALONE_FLAG),
+        "standalone_guard": operation_script("drbd_standalone_guard", name),
     }
 
 

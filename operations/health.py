@@ -23,6 +23,7 @@ from operations.boot import waiting_text
 from operations.drbd import resource_args
 from operations.report import utc
 from operations.unison import sync_record_on
+from operations.util import operation_script
 from twinstore.config import NfsExport, SiteConfig, StorageConfig
 from twinstore.fact_cache import prefetch
 from twinstore.validation import volume_mounts
@@ -320,7 +321,7 @@ def split_brains_reported(newest: int, seen_file: str) -> Generator[StringComman
         host.noop("no split brain to report")
         return
     yield StringCommand("mkdir", "-p", QuoteString(seen_file.rsplit("/", 1)[0]))
-    yield StringCommand("sh", "-c", QuoteString(f'echo {int(newest)} > "$1"'), "sh", QuoteString(seen_file))
+    yield operation_script("write_value", seen_file, int(newest))
 
 
 @deploy("Health of the storage pair")

@@ -12,7 +12,7 @@ from collections.abc import Generator
 from pathlib import Path
 
 from pyinfra import host
-from pyinfra.api import QuoteString, StringCommand, deploy, operation
+from pyinfra.api import StringCommand, deploy, operation
 from pyinfra.api.operation import OperationMeta
 from pyinfra.operations import files, systemd
 from pyinfra.operations.util import any_changed
@@ -20,17 +20,16 @@ from pyinfra.operations.util import any_changed
 from facts.boot import BootWait
 from facts.nfs import NfsExports
 from operations.report import changes, report
-from operations.util import unit_state
+from operations.util import operation_script, unit_state
 from twinstore.config import SiteConfig, StorageConfig
 from twinstore.fact_cache import FactReads, prefetch_reads
+from twinstore.shell import script_file
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "nfs"
 EXPORTS_FILE = "/etc/exports.d/twinstore.exports"
 # exportfs -ra exits 1 when an export path does not exist; fail on anything else.
-REEXPORT = (
-    'out=$(exportfs -ra 2>&1); rc=$?; [ -n "$out" ] && echo "$out" >&2; '
-    '[ "$rc" -eq 0 ] || ! echo "$out" | grep -v "Failed to stat" | grep -q .'
-)
+# exportfs -ra that fails only for more than an export whose path is not there yet.
+REEXPORT = script_file("operations", "nfs_reexport")
 
 
 @operation()
@@ -47,7 +46,7 @@ def exported(paths: list[str], exports_file: OperationMeta) -> Generator[StringC
         report(f"not exported yet, their volume is not mounted: {', '.join(pending)}")
     missing = [path for path, real in table.resolved.items() if real not in table.exported]
     if changes(exports_file) or missing:
-        yield StringCommand("sh", "-c", QuoteString(REEXPORT))
+        yield operation_script("nfs_reexport")
     else:
         host.noop(f"exported: {', '.join(path for path in paths if path in table.resolved)}")
 

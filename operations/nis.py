@@ -33,7 +33,7 @@ from pyinfra.operations.util import any_changed
 
 from facts.nis import Nis
 from operations.report import changes
-from operations.util import unit_state
+from operations.util import operation_script, unit_state
 from twinstore.config import AutomountEntry, NisServerConfig, SiteConfig
 from twinstore.fact_cache import FactReads
 from twinstore.templating import jinja_env_kwargs
@@ -86,10 +86,7 @@ def master_maps(domain: str, sources: list[OperationMeta]) -> Generator[StringCo
     """
     if not host.get_fact(Nis, domain=domain).domain_initialised:
         # Re-checked on the host: ypinit empties /var/yp/<domain>.
-        yield StringCommand(
-            "sh", "-c",
-            QuoteString('[ ! -e "/var/yp/$1" ] && /usr/lib/yp/ypinit -m < /dev/null'), "sh", QuoteString(domain),
-        )  # fmt: skip
+        yield operation_script("nis_init_master", domain)
     elif any(changes(source) for source in sources):
         yield StringCommand("make", "-C", "/var/yp")
     else:

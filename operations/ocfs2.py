@@ -23,7 +23,7 @@ from facts.ocfs2 import Ocfs2, Ocfs2Device
 from operations.drbd import changes_discarded_here
 from operations.ext4 import fstab_match
 from operations.report import report
-from operations.util import refuse_unless_blank
+from operations.util import operation_script, refuse_unless_blank
 from twinstore.config import StorageConfig
 from twinstore.fact_cache import FactReads, prefetch_reads
 
@@ -196,20 +196,9 @@ def cluster_mount(
     yield mount_command(device, mount_point, options)
 
 
-# The boot unit may be mounting the same volume right now (it waited for the peer): both take
-# the same lock, and whichever comes second finds it mounted.
-MOUNT_UNDER_LOCK = (
-    'mkdir -p "${1%/*}" && exec flock "$1" '
-    'sh -c \'findmnt -rn -S "$2" -M "$3" >/dev/null || mount -t ocfs2 -o "$4" "$2" "$3"\' sh "$@"'
-)
-
-
 def mount_command(device: str, mount_point: str, options: list[str]) -> StringCommand:
     """Mount an OCFS2 volume unless it is mounted already, under the boot unit's mount lock."""
-    return StringCommand(
-        "sh", "-c", QuoteString(MOUNT_UNDER_LOCK), "sh",
-        QuoteString(MOUNT_LOCK), QuoteString(device), QuoteString(mount_point), QuoteString(",".join(options)),
-    )  # fmt: skip
+    return operation_script("ocfs2_mount", MOUNT_LOCK, device, mount_point, ",".join(options))
 
 
 def fact_reads(config: StorageConfig) -> FactReads:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pyinfra import host, logger
-from pyinfra.api import QuoteString, StringCommand, deploy, operation
+from pyinfra.api import StringCommand, deploy, operation
 from pyinfra.operations import files
 
 from facts.drbd import DrbdResources, DrbdResourceState
@@ -25,6 +25,7 @@ from operations.boot import SCRIPT as BOOT_SCRIPT
 from operations.boot import UNIT as BOOT_UNIT
 from operations.drbd import read_peer, resource_args
 from operations.ocfs2 import O2CB_SERVICE
+from operations.util import operation_script
 from twinstore.config import StorageConfig
 from twinstore.fact_cache import FactReads, prefetch_reads
 from twinstore.validation import Problem, host_source, stop
@@ -218,22 +219,6 @@ def peer_reachable(peer: str, address: str) -> Generator[StringCommand, None, No
 
 # Every process that uses an OCFS2 volume would keep it from being unmounted: the move is refused
 # (on both nodes: a storage run fails as a whole) before anything is taken out of service.
-HOLDERS_CHECK = r"""
-busy=0
-for mount_point in "$@"; do
-    mountpoint -q "$mount_point" || continue
-    if fuser -s -m "$mount_point"; then
-        echo "twinstore: $(hostname): $mount_point is in use, so it cannot be unmounted for the move:" >&2
-        fuser -v -m "$mount_point" 2>&1 | sed 's/^/    /' >&2
-        busy=1
-    fi
-done
-if [ "$busy" -ne 0 ]; then
-    echo "twinstore: stop those processes (or move them away from the volume) and run the deploy again;" \
-        "nothing was changed" >&2
-fi
-exit "$busy"
-"""
 
 
 @operation(is_idempotent=False)
@@ -243,7 +228,7 @@ def nothing_holds(mount_points: list[str]) -> Generator[StringCommand, None, Non
 
     + mount_points: the OCFS2 mount points
     """
-    yield StringCommand("sh", "-c", QuoteString(HOLDERS_CHECK), "sh", *map(QuoteString, mount_points))
+    yield operation_script("replication_holders", *mount_points)
 
 
 @operation(is_idempotent=False)

@@ -13,7 +13,7 @@ from pyinfra.facts.files import File, Sha1File
 from pyinfra.facts.systemd import SystemdEnabled
 from pyinfra.operations import systemd
 
-from twinstore import fact_cache
+from twinstore import fact_cache, shell
 from twinstore.templating import jinja_env_kwargs
 
 
@@ -57,7 +57,7 @@ def private_template(src: str, dest: str, **values: Any) -> Generator[StringComm
         return
     if not remote:
         # umask 077: the file never exists with wider permissions.
-        yield StringCommand("sh", "-c", QuoteString('umask 077 && : > "$0"'), QuoteString(dest))
+        yield operation_script("private_file", dest)
     elif not private:
         yield StringCommand("chmod", "600", QuoteString(dest))
     if not same:
@@ -110,13 +110,15 @@ def refuse_unless_blank(device: str, zero_head_bytes: int = 0) -> StringCommand:
     + device: the block device about to be written
     + zero_head_bytes: also require this many leading bytes to be zero (what drbdmeta checks)
     """
-    script = (
-        'blkid -p "$1" >/dev/null 2>&1; rc=$?; if [ "$rc" -ne 2 ]; then '
-        'echo "twinstore: refusing to write to $1: it carries a signature (blkid -p exit $rc)" >&2; exit 1; fi'
-    )
-    if zero_head_bytes:
-        script += (
-            f'; if ! cmp -s -n {zero_head_bytes} "$1" /dev/zero; then '
-            f'echo "twinstore: refusing to write to $1: its first {zero_head_bytes} bytes are not zero" >&2; exit 1; fi'
-        )
-    return StringCommand("sh", "-c", QuoteString(script), "sh", QuoteString(device))
+    return operation_script("refuse_unless_blank", device, zero_head_bytes=zero_head_bytes)
+
+
+def operation_script(name: str, *arguments: object, **values: object) -> StringCommand:
+    """
+    operations/scripts/<name>.sh, run with sh.
+
+    + name: the script
+    + arguments: its positional arguments, each one word ($1, $2, ...)
+    + values: shell variables it reads, assigned (quoted) before it
+    """
+    return shell.sh_command(shell.script_text("operations", [name], values), arguments)

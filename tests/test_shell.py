@@ -24,15 +24,18 @@ from facts.sources import AptSourceUris
 from facts.unison import Unison
 from lab.image import IDENTITY_SCRIPT, INITRAMFS_HOOK, LAB_FILES
 from operations.boot import boot_script_values
-from operations.drbd import resource_args
+from operations.drbd import resource_args, resource_commands
 from operations.fencing import handler_values
 from operations.metrics import metrics_script_values
 from operations.nis import transfer_script_values
+from operations.ocfs2 import mount_command
 from operations.unison import ARCHIVE_DIR, sync_command_values
+from operations.util import operation_script, refuse_unless_blank
 from tests.helpers import real_site_config, real_storage_config, without_fencing
 from twinstore.templating import jinja_env_kwargs
 
-TEMPLATES = Path(__file__).parent.parent / "templates"
+ROOT = Path(__file__).parent.parent
+TEMPLATES = ROOT / "templates"
 
 
 def templates() -> Environment:
@@ -85,6 +88,31 @@ def fact_scripts() -> dict[str, str]:
     return texts
 
 
+def operation_scripts() -> dict[str, str]:
+    """Each operation's script as its command sends it (its values assigned first)."""
+    commands = {
+        **{f"drbd_{name}": command for name, command in resource_commands("drbd0").items()},
+        "ocfs2_mount": mount_command("/dev/drbd0", "/vol/ocfs2-small", ["_netdev", "noatime"]),
+        "nfs_reexport": operation_script("nfs_reexport"),
+        "replication_holders": operation_script("replication_holders", "/vol/a", "/vol/b"),
+        "refuse_unless_blank": refuse_unless_blank("/dev/vg0/rep-drbd0", zero_head_bytes=69632),
+        "private_file": operation_script("private_file", "/etc/twinstore/x"),
+        "nis_init_master": operation_script("nis_init_master", "pasta.net"),
+        "write_value": operation_script("write_value", "/var/lib/x", 42),
+    }
+    texts = {}
+    for name, command in commands.items():
+        script = command.bits[2]
+        assert isinstance(script, QuoteString), name
+        texts[f"operations/{name}.sh"] = f"#!/bin/sh\n{script.obj}"
+    return texts
+
+
+def test_every_operation_script_is_covered() -> None:
+    shipped = {f"operations/{path.name}" for path in (ROOT / "operations" / "scripts").glob("*.sh")}
+    assert shipped == set(operation_scripts())
+
+
 def test_every_fact_script_is_covered() -> None:
     shipped = {f"facts/{path.name}" for path in (Path(__file__).parent.parent / "facts" / "scripts").glob("*.sh")}
     # frozen.sh runs as the first part of health's and nfs's scripts.
@@ -100,7 +128,13 @@ def scripts() -> dict[str, str]:
     }
     # The handler's other variant: a pair without fence devices (fencing resource-only).
     unfenced = templates().get_template("fencing/fence-peer.sh.j2").render(**handler_values(without_fencing(), "fiori"))
-    return {**rendered(), **lab, "fencing/fence-peer-without-fencing.sh": unfenced, **fact_scripts()}
+    return {
+        **rendered(),
+        **lab,
+        "fencing/fence-peer-without-fencing.sh": unfenced,
+        **fact_scripts(),
+        **operation_scripts(),
+    }
 
 
 @pytest.mark.parametrize("name", sorted(scripts()))
