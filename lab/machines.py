@@ -68,9 +68,11 @@ def _read_pid(pid_file: Path) -> int | None:
 
 
 def names_this_lab(cmdline: str) -> bool:
-    """Whether a command line names a path in this lab's directory (and not in a second lab's,
-    whose directory name may begin with this one's)."""
-    return f"{lab_dir()}/" in cmdline
+    """Whether a guest's or a switch's command line names this lab's run directory (its pid file,
+    its socket): not another lab's, whose directory name may begin with this one's, and whose
+    guests boot the kernel in this lab's images (a copied lab shares the first one's directory
+    for its image, key and secrets)."""
+    return f"{run_dir()}/" in cmdline
 
 
 def guest_pid(guest: Guest) -> int | None:

@@ -20,6 +20,7 @@ from pyinfra.operations import crontab, files
 
 from facts.unison import Unison, UnisonState
 from operations.report import report
+from operations.util import unit_state
 from twinstore.config import StorageConfig, UnisonProfile
 from twinstore.fact_cache import FactReads, prefetch_reads
 from twinstore.templating import jinja_env_kwargs
@@ -230,13 +231,19 @@ def fact_reads(config: StorageConfig) -> FactReads:
         return FactReads()
     if host.name != profile.client:
         return FactReads(
-            files=[SERVER_COMMAND], directories=[ARCHIVE_DIR], facts=[(Unison, fact_arguments(mount_point))]
+            files=[SERVER_COMMAND],
+            directories=[ARCHIVE_DIR],
+            services=[DBUS_SOCKET],
+            facts=[(Unison, fact_arguments(mount_point))],
         )
     return FactReads(
         files=[f"{ARCHIVE_DIR}/{profile.profile_name}.prf", LOGROTATE_FILE, SYNC_COMMAND],
         directories=[ARCHIVE_DIR],
         facts=[(Unison, fact_arguments(mount_point)), (Crontab, {"user": "root"})],
     )
+
+
+DBUS_SOCKET = "dbus.socket"
 
 
 @deploy("unison: the large volume kept in step")
@@ -266,6 +273,9 @@ def configure_unison(config: StorageConfig) -> None:
             root=mount_point,
             archive_dir=ARCHIVE_DIR,
         )
+        # The confined server's systemd-run talks to systemd over D-Bus. Installed on a running
+        # machine by the package step, dbus is only started by the next boot (seen on a bare Debian).
+        unit_state(name="D-Bus for the confined server", service=DBUS_SOCKET, running=True)
         authorized_sync_key(
             name=f"{client.name}'s sync key runs only the unison server",
             client=client.name,

@@ -374,8 +374,13 @@ def test_a_snapshot_keeps_the_disks_of_a_powered_off_guest(lab_dir: Path, monkey
 
 def test_a_second_lab_beside_this_one_is_not_taken_for_it(lab_dir: Path) -> None:
     # The second lab of a parallel test run lives in a directory whose name begins with this one's.
-    assert machines.names_this_lab(f"qemu-system-x86_64 -drive file={lab_dir}/disks/fiori-root.qcow2")
-    assert not machines.names_this_lab(f"qemu-system-x86_64 -drive file={lab_dir}-gw1/disks/fiori-root.qcow2")
+    assert machines.names_this_lab(f"qemu-system-x86_64 -pidfile {lab_dir}/run/fiori.pid")
+    assert machines.names_this_lab(f"vde_switch -s {lab_dir}/run/lan.switch -d -p {lab_dir}/run/lan.switch.pid")
+    assert not machines.names_this_lab(f"qemu-system-x86_64 -pidfile {lab_dir}-gw1/run/fiori.pid")
+    # A copied lab's guests boot the kernel in the first lab's images.
+    assert not machines.names_this_lab(
+        f"qemu-system-x86_64 -kernel {lab_dir}/images/base-x/vmlinuz -pidfile {lab_dir}-gw2/run/fiori.pid"
+    )
 
 
 def test_a_guest_booting_again_leaves_the_others_pinned_keys(lab_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
