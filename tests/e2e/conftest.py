@@ -82,13 +82,10 @@ def run_lab(*args: str) -> None:
 
 
 @contextlib.contextmanager
-def lab_in_background(*args: str, env: dict[str, str] | None = None) -> Iterator[None]:
+def lab_in_background(*args: str) -> Iterator[None]:
     """A lab command (a guest's reset and boot) running while the test goes on; waited for, and
-    required to succeed, when the block ends.
-
-    + env: environment variables for the command, beside the test's (lab/settings.py, lab/image.py)
-    """
-    process = subprocess.Popen([sys.executable, "-m", "lab", *args], cwd=ROOT, env={**os.environ, **(env or {})})
+    required to succeed, when the block ends."""
+    process = subprocess.Popen([sys.executable, "-m", "lab", *args], cwd=ROOT)
     try:
         yield
     finally:
