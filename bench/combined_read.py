@@ -30,6 +30,7 @@ from pyinfra_cli.main import main as pyinfra_main
 from lab.machines import ssh_command
 from twinstore.fact_cache import FACT_MARKER
 
+ASSIGNMENT = re.compile(r"^[a-z_]+=\S*$")
 END = re.compile(rf'echo "{FACT_MARKER} (\d+) \$\?";')
 
 
@@ -57,10 +58,16 @@ def combined_reads() -> dict[str, str]:
 
 
 def section_starts(text: str) -> dict[int, str]:
-    """Each section's command, its first 90 characters."""
+    """Each section's command: its first 90 characters, or for a packaged script (sh -c, its
+    values assigned first) its first command line."""
     starts = {}
-    for match in re.finditer(rf"echo '{FACT_MARKER} (\d+)'; \( (.{{0,90}})", text):
-        starts[int(match.group(1))] = match.group(2)
+    for match in re.finditer(
+        rf"echo '{FACT_MARKER} (\d+)'; \( (.*?)\) 2>/dev/null; echo \"{FACT_MARKER} \1", text, re.S
+    ):
+        command = match.group(2)
+        lines = [line.strip() for line in command.splitlines()[1:]]
+        first = next((line for line in lines if line and not line.startswith("#") and not ASSIGNMENT.match(line)), None)
+        starts[int(match.group(1))] = f"sh -c: {first[:88]}" if command.startswith("sh -c") and first else command[:90]
     return starts
 
 
