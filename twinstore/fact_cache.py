@@ -3,10 +3,12 @@
 pyinfra 3 sends a command for every ``host.get_fact`` call, so a deploy that asks the same
 question in several operations (the DRBD state for each resource, ``Sysctl`` for each key,
 the packages list for each subsystem) pays a round trip each time. Here a fact is read once
-per host and arguments, and every remembered answer is forgotten as soon as any command
-other than a fact read runs on any host, or a file is uploaded. An operation therefore never
-sees a state older than the last change, and a run that changes nothing reads each fact once.
-After a change, a long run of misses reads the deploy's registered facts again in one round trip.
+per host and arguments, as pyinfra's get_fact takes them (defaults filled in, the connector
+arguments in effect), and every remembered answer is forgotten as soon as any command other
+than a fact read runs on any host, or a file is uploaded, and again when it ends. An operation
+therefore never sees a state older than the last change, and a run that changes nothing reads
+each fact once. After a change, a long run of misses reads the deploy's registered facts again
+in one round trip.
 """
 
 from __future__ import annotations
@@ -110,8 +112,9 @@ def _fact_read() -> Iterator[int]:
 
 
 # _read's answers, by the call and the operation and deploy arguments in effect, each of which is
-# kept alive here so that its id stays its own: pyinfra's rule (pop_global_arguments) costs half
-# a millisecond a call, and a no-op run asks the cache thousands of times.
+# kept alive here so that its id stays its own: pyinfra's rule (pop_global_arguments) resolves
+# every global argument through the host's data on each call, and a run asks the cache for
+# thousands of reads (bench/results: docs/measurements.md, 2026-12-03).
 _read_memo: dict[tuple[str, str, str, int, int], tuple[_Read | None, object, object]] = {}
 
 
