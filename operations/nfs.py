@@ -54,7 +54,9 @@ def exported(paths: list[str], exports_file: OperationMeta) -> Generator[StringC
 def fact_reads(config: StorageConfig) -> FactReads:
     return FactReads(
         files=["/etc/nfs.conf.d/twinstore.conf", EXPORTS_FILE],
-        services=["nfs-server.service"],
+        # mountd's state too: --dry plans the restart below whatever its _if says (pyinfra checks
+        # _if only when executing), and reads the unit's state for it.
+        services=["nfs-server.service", "nfs-mountd.service"],
         facts=[(NfsExports, {"paths": [export.path for export in config.nfs_exports]}), (BootWait, {})],
     )
 

@@ -105,10 +105,16 @@ def test_second_converge_with_files_on_every_volume_changes_nothing(
     assert torchio.check_output(shared) == fiori.check_output(shared)
 
 
-def test_dry_run_on_a_converged_lab_plans_nothing(converge: Run) -> None:
-    run = run_pyinfra("--dry", LAB_INVENTORY, "deploy.py")
+def test_dry_run_on_a_converged_lab_plans_nothing(converge: Run, tmp_path: Path) -> None:
+    counts = tmp_path / "commands.json"
+    run = run_pyinfra("--dry", LAB_INVENTORY, "deploy.py", count_commands_to=counts)
     assert run.returncode == 0, run.output[-3000:]
     assert run.planned_changes() == {}
+    # No slower than a no-op: the same round trips (a --dry plans operations whose _if the run
+    # would check only when executing, and reads what they read).
+    commands = json.loads(counts.read_text())["commands"]
+    for name, budget in NOOP_COMMANDS_PER_HOST.items():
+        assert 0 < commands[name] <= budget, commands
 
 
 @pytest.mark.lab_down
