@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from pyinfra.api import QuoteString
+from pyinfra.api import QuoteString, StringCommand
 
 from facts.drbd import DrbdResources, io_flowing
 from facts.health import StorageHealth
@@ -64,6 +64,16 @@ def test_every_shell_template_is_covered() -> None:
     assert shell_templates == set(rendered())
 
 
+def sent_scripts(package: str, commands: dict[str, StringCommand]) -> dict[str, str]:
+    """The script each `sh -c SCRIPT sh ARG...` command sends, named <package>/<name>.sh."""
+    texts = {}
+    for name, command in commands.items():
+        script = command.bits[2]
+        assert isinstance(script, QuoteString), name
+        texts[f"{package}/{name}.sh"] = f"#!/bin/sh\n{script.obj}"
+    return texts
+
+
 def fact_scripts() -> dict[str, str]:
     """Each fact's script as its command sends it (its values assigned first)."""
     config = real_storage_config()
@@ -80,12 +90,7 @@ def fact_scripts() -> dict[str, str]:
         "sources": AptSourceUris().command(files=["/etc/apt/sources.list"]),
         "unison": Unison().command(key="/k", known_hosts="/h", archive_dir="/a", root="/r"),
     }
-    texts = {}
-    for name, command in commands.items():
-        script = command.bits[2]
-        assert isinstance(script, QuoteString), name
-        texts[f"facts/{name}.sh"] = f"#!/bin/sh\n{script.obj}"
-    return texts
+    return sent_scripts("facts", commands)
 
 
 def operation_scripts() -> dict[str, str]:
@@ -100,12 +105,7 @@ def operation_scripts() -> dict[str, str]:
         "nis_init_master": operation_script("nis_init_master", "pasta.net"),
         "write_value": operation_script("write_value", "/var/lib/x", 42),
     }
-    texts = {}
-    for name, command in commands.items():
-        script = command.bits[2]
-        assert isinstance(script, QuoteString), name
-        texts[f"operations/{name}.sh"] = f"#!/bin/sh\n{script.obj}"
-    return texts
+    return sent_scripts("operations", commands)
 
 
 def test_every_operation_script_is_covered() -> None:
