@@ -302,7 +302,8 @@ def wait_for_guests(guests: list[Guest], timeout: float | None = None) -> None:
         for guest in list(pending):
             if guest_pid(guest) is None:
                 raise RuntimeError(f"lab: qemu for {guest.name} exited (see {guest.console_log})")
-            key = host_key_from_console(guest)
+            # A guest loaded from a snapshot printed none on its console: it keeps its pinned key.
+            key = host_key_from_console(guest) or pinned_keys().get(guest.name)
             if key is None:
                 continue
             if host_keys.get(guest.name) != key:
@@ -310,7 +311,7 @@ def wait_for_guests(guests: list[Guest], timeout: float | None = None) -> None:
                 # The others keep the keys pinned for them (a guest loaded from a snapshot
                 # printed none on its console).
                 pinned = pinned_keys()
-                others = [g for g in GUESTS if g not in guests]
+                others = [g for g in GUESTS if g.name not in host_keys]
                 existing = {g.name: k for g in others if (k := pinned.get(g.name) or host_key_from_console(g))}
                 write_ssh_files({**existing, **host_keys})
             if ssh_ready(guest.name):

@@ -395,3 +395,17 @@ def test_a_guest_booting_again_leaves_the_others_pinned_keys(lab_dir: Path, monk
     monkeypatch.setattr(machines, "ssh_ready", lambda name: True)
     machines.wait_for_guests([torchio], timeout=5)
     assert machines.pinned_keys() == pinned
+
+
+def test_lab_up_on_guests_loaded_from_a_snapshot_keeps_their_pinned_keys(
+    lab_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`lab up` (TWINSTORE_LAB_REUSE) on guests loaded from a snapshot: nothing on any console,
+    so each is reached with the key pinned for it, and none of the pins is dropped."""
+    (lab_dir / "run").mkdir()
+    pinned = {name: f"ssh-ed25519 AAAA{name}" for name in ("fiori", "torchio", "client")}
+    machines.write_ssh_files(pinned)
+    monkeypatch.setattr(machines, "guest_pid", lambda g: 4242)
+    monkeypatch.setattr(machines, "ssh_ready", lambda name: True)
+    machines.wait_for_guests([guest("fiori"), guest("torchio"), guest("client")], timeout=5)
+    assert machines.pinned_keys() == pinned
