@@ -124,6 +124,8 @@ class BlockDeviceState:
     blkid_status: int = 2
     # The first ZERO_HEAD_BYTES are zero; read only when blkid found nothing.
     head_zero: bool = False
+    # An ext2/3/4 file system's size, from its superblock.
+    fs_size: int | None = None
 
     @property
     def is_blank(self) -> bool:
@@ -178,6 +180,7 @@ class BlockDevices(FactBase[dict[str, BlockDeviceState]]):
             size = int(probe.pop("SIZE", "0") or 0)
             status = int(probe.pop("BLKID_RC", "2") or 2)
             head_zero = probe.pop("HEAD_ZERO", None) is not None
+            fs_size = probe.pop("FS_BYTES", None)
             probe.pop("DEVNAME", None)
             devices[path] = BlockDeviceState(
                 path=path,
@@ -187,5 +190,6 @@ class BlockDevices(FactBase[dict[str, BlockDeviceState]]):
                 probe=probe,
                 blkid_status=status,
                 head_zero=head_zero,
+                fs_size=int(fs_size) if fs_size else None,
             )
         return devices

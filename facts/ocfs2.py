@@ -45,6 +45,9 @@ class Ocfs2Device:
     peer_disk: str | None = None
     # I/O is frozen (fencing): the device was not probed, so signature and label are unknown.
     io_suspended: bool = False
+    # The DRBD device's size, and the size of the mounted file system on it (None unmounted).
+    size: int = 0
+    fs_size: int | None = None
 
     @property
     def blank(self) -> bool:
@@ -162,6 +165,8 @@ class Ocfs2(FactBase[Ocfs2State]):
                 disk=_text(drbd.get("disk")),
                 peer_disk=_text(drbd.get("peer_disk")),
                 io_suspended=drbd.get("io") == "s",
+                size=int(values.get("DEVICE_BYTES", "0")),
+                fs_size=int(values["FS_BYTES"]) if "FS_BYTES" in values else None,
             )
         names = {path: name for name, path in O2CB_TIMEOUTS.items()}
         timeouts = {}

@@ -31,10 +31,19 @@ from pyinfra.operations import files, server
 from pyinfra.operations.util import any_changed
 
 from facts.boot import PreviousBoot
-from facts.drbd import DRBDMETA_CHECKED_BYTES, DrbdResources, DrbdResourceState
+from facts.drbd import DRBDMETA_CHECKED_BYTES, DrbdResources, DrbdResourceState, usable_bytes
+from facts.lvm import LvmReport
 from operations.fencing import FENCE_PEER, PROMOTE_ALONE_FLAG
 from operations.report import utc
-from operations.util import operation_script, private_template, refuse_unless_blank, unit_state
+from operations.util import (
+    VolumeSize,
+    drbd_grows,
+    operation_script,
+    private_template,
+    refuse_unless_blank,
+    unit_state,
+    volume_size,
+)
 from twinstore.config import StorageConfig
 from twinstore.fact_cache import FactReads, prefetch_reads
 from twinstore.validation import Problem, host_source, stop
@@ -354,6 +363,50 @@ def backing_not_blank(where: str, local: DrbdResourceState) -> str:
     )
 
 
+def plan_resize(
+    name: str,
+    host_name: str,
+    first_node: str,
+    peer_name: str,
+    local: DrbdResourceState,
+    peer: DrbdResourceState | None,
+    peer_targeted: bool,
+    backing: VolumeSize,
+    source: str = "group_data/storage.py",
+) -> tuple[bool, list[Problem]]:
+    """Whether this node resizes a serving resource to its grown backing volumes in this run (the
+    first node does, once for the pair), and what stops it: DRBD 8.4 grows only a Connected pair
+    with both disks UpToDate, so the peer must be in the run and no resync or verify may run."""
+    if not local.configured or not drbd_grows(local.size, backing):
+        return False, []
+    grown = f"{usable_bytes(backing.wanted) // 1024**2} MiB"
+    where = f"{name} ({local.size // 1024**2} MiB, to grow to {grown})"
+    value = f"({host_name}: {local.summary()}; {peer_name}: {peer.summary() if peer is not None else 'unreachable'})"
+    problems = []
+    if peer is None or not peer_targeted:
+        why = "cannot be reached" if peer is None else "is not in this run (--limit)"
+        problems.append(
+            Problem(
+                source,
+                f"drbd_resources.{name}",
+                value,
+                f"growing {where} needs both nodes in the run, and {peer_name} {why}: its backing volume "
+                "grows too, then DRBD once for the pair. Run without --limit once both nodes are up",
+            )
+        )
+    elif local.connection != "Connected" or local.disk != "UpToDate" or local.peer_disk != "UpToDate":
+        problems.append(
+            Problem(
+                source,
+                f"drbd_resources.{name}",
+                value,
+                f"growing {where} needs the pair Connected with both disks UpToDate and no resync or verify "
+                "running (DRBD 8.4 refuses otherwise); wait until status.py says HEALTHY and run again",
+            )
+        )
+    return host_name == first_node and not problems, problems
+
+
 def resource_commands(name: str) -> dict[str, StringCommand]:
     """The host-side steps and guards of a resource's operations (operations/scripts/drbd_*.sh):
     a guard runs right before its step and re-checks what the facts promised."""
@@ -387,6 +440,19 @@ def up(resource: str) -> Generator[StringCommand, None, None]:
     + resource: the DRBD resource
     """
     yield StringCommand("drbdadm", "up", QuoteString(resource))
+
+
+@operation(is_idempotent=False)
+def resized(resource: str, minor: int) -> Generator[StringCommand, None, None]:
+    """
+    Grow a Connected, UpToDate resource to its grown backing volumes, from one node for the pair;
+    the new space is written with zeros through DRBD instead of resynced
+    (operations/scripts/drbd_resize.sh says why).
+
+    + resource: the DRBD resource
+    + minor: its minor number
+    """
+    yield operation_script("drbd_resize", resource, minor)
 
 
 @operation(is_idempotent=False)
@@ -531,7 +597,7 @@ def fact_reads(config: StorageConfig) -> FactReads:
         ],
         services=["drbd.service"],
         lines=[("/etc/modules-load.d/drbd.conf", "drbd", False)],
-        facts=[(DrbdResources, {"resources": resource_args(config)}), (KernelModules, {})],
+        facts=[(DrbdResources, {"resources": resource_args(config)}), (KernelModules, {}), (LvmReport, {})],
     )
 
 
@@ -587,6 +653,23 @@ def configure_drbd(config: StorageConfig) -> None:
         )
         for name in config.drbd_resources
     ]
+    lvm = host.get_fact(LvmReport)
+    resizes = {}
+    for plan in plans:
+        resource = config.drbd_resources[plan.name]
+        backing = config.logical_volumes[resource.backing_volume]
+        resizes[plan.name], problems = plan_resize(
+            plan.name,
+            host.name,
+            config.nodes[0].name,
+            peer_name,
+            local[plan.name],
+            peer.get(plan.name) if peer is not None else None,
+            peer_targeted,
+            volume_size(lvm, config.volume_group.name, resource.backing_volume, backing.size),
+            source,
+        )
+        plan.problems += problems
     stop([problem for plan in plans for problem in plan.problems])
     if any(plan.promote_alone for plan in plans):
         # Read only for this decision: what the forced copy holds, in time.
@@ -630,6 +713,13 @@ def configure_drbd(config: StorageConfig) -> None:
             first_leg_primary(name=f"One-legged start of {plan.name} on {host.name}", resource=plan.name)
         if plan.promote_alone:
             primary_alone(name=f"{host.name} alone serves {plan.name}, its peer gone for good", resource=plan.name)
+    for plan in plans:
+        if resizes[plan.name]:
+            resized(
+                name=f"Grow {plan.name} to its grown backing volumes",
+                resource=plan.name,
+                minor=config.drbd_resources[plan.name].minor,
+            )
     for plan in plans:
         if plan.promote:
             primary(name=f"Promote {plan.name}", resource=plan.name)

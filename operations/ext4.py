@@ -18,7 +18,7 @@ from pyinfra.operations import files, server
 
 from facts.lvm import ZERO_HEAD_BYTES, BlockDevices, LvmReport
 from operations.lvm import LVCREATE_ZEROED_BYTES
-from operations.util import refuse_unless_blank
+from operations.util import VolumeSize, refuse_unless_blank, volume_size
 from twinstore.config import StorageConfig
 from twinstore.fact_cache import FactReads, prefetch_reads
 
@@ -62,6 +62,30 @@ def filesystem(device: str, fs_type: str = "ext4", new_volume: bool = False) -> 
         raise OperationError(f"{device} does not exist")
     yield refuse_unless_blank(device, zero_head_bytes=LVCREATE_ZEROED_BYTES if new_volume else ZERO_HEAD_BYTES)
     yield StringCommand(f"mkfs.{fs_type}", "-q", QuoteString(device))
+
+
+# resize2fs leaves out a last block group too small for its own metadata (up to about 2.3 MiB
+# with 4 KiB blocks): a file system this much short of its volume was not grown.
+EXT4_GROW_SLACK = 4 * 1024**2
+
+
+@operation()
+def grown(device: str, size: VolumeSize) -> Generator[StringCommand, None, None]:
+    """
+    Grow a mounted ext4 file system to fill its volume (resize2fs, online) when the volume grows
+    in this run or grew in a run that stopped before the file system did.
+
+    + device: the logical volume
+    + size: the volume's size now and after this run
+    """
+    state = host.get_fact(BlockDevices, paths=[device]).get(device)
+    if state is None or state.fs_size is None:
+        host.noop(f"{device} holds no ext4 file system yet: one made in this run fills it")
+        return
+    if not size.grows and (size.existing is None or state.fs_size + EXT4_GROW_SLACK > size.existing):
+        host.noop(f"ext4 on {device} fills its volume")
+        return
+    yield StringCommand("resize2fs", QuoteString(device))
 
 
 def mounted_volumes(config: StorageConfig) -> dict[str, str]:
@@ -115,4 +139,9 @@ def configure_ext4(config: StorageConfig) -> None:
             device=device,
             fs_type="ext4",
             options=config.ext4_mount_options,
+        )
+        grown(
+            name=f"Grow ext4 on {group}/{volume_name} to fill it",
+            device=device,
+            size=volume_size(lvm, group, volume_name, config.logical_volumes[volume_name].size),
         )

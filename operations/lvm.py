@@ -12,19 +12,13 @@ from pyinfra import host
 from pyinfra.api import OperationError, QuoteString, StringCommand, deploy, operation
 
 from facts.lvm import BlockDevices, BlockDeviceState, LvmReport, LvmState
-from operations.util import refuse_unless_blank
-from twinstore.config import StorageConfig, parse_size
+from operations.util import DEFAULT_EXTENT_SIZE, refuse_unless_blank, volume_size
+from twinstore.config import StorageConfig
 from twinstore.fact_cache import FactReads, prefetch_reads
 from twinstore.validation import Problem, host_source, stop
 
-DEFAULT_EXTENT_SIZE = 4 * 1024**2
 # pvcreate's default data alignment: the first extent starts 1 MiB into the disk.
 PV_DATA_OFFSET = 1024**2
-
-
-def round_to_extent(size: int, extent_size: int) -> int:
-    return -(-size // extent_size) * extent_size
-
 
 # lvcreate --zero y clears this much of a new volume's start (lvcreate(8): "the first 4KiB").
 LVCREATE_ZEROED_BYTES = 4096
@@ -75,40 +69,30 @@ def lvm_problems(
         free = group.free
     needed = 0
     for name, volume in config.logical_volumes.items():
-        wanted = round_to_extent(parse_size(volume.size), extent)
-        existing = lvm.logical_volumes.get((vg_name, name))
-        if existing is None:
-            needed += wanted
-        elif existing.size > wanted:
+        size = volume_size(lvm, vg_name, name, volume.size)
+        if size.existing is None:
+            needed += size.wanted
+        elif size.existing > size.wanted:
             problems.append(
                 Problem(
                     source,
                     f"logical_volumes.{name}.size",
                     repr(volume.size),
-                    f"{vg_name}/{name} is already {existing.size} bytes{on}; volumes are grown, never shrunk",
-                )
-            )
-        elif existing.size < wanted and volume.role == "drbd":
-            # DRBD keeps its metadata at the end of the backing volume: growing it is a
-            # two-node procedure (lvextend on both, then drbdadm resize), not automated yet.
-            problems.append(
-                Problem(
-                    source,
-                    f"logical_volumes.{name}.size",
-                    repr(volume.size),
-                    f"{vg_name}/{name} is {existing.size} bytes{on} and backs a DRBD resource; twinstore does not "
-                    "grow DRBD backing volumes (lvextend on both nodes, then drbdadm resize, by hand)",
+                    f"{vg_name}/{name} is already {size.existing} bytes{on}; volumes are grown, never shrunk",
                 )
             )
         else:
-            needed += wanted - existing.size
+            # A DRBD backing volume grows on both nodes, then DRBD and its file system grow
+            # (operations/drbd.py refuses that unless the pair is whole and both nodes run).
+            needed += size.wanted - size.existing
     if needed > free and (group is not None or config.volume_group.devices):
         problems.append(
             Problem(
                 source,
                 "logical_volumes",
                 f"{needed // 1024**2} MiB more",
-                f"the logical volumes do not fit: {vg_name} has {free // 1024**2} MiB free{on}",
+                f"the logical volumes do not fit: {vg_name} has {free // 1024**2} MiB free{on}, "
+                f"{-(-(needed - free) // 1024**2)} MiB short",
             )
         )
     return problems
@@ -143,19 +127,16 @@ def logical_volume(group: str, volume: str, size: str) -> Generator[StringComman
     + volume: the logical volume's name
     + size: wanted size, LVM style (``100G``, ``2T``)
     """
-    lvm = host.get_fact(LvmReport)
-    state = lvm.volume_groups.get(group)
-    wanted = round_to_extent(parse_size(size), state.extent_size if state else DEFAULT_EXTENT_SIZE)
-    existing = lvm.logical_volumes.get((group, volume))
-    if existing is None:
+    wanted = volume_size(host.get_fact(LvmReport), group, volume, size)
+    if wanted.existing is None:
         yield StringCommand(
             "lvm", "lvcreate", "--yes", "--wipesignatures", "y", "--zero", "y",
-            "--name", QuoteString(volume), "--size", f"{wanted}b", QuoteString(group),
+            "--name", QuoteString(volume), "--size", f"{wanted.wanted}b", QuoteString(group),
         )  # fmt: skip
-    elif existing.size < wanted:
-        yield StringCommand("lvm", "lvextend", "--size", f"{wanted}b", QuoteString(f"{group}/{volume}"))
-    elif existing.size > wanted:
-        raise OperationError(f"{group}/{volume} is larger ({existing.size} bytes) than {size}; refusing to shrink")
+    elif wanted.grows:
+        yield StringCommand("lvm", "lvextend", "--size", f"{wanted.wanted}b", QuoteString(f"{group}/{volume}"))
+    elif wanted.existing > wanted.wanted:
+        raise OperationError(f"{group}/{volume} is larger ({wanted.existing} bytes) than {size}; refusing to shrink")
     else:
         host.noop(f"logical volume {group}/{volume} is {size}")
 

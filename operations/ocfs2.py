@@ -18,12 +18,12 @@ from pyinfra.api import OperationError, QuoteString, StringCommand, deploy, oper
 from pyinfra.operations import files
 
 from facts.boot import MOUNT_LOCK
-from facts.lvm import ZERO_HEAD_BYTES
+from facts.lvm import ZERO_HEAD_BYTES, LvmReport
 from facts.ocfs2 import Ocfs2, Ocfs2Device
 from operations.drbd import changes_discarded_here
 from operations.ext4 import fstab_match
 from operations.report import report
-from operations.util import operation_script, refuse_unless_blank
+from operations.util import GROW_SLACK, drbd_grows, operation_script, refuse_unless_blank, volume_size
 from twinstore.config import StorageConfig
 from twinstore.fact_cache import FactReads, prefetch_reads
 
@@ -201,12 +201,31 @@ def mount_command(device: str, mount_point: str, options: list[str]) -> StringCo
     return operation_script("ocfs2_mount", MOUNT_LOCK, device, mount_point, ",".join(options))
 
 
+@operation(is_idempotent=False)
+def grown(device: str) -> Generator[StringCommand, None, None]:
+    """
+    Grow a mounted OCFS2 file system to fill its grown DRBD device (tunefs.ocfs2 -S, online),
+    from one node for the cluster.
+
+    + device: the DRBD device
+    """
+    yield operation_script("ocfs2_grow", device)
+
+
+def grows(device: Ocfs2Device | None, drbd_grows_now: bool) -> bool:
+    """The file system on a device grows in this run: its DRBD device does, or did in a run that
+    stopped before the file system grew."""
+    if device is None or not device.has_ocfs2:
+        return False
+    return drbd_grows_now or (device.fs_size is not None and device.fs_size + GROW_SLACK <= device.size)
+
+
 def fact_reads(config: StorageConfig) -> FactReads:
     return FactReads(
         files=["/etc/ocfs2/cluster.conf", "/etc/default/o2cb"],
         directories=["/etc/ocfs2", *(volume.mount_point for volume in config.ocfs2_volumes.values())],
         lines=[("/etc/fstab", fstab_match(volume.mount_point), True) for volume in config.ocfs2_volumes.values()],
-        facts=[(Ocfs2, {"cluster": config.ocfs2_cluster.name, "devices": config.ocfs2_devices})],
+        facts=[(Ocfs2, {"cluster": config.ocfs2_cluster.name, "devices": config.ocfs2_devices}), (LvmReport, {})],
     )
 
 
@@ -248,6 +267,7 @@ def configure_ocfs2(config: StorageConfig, link_moves: bool = False) -> None:
     # mounting it before DRBD and o2cb are ready, and pass 0 because the peer may have it mounted.
     maker = filesystem_maker(config)
     discarded = changes_discarded_here(config)
+    lvm = host.get_fact(LvmReport)
     for volume in config.ocfs2_volumes.values():
         resource = config.ocfs2_resource(volume)
         minor, device = resource.minor, resource.device
@@ -287,3 +307,9 @@ def configure_ocfs2(config: StorageConfig, link_moves: bool = False) -> None:
             ),
             promoted=config.promote_alone == host.name,
         )
+        if host.name == config.nodes[0].name:
+            backing = config.logical_volumes[resource.backing_volume]
+            state = host.get_fact(Ocfs2, cluster=cluster.name, devices=devices).devices.get(device)
+            size = volume_size(lvm, config.volume_group.name, resource.backing_volume, backing.size)
+            if grows(state, state is not None and drbd_grows(state.size, size)):
+                grown(name=f"Grow OCFS2 {volume.label} to fill {device}", device=device)

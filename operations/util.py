@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Generator
+from dataclasses import dataclass
 from typing import Any
 
 from pyinfra import host, logger, state
@@ -13,8 +14,47 @@ from pyinfra.facts.files import File, Sha1File
 from pyinfra.facts.systemd import SystemdEnabled
 from pyinfra.operations import systemd
 
+from facts.drbd import usable_bytes
+from facts.lvm import LvmState
 from twinstore import fact_cache, shell
+from twinstore.config import parse_size
 from twinstore.templating import jinja_env_kwargs
+
+DEFAULT_EXTENT_SIZE = 4 * 1024**2
+# What a grown file system or DRBD device may fall short of its device without being grown
+# again: OCFS2 rounds down to its cluster (at most 1 MiB); volumes grow in whole extents (4 MiB).
+GROW_SLACK = 1024**2
+
+
+def round_to_extent(size: int, extent_size: int) -> int:
+    return -(-size // extent_size) * extent_size
+
+
+@dataclass(frozen=True)
+class VolumeSize:
+    """A logical volume's size now (None: it does not exist yet) and after this run, in bytes."""
+
+    existing: int | None
+    wanted: int
+
+    @property
+    def grows(self) -> bool:
+        """This run extends the volume."""
+        return self.existing is not None and self.existing < self.wanted
+
+
+def volume_size(lvm: LvmState, group: str, volume: str, size: str) -> VolumeSize:
+    """A logical volume's size now and after this run (configured sizes round up to whole extents)."""
+    state = lvm.volume_groups.get(group)
+    wanted = round_to_extent(parse_size(size), state.extent_size if state else DEFAULT_EXTENT_SIZE)
+    existing = lvm.logical_volumes.get((group, volume))
+    return VolumeSize(existing.size if existing is not None else None, wanted)
+
+
+def drbd_grows(size: int, backing: VolumeSize) -> bool:
+    """A DRBD device of this size (0 while down) grows in this run: its backing volume grows, or
+    grew in a run that stopped before DRBD did."""
+    return size > 0 and (backing.grows or size + GROW_SLACK <= usable_bytes(backing.wanted))
 
 
 def planned_changes(host: Host) -> bool:

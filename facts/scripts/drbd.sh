@@ -20,6 +20,9 @@ while [ "$#" -ge 3 ]; do
     name=$1; minor=$2; disk=$3; shift 3
     echo "${section}resource $name $minor $disk"
     if [ -r "/etc/drbd.d/$name.res" ]; then echo "CONFIG_FILE=1"; fi
+    if [ -r "/sys/block/drbd$minor/size" ]; then
+        sectors=0; read -r sectors < "/sys/block/drbd$minor/size" && echo "SIZE=$((sectors * 512))"
+    fi
     if [ ! -b "$disk" ]; then echo "MISSING=1"; continue; fi
     probe=$(blkid -p -o export "$disk" 2>/dev/null); echo "BLKID_RC=$?"
     if cmp -s -n "$head_bytes" "$disk" /dev/zero; then echo "HEAD_ZERO=1"; fi

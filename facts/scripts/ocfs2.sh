@@ -27,14 +27,23 @@ while [ "$#" -ge 2 ]; do
             esac
         done < /proc/drbd
     fi
+    mounted=""
     while read -r source point _ options _; do
         [ "$source" = "$device" ] || continue
         echo "MOUNTED=$point"
+        [ -n "$mounted" ] || mounted=$point
         case ",$options," in *,sync,*) echo "SYNC_MOUNTED=$point" ;; esac
     done < /proc/mounts
     if [ ! -b "$device" ]; then echo "MISSING=1"; continue; fi
+    if [ -r "/sys/block/drbd$minor/size" ]; then
+        sectors=0; read -r sectors < "/sys/block/drbd$minor/size" && echo "DEVICE_BYTES=$((sectors * 512))"
+    fi
     # A read of a device with frozen I/O waits until it resumes: not probed.
     if [ -n "$frozen" ]; then continue; fi
+    # The file system's size: OCFS2's statfs counts every cluster of its global bitmap.
+    if [ -n "$mounted" ] && statfs=$(stat -f -c '%S %b' "$mounted" 2>/dev/null); then
+        echo "FS_BYTES=$((${statfs% *} * ${statfs#* }))"
+    fi
     probe=$(blkid -p -o export "$device" 2>/dev/null); echo "BLKID_RC=$?"
     if cmp -s -n "$head_bytes" "$device" /dev/zero; then echo "HEAD_ZERO=1"; fi
     while IFS= read -r line; do
