@@ -143,6 +143,11 @@ class Ocfs2(FactBase[Ocfs2State]):
         cluster_pairs = sections.get("cluster", [])
         cluster = dict(cluster_pairs)
         members = dict(value.split(" ", 1) for key, value in cluster_pairs if key == "NODE" and " " in value)
+        statfs = {}
+        for key, value in sections.get("statfs", []):
+            block, blocks, mount_point = value.split(" ", 2)
+            if key == "FS_BYTES" and block.isdigit() and blocks.isdigit():
+                statfs[mount_point] = int(block) * int(blocks)
         devices = {}
         for header, pairs in sections.items():
             if not header.startswith("device "):
@@ -150,6 +155,7 @@ class Ocfs2(FactBase[Ocfs2State]):
             path = header.split(" ", 1)[1]
             values = dict(pairs)
             drbd = next(iter(parse_proc_drbd([values["DRBD"]]).values()), {}) if "DRBD" in values else {}
+            mount_points = tuple(value for key, value in pairs if key == "MOUNTED")
             devices[path] = Ocfs2Device(
                 path=path,
                 exists="MISSING" not in values,
@@ -157,7 +163,7 @@ class Ocfs2(FactBase[Ocfs2State]):
                 signature=values.get("TYPE"),
                 label=values.get("LABEL"),
                 head_zero="HEAD_ZERO" in values,
-                mount_points=tuple(value for key, value in pairs if key == "MOUNTED"),
+                mount_points=mount_points,
                 sync_mount_points=tuple(value for key, value in pairs if key == "SYNC_MOUNTED"),
                 connection=_text(drbd.get("cs")),
                 role=_text(drbd.get("role")),
@@ -166,7 +172,7 @@ class Ocfs2(FactBase[Ocfs2State]):
                 peer_disk=_text(drbd.get("peer_disk")),
                 io_suspended=drbd.get("io") == "s",
                 size=int(values.get("DEVICE_BYTES", "0")),
-                fs_size=int(values["FS_BYTES"]) if "FS_BYTES" in values else None,
+                fs_size=next((statfs[point] for point in mount_points if point in statfs), None),
             )
         names = {path: name for name, path in O2CB_TIMEOUTS.items()}
         timeouts = {}

@@ -80,12 +80,18 @@ def test_the_ocfs2_fact_reads_the_device_and_file_system_sizes() -> None:
         "DRBD= 1: cs:Connected ro:Primary/Primary ds:UpToDate/UpToDate C r-----",
         "MOUNTED=/vol/ocfs2-large",
         "DEVICE_BYTES=2214486016",
-        "FS_BYTES=2214461440",
         "BLKID_RC=0",
         "TYPE=ocfs2",
+        "#twinstore-section device /dev/drbd0",
+        "DRBD= 0: cs:Connected ro:Primary/Primary ds:UpToDate/UpToDate C r-----",
+        "DEVICE_BYTES=1073672192",
+        "#twinstore-section statfs",
+        "FS_BYTES=4096 540640 /vol/ocfs2-large",
     ]
-    device = Ocfs2().process(output).devices["/dev/drbd1"]
-    assert (device.size, device.fs_size) == (2214486016, 2214461440)
+    devices = Ocfs2().process(output).devices
+    assert (devices["/dev/drbd1"].size, devices["/dev/drbd1"].fs_size) == (2214486016, 2214461440)
+    # Not mounted here: its file system's size is not known.
+    assert (devices["/dev/drbd0"].size, devices["/dev/drbd0"].fs_size) == (1073672192, None)
 
 
 def test_a_volume_grows_to_whole_extents_and_never_shrinks() -> None:
