@@ -40,6 +40,10 @@ PROC_LINE = re.compile(
 # Sets frozen=1 when I/O on any DRBD resource is suspended. While it is, a read of a DRBD device
 # and a stat of an OCFS2 volume wait (in the kernel, beyond any timeout) until I/O resumes:
 # the facts that would touch one skip it and say so. Shell built-ins only.
+SYNC_LINE = re.compile(r"sync'ed:\s*([0-9.]+)%")
+OOS = re.compile(r"\boos:(\d+)")
+
+
 # DRBD 8.4's internal metadata (drbdmeta v08, one activity-log stripe): a bitmap of one bit per
 # 4 KiB of the backing device, in whole 4 KiB pages, after a 4 KiB superblock and a 32 KiB
 # activity log. Seen on the lab: 68 KiB on 1 GiB, 104 KiB on 2112 MiB.
@@ -55,10 +59,6 @@ def internal_metadata_bytes(backing_bytes: int) -> int:
 def usable_bytes(backing_bytes: int) -> int:
     """The size of a DRBD device with internal metadata on a backing device of this size."""
     return backing_bytes - internal_metadata_bytes(backing_bytes)
-
-
-SYNC_LINE = re.compile(r"sync'ed:\s*([0-9.]+)%")
-OOS = re.compile(r"\boos:(\d+)")
 
 
 @dataclass(frozen=True)
