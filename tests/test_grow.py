@@ -246,3 +246,28 @@ def test_a_resize_that_grows_nothing_writes_nothing(tmp_path: Path) -> None:
     ran, calls = run_resize(tmp_path, HEALTHY, 2097016)
     assert ran.returncode == 0
     assert calls == ["drbdadm -- --assume-clean resize drbd0"]
+
+
+def run_ocfs2_grow(tmp_path: Path, mounts: str) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    """operations/scripts/ocfs2_grow.sh against a /proc/mounts and a tunefs.ocfs2 of the test's."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(parents=True)
+    proc_mounts = tmp_path / "mounts"
+    proc_mounts.write_text(mounts)
+    calls = tmp_path / "calls"
+    (bin_dir / "tunefs.ocfs2").write_text(f'#!/bin/sh\necho "tunefs.ocfs2 $*" >> {calls}\n')
+    (bin_dir / "tunefs.ocfs2").chmod(0o755)
+    command = operation_script("ocfs2_grow", "/dev/drbd1").get_raw_value().replace("/proc/mounts", str(proc_mounts))
+    ran = subprocess.run(
+        ["sh", "-c", command], env={"PATH": f"{bin_dir}:/usr/bin:/bin"}, capture_output=True, text=True, check=False
+    )
+    return ran, calls.read_text().splitlines() if calls.exists() else []
+
+
+def test_ocfs2_grows_online_only_where_it_is_mounted(tmp_path: Path) -> None:
+    mounted = "/dev/drbd1 /vol/ocfs2-large ocfs2 rw,noatime 0 0\n"
+    ran, calls = run_ocfs2_grow(tmp_path / "mounted", mounted)
+    assert ran.returncode == 0 and calls == ["tunefs.ocfs2 -S /dev/drbd1"]
+    ran, calls = run_ocfs2_grow(tmp_path / "not", "/dev/drbd0 /vol/ocfs2-small ocfs2 rw 0 0\n")
+    assert ran.returncode == 1 and calls == []
+    assert "not mounted on this node" in ran.stderr
