@@ -564,3 +564,23 @@ def test_the_resource_file_holds_the_secret_and_nothing_else_shows_it() -> None:
         nodes=[{"name": node.name, "address": str(node.lan_address)} for node in config.nodes],
     )
     assert f'shared-secret "{secret}";' in text
+
+
+def resource_file(options: object) -> str:
+    config = real_storage_config()
+    return render_template(
+        Path(__file__).parents[1] / "templates" / "drbd" / "resource.res.j2",
+        resource_name="drbd0",
+        resource=config.drbd_resources["drbd0"],
+        disk="/dev/mapper/vg0-rep--drbd0",
+        options=options,
+        nodes=[{"name": node.name, "address": str(node.lan_address)} for node in config.nodes],
+    )
+
+
+def test_the_resources_name_a_verify_algorithm_so_drbdadm_verify_can_run() -> None:
+    options = real_storage_config().drbd_options
+    assert "        verify-alg crc32c;\n" in resource_file(options)
+    assert "verify-alg" not in resource_file(options.model_copy(update={"verify_alg": None}))
+    with pytest.raises(ValueError, match="verify_alg"):
+        type(options).model_validate({**options.model_dump(), "verify_alg": "crc32c; shared-secret x"})

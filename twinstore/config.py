@@ -530,6 +530,10 @@ class DrbdOptions(Model):
     # from filling a shared link. None: DRBD's default.
     resync_rate: Annotated[str, Field(pattern=r"^[0-9]+[KMG]$")] | None = None
     cram_hmac_alg: Literal["sha1", "sha256", "sha512"] = "sha256"
+    # The checksum `drbdadm verify` compares blocks with (DRBD 8.4 refuses a verify without
+    # one); a net option, so a changed value reaches a connected pair by `drbdadm adjust`.
+    # None: no online verify.
+    verify_alg: Literal["crc32c", "sha1", "sha256"] | None = "crc32c"
     # The pair's peer authentication secret, read from this file on the machine that runs
     # pyinfra (outside the repository, mode 0600) and held as a SecretStr (********** in
     # errors, reprs and logs). Both nodes of a pair must use the same.
