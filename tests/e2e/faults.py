@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import re
 import subprocess
 import time
 import uuid
@@ -161,6 +162,27 @@ def measured(what: str, value: str) -> None:
     MEASUREMENTS.parent.mkdir(exist_ok=True)
     with MEASUREMENTS.open("a") as handle:
         handle.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {what}: {value}\n")
+
+
+def verify_out_of_sync(node: str, minor: int, start: int = 0, end: int | None = None, timeout: int = 600) -> int:
+    """Run DRBD's online verify of drbdN's bytes [start, end) from this node, wait until it ends,
+    and return what it left marked out of sync, in KiB (/proc/drbd's oos). DRBD compares both
+    nodes' copies block by block while the pair serves, so writes in flight cannot fool it as
+    two separate reads of a live device can."""
+    stop = f" --stop={end // 512}" if end is not None else ""
+    done = f"dmesg | grep -c 'drbd{minor}: Online verify done' || true"
+    script = (
+        f"before=$({done}); "
+        f"drbdadm -- --start={start // 512}{stop} verify drbd{minor}; "
+        f"for _ in $(seq {timeout}); do now=$({done}); "
+        '[ "$now" -gt "$before" ] && break; sleep 1; done; '
+        '[ "$now" -gt "$before" ] || { echo "the verify did not end" >&2; exit 1; }; '
+        f"sed -n '/^ *{minor}: /,+1p' /proc/drbd"
+    )
+    state = on_guest(node, script, timeout=timeout + 60)
+    found = re.search(r"oos:(\d+)", state)
+    assert found, state
+    return int(found.group(1))
 
 
 def no_split_brain(*nodes: testinfra.host.Host) -> None:
