@@ -2,9 +2,10 @@
 
 Every destructive step is decided from facts of both nodes, before anything runs:
 
-* new pair: both backing volumes blank and both nodes in this run -> create-md on both,
-  up, wait for the connection, ``new-current-uuid --clear-bitmap`` on the first node (no
-  initial sync), primary on both;
+* new pair: both backing volumes blank and both nodes in this run -> zeros written over both
+  (locally, at once: the two copies are then the same without a sync, and a verify finds
+  them so), create-md on both, up, wait for the connection, ``new-current-uuid
+  --clear-bitmap`` on the first node (no initial sync), primary on both;
 * one-legged start: only on the node the user names (``--data first_leg=NODE``);
 * second-leg join: this node is blank and the peer is up with UpToDate data -> create-md,
   up, and the full sync runs; the first run after the sync promotes;
@@ -59,6 +60,9 @@ class ResourcePlan:
 
     name: str
     create_metadata: bool = False
+    # A new pair's backing volume written with zeros before its metadata: no initial sync makes
+    # the two copies the same, so this does (a blank volume still holds what the disk held).
+    zero_backing: bool = False
     bring_up: bool = False
     wait_connected: bool = False
     clear_bitmap: bool = False
@@ -143,6 +147,7 @@ def plan_resource(
     if _is_fresh(local):
         if peer is not None and _is_fresh(peer) and peer_targeted:
             plan.create_metadata = not local.configured and not local.has_metadata
+            plan.zero_backing = plan.create_metadata
             plan.bring_up = not local.configured
             plan.wait_connected = True
             plan.clear_bitmap = host_name == first_node
@@ -421,14 +426,18 @@ def resource_commands(name: str) -> dict[str, StringCommand]:
 
 
 @operation(is_idempotent=False)
-def metadata(resource: str, device: str) -> Generator[StringCommand, None, None]:
+def metadata(resource: str, device: str, zero: bool = False) -> Generator[StringCommand, None, None]:
     """
     Create DRBD metadata on a blank backing device (checked again by blkid and cmp right before).
 
     + resource: the DRBD resource
     + device: its backing device
+    + zero: write zeros over the whole device first (a new pair's two halves, which no sync
+      makes the same); the kernel's write-zeroes where the disk offers it, else written out
     """
     yield refuse_unless_blank(device, zero_head_bytes=DRBDMETA_CHECKED_BYTES)
+    if zero:
+        yield StringCommand("blkdiscard", "--zeroout", QuoteString(device))
     yield StringCommand("drbdadm", "create-md", QuoteString(resource))
 
 
@@ -693,9 +702,11 @@ def configure_drbd(config: StorageConfig) -> None:
             )
         if plan.create_metadata:
             metadata(
-                name=f"Create metadata for {plan.name}",
+                name=f"Create metadata for {plan.name}"
+                + (", its new backing volume written with zeros first" if plan.zero_backing else ""),
                 resource=plan.name,
                 device=config.mapper_path(resource.backing_volume),
+                zero=plan.zero_backing,
             )
         if plan.bring_up:
             up(name=f"Bring {plan.name} up", resource=plan.name)

@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from facts.drbd import DrbdResources, DrbdResourceState
-from operations.drbd import ResourcePlan, discard_commands, plan_resource, promote_command, resource_commands
+from operations.drbd import (
+    ResourcePlan,
+    discard_commands,
+    metadata,
+    plan_resource,
+    promote_command,
+    resource_commands,
+)
 from tests.helpers import real_storage_config, render_template
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -128,12 +135,14 @@ def test_new_pair_clears_the_bitmap_on_the_first_node_only() -> None:
     )
     assert (second.create_metadata, second.clear_bitmap, second.promote) == (True, False, True)
     assert not first.force_primary and not first.problems
+    # Both halves written with zeros first: no sync makes them the same otherwise.
+    assert first.zero_backing and second.zero_backing
 
 
 def test_new_pair_resumes_after_an_interrupted_creation() -> None:
     halfway = states("drbd-inconsistent-connected.txt")["drbd0"]
     resumed = plan(halfway, halfway)
-    assert not resumed.create_metadata and not resumed.bring_up
+    assert not resumed.create_metadata and not resumed.bring_up and not resumed.zero_backing
     assert resumed.clear_bitmap and resumed.promote
 
 
@@ -153,6 +162,8 @@ def test_unreachable_peer_without_a_named_first_leg_is_refused() -> None:
 def test_one_legged_start_only_on_the_named_node() -> None:
     started = plan(blank(), None, targeted=False, first_leg="fiori")
     assert started.create_metadata and started.bring_up and started.force_primary and not started.problems
+    # Not zeroed: the second leg gets the whole device by the full sync.
+    assert not started.zero_backing
     other = plan(blank(), None, host="torchio", targeted=False, first_leg="fiori")
     assert other.problems and not other.force_primary
 
@@ -169,6 +180,7 @@ def test_second_leg_joins_an_up_to_date_peer() -> None:
     peer = states("drbd-wfconnection-one-leg.txt")["drbd0"]
     joining = plan(blank(), peer, host="torchio", targeted=True)
     assert joining.create_metadata and joining.bring_up
+    assert not joining.zero_backing, "the full sync writes the joining node's whole device"
     assert not joining.force_primary and not joining.clear_bitmap and not joining.promote
     assert joining.note and "full sync" in joining.note
 
@@ -584,3 +596,13 @@ def test_the_resources_name_a_verify_algorithm_so_drbdadm_verify_can_run() -> No
     assert "verify-alg" not in resource_file(options.model_copy(update={"verify_alg": None}))
     with pytest.raises(ValueError, match="verify_alg"):
         type(options).model_validate({**options.model_dump(), "verify_alg": "crc32c; shared-secret x"})
+
+
+def test_a_new_pairs_backing_volume_is_zeroed_only_after_the_blank_check_and_before_create_md() -> None:
+    device = "/dev/mapper/vg0-rep--drbd0"
+    zeroed = [str(command) for command in metadata._inner(resource="drbd0", device=device, zero=True)]
+    assert len(zeroed) == 3
+    assert "refuse_unless_blank" in zeroed[0] or "blkid -p" in zeroed[0], zeroed[0]
+    assert zeroed[1:] == [f"blkdiscard --zeroout {device}", "drbdadm create-md drbd0"]
+    plain = [str(command) for command in metadata._inner(resource="drbd0", device=device)]
+    assert plain == [zeroed[0], "drbdadm create-md drbd0"]
