@@ -32,6 +32,7 @@ from operations import (
     sources,
     tuning,
     unison,
+    verify,
 )
 from operations.accounts import configure_accounts
 from operations.boot import configure_boot
@@ -60,6 +61,7 @@ from operations.sources import configure_sources
 from operations.tuning import configure_tuning
 from operations.unison import configure_unison
 from operations.util import units_reloaded, written_to_disk
+from operations.verify import configure_verify
 from twinstore import fact_cache, fail_percent
 from twinstore.config import SiteConfig, StorageConfig
 from twinstore.packages import packages_for
@@ -134,6 +136,7 @@ STORAGE_STEPS = (
     subsystem(nfs, lambda run: configure_nfs(config=run.config, site=run.site)),
     subsystem(boot, lambda run: configure_boot(config=run.config)),
     Step(reads=no_reads, configure=lambda run: finish_link_move(move=run.move)),
+    subsystem(verify, lambda run: configure_verify(config=run.config)),
     # Last: it reports what the steps above brought up.
     subsystem(metrics, lambda run: configure_metrics(config=run.config)),
     Step(reads=no_reads, configure=lambda run: written_to_disk(name="Flush what this run wrote to disk")),

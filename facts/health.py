@@ -15,6 +15,10 @@ SPLIT_BRAINS_SEEN = "/var/lib/twinstore/split-brains-seen"
 # The fence-peer handler's last fencing: time, fenced|fencing|failed, peer, resource
 # (templates/fencing/fence-peer.sh.j2 writes it).
 FENCE_STATE = "/var/lib/twinstore/fence-peer.last"
+# The scheduled verify's outcome per resource (templates/verify/twinstore-verify.sh.j2 writes
+# them), and its timer, whose file's time is when the schedule was set.
+VERIFY_STATE = "/var/lib/twinstore/verify"
+VERIFY_TIMER_FILE = "/etc/systemd/system/twinstore-verify.timer"
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,19 @@ class Fencing:
 
 
 @dataclass(frozen=True)
+class VerifyRecord:
+    """A resource's last scheduled verify: when it started and ended, how, and what DRBD then
+    counted out of sync (KiB; None when it did not say)."""
+
+    start: int
+    end: int
+    # done; interrupted (the connection changed meanwhile); skipped (the pair was not Connected
+    # with both disks UpToDate).
+    result: str
+    out_of_sync_kib: int | None
+
+
+@dataclass(frozen=True)
 class StorageHealthState:
     # The node's clock (seconds since the epoch), to age the last sync by.
     now: int = 0
@@ -75,6 +92,11 @@ class StorageHealthState:
     # Split brains the kernel logged since the last one a health report reported.
     split_brains: tuple[SplitBrain, ...] = ()
     last_fencing: Fencing | None = None
+    # The scheduled verify's records on this node: RESOURCE (its last verify) and RESOURCE.done
+    # (its last verify that ran to its end).
+    verifies: dict[str, VerifyRecord] = field(default_factory=dict)
+    # When the verify timer was last written (seconds since the epoch); None: no timer here.
+    verify_scheduled: int | None = None
 
 
 class StorageHealth(FactBase[StorageHealthState]):
@@ -104,6 +126,8 @@ class StorageHealth(FactBase[StorageHealthState]):
             [cluster, last_run_file, *mount_points],
             seen_file=SPLIT_BRAINS_SEEN,
             fence_state=FENCE_STATE,
+            verify_state=VERIFY_STATE,
+            verify_timer=VERIFY_TIMER_FILE,
         )
 
     @override
@@ -129,6 +153,13 @@ class StorageHealth(FactBase[StorageHealthState]):
             if match
         )
         fencing = (sections.get("fencing") or [""])[0].split()
+        verifies = {}
+        for line in sections.get("verify", []):
+            parts = line.split()
+            if len(parts) == 5 and parts[1].isdigit() and parts[2].isdigit():
+                oos = int(parts[4]) if parts[4].isdigit() else None
+                verifies[parts[0]] = VerifyRecord(int(parts[1]), int(parts[2]), parts[3], oos)
+        scheduled = (sections.get("verify_timer") or [""])[0]
         return StorageHealthState(
             last_fencing=Fencing(*fencing) if len(fencing) == 4 else None,
             now=int(now) if now.isdigit() else 0,
@@ -136,4 +167,6 @@ class StorageHealth(FactBase[StorageHealthState]):
             last_sync=last_sync,
             volumes=volumes,
             split_brains=split_brains,
+            verifies=verifies,
+            verify_scheduled=int(scheduled) if scheduled.isdigit() else None,
         )

@@ -191,3 +191,8 @@ sysctls = {
 # The pair's state for the site's monitoring (operations/metrics.py): each node writes it every
 # interval_seconds into node-exporter's textfile collector directory, served on port 9100.
 metrics = {"textfile_directory": "/var/lib/prometheus/node-exporter", "interval_seconds": 30}
+
+# DRBD's online verify of every resource (operations/verify.py): a timer on the pair's first node,
+# at systemd's OnCalendar schedule (None: none); the health report fails when a resource has not
+# been verified for max_age_days.
+verify = {"schedule": "Sun *-*-* 03:00:00", "max_age_days": 8}

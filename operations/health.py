@@ -8,7 +8,7 @@ so `pyinfra inventory.py status.py` exits non-zero from cron or a monitoring che
 from __future__ import annotations
 
 from collections.abc import Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pyinfra import host, inventory, logger, state
 from pyinfra.api import OperationError, QuoteString, StringCommand, deploy, operation
@@ -69,6 +69,13 @@ def read_node_health(config: StorageConfig, name: str) -> NodeHealth | None:
         )
     except PyinfraError:
         return None
+
+
+def serving(state: DrbdResourceState) -> bool:
+    """Connected, both Primary and UpToDate, or so while an online verify runs (it reads, the pair serves)."""
+    if state.connection in ("VerifyS", "VerifyT"):
+        return replace(state, connection="Connected").healthy
+    return state.healthy
 
 
 def in_split_brain(state: DrbdResourceState) -> bool:
@@ -141,7 +148,7 @@ def pair_problems(config: StorageConfig, nodes: dict[str, NodeHealth | None], de
         for resource, drbd in node.drbd.items():
             if in_split_brain(drbd):
                 problems.append(f"{name}: {resource} reports a split brain")
-            if not drbd.healthy or drbd.out_of_sync_kib:
+            if not serving(drbd) or drbd.out_of_sync_kib:
                 problems.append(f"{name}: {resource} is {drbd.summary()}")
         if not node.ocfs2.online:
             problems.append(f"{name}: the o2cb cluster {config.ocfs2_cluster.name} is not online")
@@ -182,7 +189,49 @@ def pair_problems(config: StorageConfig, nodes: dict[str, NodeHealth | None], de
             + "; ".join(f"{name} {timeouts_text(timeouts)}" for name, timeouts in running.items())
             + "): o2cb connects only nodes with the same network timeouts, and fences by the threshold"
         )
+    return problems + verify_problems(config, nodes)
+
+
+def verify_problems(config: StorageConfig, nodes: dict[str, NodeHealth | None]) -> list[str]:
+    """What the scheduled verify found that still stands, and resources it has not verified for
+    longer than verify.max_age_days (counted from when the schedule was set, before a first one)."""
+    name = config.verifier
+    node = nodes.get(name)
+    if config.verify.schedule is None or node is None:
+        return []
+    storage = node.storage
+    if storage.verify_scheduled is None:
+        return [f"{name}: no verify timer (twinstore-verify.timer; a deploy installs it)"]
+    problems = []
+    for resource in config.drbd_resources:
+        done = storage.verifies.get(f"{resource}.done")
+        found = done.out_of_sync_kib if done is not None and done.out_of_sync_kib else 0
+        still = [other for other, health in nodes.items() if health is not None and oos_of(health, resource)]
+        if found and still:
+            problems.append(
+                f"{resource}: the verify of {utc(done.end) if done else '?'} found {found} KiB ({found // 4} block(s) "
+                f"of 4 KiB) that differ between the nodes, still out of sync on {', '.join(still)}. DRBD cannot tell "
+                "which copy is right: on the node whose copy is to be replaced, `systemctl restart twinstore-storage` "
+                "takes it out of service and back, and it resyncs only those blocks from its peer (README, Scheduled "
+                "verify)"
+            )
+        since = max(done.end if done else 0, storage.verify_scheduled)
+        if storage.now - since > config.verify.max_age_days * 86400:
+            what = (
+                f"was last verified {age(storage.now - since)} ago"
+                if done
+                else (f"has not been verified in the {age(storage.now - since)} since the verify was scheduled")
+            )
+            problems.append(
+                f"{name}: {resource} {what} (more than verify.max_age_days, {config.verify.max_age_days}; "
+                f"journalctl -u twinstore-verify on {name})"
+            )
     return problems
+
+
+def oos_of(node: NodeHealth, resource: str) -> int:
+    state = node.drbd.get(resource)
+    return state.out_of_sync_kib if state is not None and state.out_of_sync_kib else 0
 
 
 def timeouts_text(timeouts: dict[str, int]) -> str:
@@ -218,10 +267,11 @@ def row_labels(config: StorageConfig) -> list[str]:
         *volume_mounts(config),
         "exports",
         "unison",
+        *(f"verify {resource}" for resource in config.drbd_resources),
     ]
 
 
-def node_cells(config: StorageConfig, node: NodeHealth, is_client: bool) -> list[str]:
+def node_cells(config: StorageConfig, node: NodeHealth, is_client: bool, is_verifier: bool = False) -> list[str]:
     """One node's column, in the order of row_labels."""
     return [
         boot_cell(node.boot),
@@ -230,6 +280,7 @@ def node_cells(config: StorageConfig, node: NodeHealth, is_client: bool) -> list
         *(volume_cell(node.storage, mount_point) for mount_point in volume_mounts(config)),
         exports_cell(config, node.exports),
         unison_cell(node.storage, is_client),
+        *(verify_cell(config, node.storage, resource, is_verifier) for resource in config.drbd_resources),
     ]
 
 
@@ -237,7 +288,9 @@ def pair_table(config: StorageConfig, nodes: dict[str, NodeHealth | None]) -> st
     """One row per resource, volume and service; one column per node."""
     labels = row_labels(config)
     columns = [
-        node_cells(config, node, name == config.unison.client) if node else ["unreachable"] * len(labels)
+        node_cells(config, node, name == config.unison.client, name == config.verifier)
+        if node
+        else ["unreachable"] * len(labels)
         for name, node in nodes.items()
     ]
     rows = [["", *nodes], *([label, *cells] for label, *cells in zip(labels, *columns, strict=True))]
@@ -293,6 +346,20 @@ def unison_cell(storage: StorageHealthState, is_client: bool) -> str:
     when, status = storage.last_sync
     result = {0: "ok", 1: "ok, conflicts skipped"}.get(status, f"FAILED (exit {status})")
     return f"last sync {age(storage.now - when)} ago, {result}"
+
+
+def verify_cell(config: StorageConfig, storage: StorageHealthState, resource: str, is_verifier: bool) -> str:
+    if not is_verifier or config.verify.schedule is None:
+        return "-"
+    last = storage.verifies.get(resource)
+    if last is None:
+        return f"never (scheduled {config.verify.schedule})"
+    found = "" if last.out_of_sync_kib is None else f", {last.out_of_sync_kib} KiB out of sync"
+    text = f"{last.result} {age(storage.now - last.end)} ago{found}"
+    done = storage.verifies.get(f"{resource}.done")
+    if last.result != "done" and done is not None:
+        text += f"; last done {age(storage.now - done.end)} ago"
+    return text
 
 
 @operation()

@@ -2,8 +2,8 @@
 
 A systemd timer on each storage node runs /usr/local/sbin/twinstore-metrics, which writes the
 node's view of the pair (DRBD connection, roles, disk states, out-of-sync bytes and resync
-progress, o2cb, each volume mounted and its space, each export, the last unison sync) as
-twinstore.prom in node-exporter's textfile collector directory. Debian's
+progress, o2cb, each volume mounted and its space, each export, the last unison sync, the last
+verify) as twinstore.prom in node-exporter's textfile collector directory. Debian's
 prometheus-node-exporter serves it with the node's own metrics on port 9100, which the client
 networks reach through the firewall (operations/firewall.py).
 """
@@ -18,6 +18,7 @@ from pyinfra.api import deploy
 from pyinfra.operations import files, systemd
 from pyinfra.operations.util import any_changed
 
+from facts.health import VERIFY_STATE
 from operations.unison import sync_record_on
 from operations.util import unit_state
 from twinstore.config import StorageConfig
@@ -61,6 +62,7 @@ def metrics_script_values(config: StorageConfig, node: str) -> dict[str, Any]:
         "mount_points": volume_mounts(config),
         "exports": [export.path for export in config.nfs_exports],
         "last_run_file": sync_record_on(config, node),
+        "verify_state": VERIFY_STATE,
     }
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from facts.boot import BootWait, BootWaitState, WaitingResource
 from facts.drbd import parse_proc_drbd
-from facts.health import Fencing, StorageHealth, StorageHealthState, VolumeUsage
+from facts.health import Fencing, StorageHealth, StorageHealthState, VerifyRecord, VolumeUsage
 from facts.nfs import NfsExportsState
 from facts.ocfs2 import Ocfs2State
 from facts.util import SECTION, script_file
@@ -50,6 +50,17 @@ def healthy_node(client: bool) -> NodeHealth:
             heartbeat_regions=2,
             last_sync=(NOW - 7200, 0) if client else None,
             volumes={point: VolumeUsage(fs_types.get(point, "ocfs2"), 1048576, 524288) for point in MOUNTS},
+            # fiori, the pair's first node, verifies: both resources two days ago, clean.
+            verifies=(
+                {
+                    key: VerifyRecord(NOW - 2 * 86400 - 600, NOW - 2 * 86400, "done", 0)
+                    for resource in ("drbd0", "drbd1")
+                    for key in (resource, f"{resource}.done")
+                }
+                if client
+                else {}
+            ),
+            verify_scheduled=NOW - 30 * 86400,
         ),
         boot=BootWaitState(),
     )
@@ -88,11 +99,22 @@ def test_a_healthy_pair_has_no_problem_and_a_row_per_resource_volume_and_service
     assert pair_problems(CONFIG, nodes, CLIENTS) == []
     table = pair_table(CONFIG, nodes).splitlines()
     assert table[0].split() == ["fiori", "torchio"]
-    assert [line.split()[0] for line in table[1:]] == ["boot", "DRBD", "DRBD", "o2cb", *MOUNTS, "exports", "unison"]
+    assert [line.split()[0] for line in table[1:]] == [
+        "boot",
+        "DRBD",
+        "DRBD",
+        "o2cb",
+        *MOUNTS,
+        "exports",
+        "unison",
+        "verify",
+        "verify",
+    ]
     assert table[2].count("Connected Primary/Primary UpToDate/UpToDate oos 0 KiB") == 2
     assert "ext4, 512 of 1024 MiB free" in table[5]
-    assert table[-2].count("5/5 exported") == 2
-    assert "last sync 2 h ago, ok" in table[-1]
+    assert table[-4].count("5/5 exported") == 2
+    assert "last sync 2 h ago, ok" in table[-3]
+    assert table[-1].split() == ["verify", "drbd1", "done", "2", "days", "ago,", "0", "KiB", "out", "of", "sync", "-"]
 
 
 def test_a_split_brain_resolved_since_is_not_reported() -> None:
@@ -335,3 +357,116 @@ def test_a_peer_powered_off_by_fencing_is_named_until_the_pair_is_connected_agai
     assert healthy is not None
     nodes["fiori"] = dataclasses.replace(healthy, storage=dataclasses.replace(healthy.storage, last_fencing=fenced))
     assert pair_problems(CONFIG, nodes, CLIENTS) == []
+
+
+def clean_verifies(nodes: dict[str, NodeHealth | None]) -> dict[str, VerifyRecord]:
+    fiori = nodes["fiori"]
+    assert fiori is not None
+    return dict(fiori.storage.verifies)
+
+
+def with_verifies(nodes: dict[str, NodeHealth | None], **storage: object) -> None:
+    """fiori's verify records and timer replaced."""
+    fiori = nodes["fiori"]
+    assert fiori is not None
+    nodes["fiori"] = dataclasses.replace(fiori, storage=dataclasses.replace(fiori.storage, **storage))  # type: ignore[arg-type]
+
+
+def test_the_fact_reads_the_verify_records_and_when_the_schedule_was_set() -> None:
+    output = [
+        f"{SECTION}now",
+        str(NOW),
+        f"{SECTION}verify",
+        f"drbd0 {NOW - 100} {NOW - 40} done 4",
+        f"drbd0.done {NOW - 100} {NOW - 40} done 4",
+        f"drbd1 {NOW - 30} {NOW - 30} skipped -",
+        "garbage",
+        f"{SECTION}verify_timer",
+        str(NOW - 86400),
+    ]
+    state = StorageHealth().process(output)
+    assert state.verifies == {
+        "drbd0": VerifyRecord(NOW - 100, NOW - 40, "done", 4),
+        "drbd0.done": VerifyRecord(NOW - 100, NOW - 40, "done", 4),
+        "drbd1": VerifyRecord(NOW - 30, NOW - 30, "skipped", None),
+    }
+    assert state.verify_scheduled == NOW - 86400
+    assert StorageHealth().process([f"{SECTION}verify", f"{SECTION}verify_timer"]).verify_scheduled is None
+
+
+def test_blocks_a_verify_found_are_named_with_the_repair_until_they_are_resynced() -> None:
+    nodes = pair()
+    found = VerifyRecord(NOW - 3600, NOW - 3500, "done", 4)
+    with_verifies(nodes, verifies={**clean_verifies(nodes), "drbd0": found, "drbd0.done": found})
+    # DRBD marked the block out of sync on both nodes.
+    for name in ("fiori", "torchio"):
+        node = nodes[name]
+        assert node is not None
+        nodes[name] = dataclasses.replace(
+            node, drbd={**node.drbd, "drbd0": drbd_resource("drbd0", 0, out_of_sync_kib=4)}
+        )
+    problems = pair_problems(CONFIG, nodes, CLIENTS)
+    found_problems = [problem for problem in problems if "verify" in problem]
+    assert len(found_problems) == 1, problems
+    assert found_problems[0].startswith(
+        "drbd0: the verify of 2025-11-26 08:41:40 UTC found 4 KiB (1 block(s) of 4 KiB)"
+    )
+    assert "still out of sync on fiori, torchio" in found_problems[0]
+    assert "`systemctl restart twinstore-storage`" in found_problems[0]
+    assert "done 58 min ago, 4 KiB out of sync" in pair_table(CONFIG, nodes)
+    # Resynced since: the record stays, the pair is healthy again.
+    nodes = pair()
+    with_verifies(nodes, verifies={**clean_verifies(nodes), "drbd0": found, "drbd0.done": found})
+    assert pair_problems(CONFIG, nodes, CLIENTS) == []
+
+
+def test_a_resource_not_verified_within_the_limit_is_a_problem() -> None:
+    limit = CONFIG.verify.max_age_days
+    nodes = pair()
+    old = VerifyRecord(NOW - (limit + 1) * 86400 - 60, NOW - (limit + 1) * 86400, "done", 0)
+    skipped = VerifyRecord(NOW - 3600, NOW - 3600, "skipped", None)
+    with_verifies(nodes, verifies={"drbd0": skipped, "drbd0.done": old, "drbd1": old, "drbd1.done": old})
+    problems = pair_problems(CONFIG, nodes, CLIENTS)
+    assert problems == [
+        f"fiori: {resource} was last verified {limit + 1} days ago (more than verify.max_age_days, {limit}; "
+        "journalctl -u twinstore-verify on fiori)"
+        for resource in ("drbd0", "drbd1")
+    ]
+    assert f"skipped 1 h ago; last done {limit + 1} days ago" in pair_table(CONFIG, nodes)
+    # Never verified: counted from when the schedule was set.
+    nodes = pair()
+    with_verifies(nodes, verifies={}, verify_scheduled=NOW - 86400)
+    assert pair_problems(CONFIG, nodes, CLIENTS) == []
+    assert "never (scheduled Sun *-*-* 03:00:00)" in pair_table(CONFIG, nodes)
+    with_verifies(nodes, verify_scheduled=NOW - (limit + 2) * 86400)
+    assert [problem.split(" (")[0] for problem in pair_problems(CONFIG, nodes, CLIENTS)] == [
+        f"fiori: {resource} has not been verified in the {limit + 2} days since the verify was scheduled"
+        for resource in ("drbd0", "drbd1")
+    ]
+    # No timer on the node that should verify: a deploy is missing.
+    with_verifies(nodes, verify_scheduled=None)
+    assert pair_problems(CONFIG, nodes, CLIENTS) == [
+        "fiori: no verify timer (twinstore-verify.timer; a deploy installs it)"
+    ]
+    # No schedule, nothing asked.
+    unscheduled = CONFIG.model_copy(update={"verify": CONFIG.verify.model_copy(update={"schedule": None})})
+    assert pair_problems(unscheduled, nodes, CLIENTS) == []
+
+
+def test_a_verify_running_is_not_a_problem() -> None:
+    nodes = pair()
+    for name, connection in (("fiori", "VerifyS"), ("torchio", "VerifyT")):
+        node = nodes[name]
+        assert node is not None
+        nodes[name] = dataclasses.replace(
+            node, drbd={**node.drbd, "drbd1": drbd_resource("drbd1", 1, connection=connection)}
+        )
+    assert pair_problems(CONFIG, nodes, CLIENTS) == []
+    torchio = nodes["torchio"]
+    assert torchio is not None
+    nodes["torchio"] = dataclasses.replace(
+        torchio, drbd={**torchio.drbd, "drbd1": drbd_resource("drbd1", 1, connection="VerifyT", peer_disk="Outdated")}
+    )
+    assert pair_problems(CONFIG, nodes, CLIENTS) == [
+        "torchio: drbd1 is VerifyT Primary/Primary UpToDate/Outdated, out of sync 0 KiB"
+    ]

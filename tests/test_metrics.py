@@ -22,7 +22,12 @@ def proc_drbd(fixture: str) -> str:
 
 
 def collect(
-    tmp_path: Path, drbd: str | None, online: bool = True, node: str = "fiori", source: str = "/dev/x"
+    tmp_path: Path,
+    drbd: str | None,
+    online: bool = True,
+    node: str = "fiori",
+    source: str = "/dev/x",
+    verified: dict[str, str] | None = None,
 ) -> dict[str, dict[str, float]]:
     """Run the script on a node whose state is the given /proc/drbd (None: no module), every
     volume mounted (from source) but the last, every export exported but the last; sample ->
@@ -55,6 +60,10 @@ def collect(
     if values["last_run_file"]:
         values["last_run_file"] = str(state / "last-run")
         (state / "last-run").write_text("1764590000 0\n")
+    values["verify_state"] = str(state / "verify")
+    (state / "verify").mkdir()
+    for name, record in (verified or {}).items():
+        (state / "verify" / name).write_text(record)
     script = tmp_path / "twinstore-metrics"
     script.write_text(render_template(TEMPLATES / "twinstore-metrics.sh.j2", **values))
     subprocess.run(["sh", str(script)], check=True, capture_output=True, text=True)
@@ -160,3 +169,21 @@ def test_node_exporters_file_system_collector_leaves_ocfs2_alone() -> None:
     excluded = re.compile(pattern)
     assert excluded.match("ocfs2") and excluded.match("cgroup2") and excluded.match("tracefs")
     assert not excluded.match("ext4") and not excluded.match("xfs") and not excluded.match("ocfs")
+
+
+def test_the_last_verify_of_each_resource_where_one_ran(tmp_path: Path) -> None:
+    verified = {
+        "drbd0": "1764590000 1764590100 skipped -\n",
+        "drbd0.done": "1764580000 1764580600 done 4\n",
+        "drbd1.done": "1764580600 1764581800 done 0\n",
+    }
+    samples = collect(tmp_path, proc_drbd("drbd-connected-primary-primary.txt"), verified=verified)
+    assert samples["twinstore_drbd_last_verify_timestamp_seconds"] == {
+        "resource=drbd0": 1764580600.0,
+        "resource=drbd1": 1764581800.0,
+    }
+    assert samples["twinstore_drbd_last_verify_out_of_sync_bytes"] == {"resource=drbd0": 4096.0, "resource=drbd1": 0.0}
+
+
+def test_no_verify_metrics_on_a_node_that_never_verified(connected: dict[str, dict[str, float]]) -> None:
+    assert "twinstore_drbd_last_verify_timestamp_seconds" not in connected

@@ -31,6 +31,7 @@ from operations.nis import transfer_script_values
 from operations.ocfs2 import mount_command
 from operations.unison import ARCHIVE_DIR, sync_command_values
 from operations.util import operation_script, refuse_unless_blank
+from operations.verify import verify_script_values
 from tests.helpers import real_site_config, real_storage_config, without_fencing
 from twinstore.templating import jinja_env_kwargs
 
@@ -55,6 +56,7 @@ def rendered() -> dict[str, str]:
         "unison/unison-server.sh.j2": {"root": "/vol/rep-unison", "archive_dir": ARCHIVE_DIR},
         "metrics/twinstore-metrics.sh.j2": metrics_script_values(config, "fiori"),
         "nis/twinstore-nis-transfer.sh.j2": transfer_script_values(real_site_config()),
+        "verify/twinstore-verify.sh.j2": verify_script_values(config),
     }
     return {name: environment.get_template(name).render(**value) for name, value in values.items()}
 

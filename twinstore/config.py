@@ -718,6 +718,22 @@ class Resolver(Model):
         return self
 
 
+# systemd's OnCalendar (systemd.time(7)): "weekly", "Sun *-*-* 03:00:00", "Mon..Fri 22:30". Only
+# the characters its grammar uses, so the value cannot end the line it lands on in the timer.
+CalendarSchedule = Annotated[str, Field(pattern=r"^[A-Za-z0-9*:,./~+ -]{1,64}$")]
+
+
+class Verify(Model):
+    """DRBD's online verify of every resource on a schedule: both copies compared block by block."""
+
+    # When the pair's first node verifies its resources, one after the other (a systemd timer).
+    # None schedules no verify, and the health report then asks for none.
+    schedule: CalendarSchedule | None = "Sun *-*-* 03:00:00"
+    # The health report counts the pair as not healthy when a resource has not been verified
+    # for this long: the schedule's period and a margin.
+    max_age_days: int = Field(default=8, ge=1, le=400)
+
+
 class Metrics(Model):
     """The pair's state for a monitoring system: node-exporter's textfile collector reads it."""
 
@@ -775,6 +791,7 @@ class StorageConfig(Model):
     apt_addresses: dict[DnsName, IPv4Address] = {}
     sysctls: dict[SysctlName, int | str] = {}
     metrics: Metrics = Metrics()
+    verify: Verify = Verify()
     fencing: Fencing = Fencing()
     # Two Primaries with no way to power the other off: a failed replication link leaves both
     # writing, and their copies diverge. Refused unless this names that risk as accepted.
@@ -793,6 +810,21 @@ class StorageConfig(Model):
         if len(value) != 2:
             raise ValueError(f"a storage pair has exactly two nodes, not {len(value)}")
         return value
+
+    @model_validator(mode="after")
+    def _verify_has_an_algorithm(self) -> StorageConfig:
+        if self.verify.schedule is not None and self.drbd_options.verify_alg is None:
+            raise ValueError(
+                f"verify.schedule {self.verify.schedule!r} needs drbd_options.verify_alg (DRBD 8.4 refuses an online "
+                "verify without one): set one, or verify.schedule = None"
+            )
+        return self
+
+    @property
+    def verifier(self) -> str:
+        """The node whose timer runs the scheduled verify: the pair's first (one per pair is
+        enough, DRBD compares both copies from either side)."""
+        return self.nodes[0].name
 
     @property
     def stonith(self) -> bool:

@@ -8,6 +8,13 @@ if [ -r "$seen_file" ]; then read -r seen < "$seen_file"; fi
 journalctl -k -q --no-pager -o short-unix --since "@$((seen + 1))" -g 'Split-Brain detected' 2>/dev/null
 echo "${section}fencing"
 if [ -r "$fence_state" ]; then cat "$fence_state"; fi
+echo "${section}verify"
+for record in "$verify_state"/*; do
+    [ -f "$record" ] || continue
+    echo "${record##*/} $(cat "$record")"
+done
+echo "${section}verify_timer"
+if [ -f "$verify_timer" ]; then stat -c %Y "$verify_timer"; fi
 echo "${section}heartbeat"
 find "/sys/kernel/config/cluster/$cluster/heartbeat" -mindepth 1 -maxdepth 1 -type d 2>/dev/null
 echo "${section}last_run"
