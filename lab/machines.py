@@ -146,6 +146,20 @@ def make_disks(guest: Guest, image: Path) -> None:
         )
     if guest.storage and not guest.data_disk.exists():
         run(["qemu-img", "create", "-q", "-f", "qcow2", str(guest.data_disk), DATA_DISK_SIZE])
+        run(["qemu-io", "-f", "qcow2", *old_bytes(guest), str(guest.data_disk)])
+
+
+def old_bytes(guest: Guest) -> list[str]:
+    """qemu-io commands that leave bytes on a new data disk, as a used disk holds: 64 KiB of the
+    guest's own pattern every 256 MiB of the first 8 GiB, so the two nodes' disks differ where a
+    new pair is built, as real disks do (a pair built without zeroing its volumes first verifies
+    with differences). Never at a logical volume's head, which LVM puts at 1 MiB plus a multiple
+    of 4 MiB: the blank checks before create-md and mkfs look there."""
+    pattern = 0x11 * (guest.index + 1)
+    commands = []
+    for offset in range(128, 8192, 256):
+        commands += ["-c", f"write -q -P {pattern} {offset}M 64k"]
+    return commands
 
 
 def qemu_command(guest: Guest, image: Path) -> list[str]:

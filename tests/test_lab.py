@@ -409,3 +409,16 @@ def test_lab_up_on_guests_loaded_from_a_snapshot_keeps_their_pinned_keys(
     monkeypatch.setattr(machines, "ssh_ready", lambda name: True)
     machines.wait_for_guests([guest("fiori"), guest("torchio"), guest("client")], timeout=5)
     assert machines.pinned_keys() == pinned
+
+
+def test_new_data_disks_hold_old_bytes_that_differ_between_the_nodes_and_spare_every_volume_head() -> None:
+    writes = {node.name: machines.old_bytes(node) for node in FIRST_PAIR_AND_CLIENT if node.storage}
+    patterns = {name: {command.split()[3] for command in commands[1::2]} for name, commands in writes.items()}
+    assert all(len(pattern) == 1 for pattern in patterns.values())
+    assert len({pattern.pop() for pattern in patterns.values()}) == len(writes), "each node its own bytes"
+    offsets = [int(command.split()[4].removesuffix("M")) for command in writes["fiori"][1::2]]
+    assert len(offsets) == 32 and max(offsets) < 8192
+    # A logical volume starts at 1 MiB + k * 4 MiB; 64 KiB written at another whole MiB never
+    # reaches a volume's first 68 KiB (what the blank checks read).
+    for offset in offsets:
+        assert (offset - 1) % 4 != 0, offset
