@@ -71,6 +71,11 @@ def test_the_timer_verifies_a_corrupted_block_is_found_reported_and_repaired(
             report.output[-4000:]
         )
         assert "`systemctl restart twinstore-storage`" in report.output
+        # And for the site's monitoring, in the next metrics file.
+        fiori.check_output("/usr/local/sbin/twinstore-metrics")
+        metrics = fiori.check_output("cat /var/lib/prometheus/node-exporter/twinstore.prom")
+        assert 'twinstore_drbd_last_verify_out_of_sync_bytes{resource="drbd0"} 4096' in metrics, metrics
+        assert 'twinstore_drbd_last_verify_out_of_sync_bytes{resource="drbd1"} 0' in metrics, metrics
 
         # The documented repair, on the node whose copy is wrong: out of service and back, and it
         # resyncs just the marked block from its peer.
