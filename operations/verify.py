@@ -82,7 +82,8 @@ def configure_verify(config: StorageConfig) -> None:
     )
     systemd.daemon_reload(name="Reload systemd units", _if=any_changed(service, timer))
     unit_state(
-        name=f"{TIMER} {'runs the verify' if runs_here else f'off: {config.verifier} runs the verify'}",
+        # One name on both nodes: pyinfra lists an operation once for all hosts.
+        name=f"{TIMER} on {config.verifier} only",
         service=TIMER,
         running=runs_here,
         enabled=runs_here,
