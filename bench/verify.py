@@ -72,7 +72,9 @@ def main() -> None:
         on(f"lvcreate -q -y -L {args.gib}G -n {SCRATCH.split('/')[1]} {SCRATCH.split('/')[0]}")
         try:
             zeroout_s = timed_on(f"blkdiscard --zeroout /dev/{SCRATCH}")
-            written_s = timed_on(f"dd if=/dev/zero of=/dev/{SCRATCH} bs=1M oflag=direct status=none")
+            written_s = timed_on(
+                f"dd if=/dev/zero of=/dev/{SCRATCH} bs=1M count={args.gib * 1024} oflag=direct status=none"
+            )
         finally:
             on(f"lvremove -q -y {SCRATCH}")
         print(f"zeroing {args.gib} GiB: blkdiscard --zeroout {zeroout_s} s, written out {written_s} s")
