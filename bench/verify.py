@@ -18,16 +18,15 @@ from __future__ import annotations
 import argparse
 import json
 import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 from typing import Any
 
-from noop import RESULTS, ROOT, commit, machine
+from grow import SNAPSHOT, lab
+from noop import RESULTS, commit, machine
 
 from lab.machines import ssh_command
 
-SNAPSHOT = "converged"
 NODE = "fiori"
 SCRATCH = "vg0/bench-zero"
 
@@ -41,10 +40,6 @@ def timed_on(command: str) -> float:
     started = time.monotonic()
     on(command)
     return round(time.monotonic() - started, 2)
-
-
-def lab(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "lab", *args], cwd=ROOT, check=True, capture_output=True)
 
 
 def main() -> None:
