@@ -205,11 +205,11 @@ def verify_problems(config: StorageConfig, nodes: dict[str, NodeHealth | None]) 
     problems = []
     for resource in config.drbd_resources:
         done = storage.verifies.get(f"{resource}.done")
-        found = done.out_of_sync_kib if done is not None and done.out_of_sync_kib else 0
         still = [other for other, health in nodes.items() if health is not None and oos_of(health, resource)]
-        if found and still:
+        if done is not None and done.out_of_sync_kib and still:
+            found = done.out_of_sync_kib
             problems.append(
-                f"{resource}: the verify of {utc(done.end) if done else '?'} found {found} KiB ({found // 4} block(s) "
+                f"{resource}: the verify of {utc(done.end)} found {found} KiB ({found // 4} block(s) "
                 f"of 4 KiB) that differ between the nodes, still out of sync on {', '.join(still)}. DRBD cannot tell "
                 "which copy is right: on the node whose copy is to be replaced, `systemctl restart twinstore-storage` "
                 "takes it out of service and back, and it resyncs only those blocks from its peer (README, Scheduled "
@@ -220,7 +220,7 @@ def verify_problems(config: StorageConfig, nodes: dict[str, NodeHealth | None]) 
             what = (
                 f"was last verified {age(storage.now - since)} ago"
                 if done
-                else (f"has not been verified in the {age(storage.now - since)} since the verify was scheduled")
+                else f"has not been verified in the {age(storage.now - since)} since the verify was scheduled"
             )
             problems.append(
                 f"{name}: {resource} {what} (more than verify.max_age_days, {config.verify.max_age_days}; "
