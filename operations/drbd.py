@@ -52,6 +52,8 @@ from twinstore.validation import Problem, host_source, stop
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "drbd"
 CONNECT_TIMEOUT_S = 120
 PROMOTE_TIMEOUT_S = 120
+# How long a resize waits for DRBD to grow the device (the peer's agreement to the new size).
+RESIZE_TIMEOUT_S = 120
 
 
 @dataclass
@@ -461,7 +463,7 @@ def resized(resource: str, minor: int) -> Generator[StringCommand, None, None]:
     + resource: the DRBD resource
     + minor: its minor number
     """
-    yield operation_script("drbd_resize", resource, minor)
+    yield operation_script("drbd_resize", resource, minor, timeout=RESIZE_TIMEOUT_S)
 
 
 @operation(is_idempotent=False)

@@ -187,8 +187,11 @@ def test_ext4_grows_online_with_its_volume_and_only_then() -> None:
     assert ext4_commands("rep-no", None, VolumeSize(None, GIB))[0] == []
 
 
-def run_resize(tmp_path: Path, state: str, grows_to: int) -> tuple[subprocess.CompletedProcess[str], list[str]]:
-    """operations/scripts/drbd_resize.sh against a /proc/drbd, a sysfs size, drbdadm and dd of the test's."""
+def run_resize(
+    tmp_path: Path, state: str, grows_to: int, grows_after: int = 0, timeout: int = 5
+) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    """operations/scripts/drbd_resize.sh against a /proc/drbd, a sysfs size, drbdadm and dd of the
+    test's; the size grows grows_after seconds after drbdadm returns (the peer's agreement)."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     proc = tmp_path / "proc-drbd"
@@ -196,12 +199,14 @@ def run_resize(tmp_path: Path, state: str, grows_to: int) -> tuple[subprocess.Co
     size = tmp_path / "size"
     size.write_text("2097016\n")
     calls = tmp_path / "calls"
-    (bin_dir / "drbdadm").write_text(f'#!/bin/sh\necho "drbdadm $*" >> {calls}\necho {grows_to} > {size}\n')
+    (bin_dir / "drbdadm").write_text(
+        f'#!/bin/sh\necho "drbdadm $*" >> {calls}\n(sleep {grows_after}; echo {grows_to} > {size}) &\n'
+    )
     (bin_dir / "dd").write_text(f'#!/bin/sh\necho "dd $*" >> {calls}\n')
     for tool in ("drbdadm", "dd"):
         (bin_dir / tool).chmod(0o755)
     command = (
-        operation_script("drbd_resize", "drbd0", 0)
+        operation_script("drbd_resize", "drbd0", 0, timeout=timeout)
         .get_raw_value()
         .replace("/proc/drbd", str(proc))
         .replace("/sys/block/drbd$minor/size", str(size))
@@ -227,6 +232,22 @@ def test_the_resize_runs_without_a_resync_and_zeroes_the_new_space_through_drbd(
     assert "drbd0 grew from 1023 MiB to 1087 MiB" in ran.stdout
 
 
+def test_the_zeros_wait_until_drbd_has_grown_the_device(tmp_path: Path) -> None:
+    # DRBD grows the device when the peer agrees, after drbdadm returns: zeros written before
+    # would leave the old metadata's place different on the two nodes.
+    ran, calls = run_resize(tmp_path, HEALTHY, 2228080, grows_after=2)
+    assert ran.returncode == 0, ran.stderr
+    before, after = 2097016 * 512, 2228080 * 512
+    assert calls[-1].startswith(f"dd if=/dev/zero of=/dev/drbd0 bs=1M seek={before} count={after - before} ")
+
+
+def test_a_device_that_does_not_grow_gets_no_zeros_and_fails_the_run(tmp_path: Path) -> None:
+    ran, calls = run_resize(tmp_path, HEALTHY, 2228080, grows_after=30, timeout=1)
+    assert ran.returncode == 1
+    assert calls == ["drbdadm -- --assume-clean resize drbd0"]
+    assert "drbd0 did not grow within 1 s of drbdadm resize" in ran.stderr
+
+
 @pytest.mark.parametrize(
     "state",
     [
@@ -240,12 +261,6 @@ def test_the_resize_is_checked_on_the_host_against_the_pairs_state(tmp_path: Pat
     ran, calls = run_resize(tmp_path, state, 2228080)
     assert ran.returncode == 1 and calls == []
     assert "not Connected with both disks UpToDate" in ran.stderr
-
-
-def test_a_resize_that_grows_nothing_writes_nothing(tmp_path: Path) -> None:
-    ran, calls = run_resize(tmp_path, HEALTHY, 2097016)
-    assert ran.returncode == 0
-    assert calls == ["drbdadm -- --assume-clean resize drbd0"]
 
 
 def run_ocfs2_grow(tmp_path: Path, mounts: str) -> tuple[subprocess.CompletedProcess[str], list[str]]:

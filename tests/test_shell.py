@@ -106,7 +106,7 @@ def operation_scripts() -> dict[str, str]:
         "private_file": operation_script("private_file", "/etc/twinstore/x"),
         "nis_init_master": operation_script("nis_init_master", "pasta.net"),
         "write_value": operation_script("write_value", "/var/lib/x", 42),
-        "drbd_resize": operation_script("drbd_resize", "drbd0", 0),
+        "drbd_resize": operation_script("drbd_resize", "drbd0", 0, timeout=120),
         "ocfs2_grow": operation_script("ocfs2_grow", "/dev/drbd0"),
     }
     return sent_scripts("operations", commands)

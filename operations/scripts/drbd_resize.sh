@@ -20,9 +20,21 @@ case $state in
 esac
 read -r before < "/sys/block/drbd$minor/size" || exit 1
 drbdadm -- --assume-clean resize "$name" || exit 1
-read -r after < "/sys/block/drbd$minor/size" || exit 1
-if [ "$after" -gt "$before" ]; then
-    dd if=/dev/zero of="/dev/drbd$minor" bs=1M seek="$((before * 512))" count="$(((after - before) * 512))" \
-        oflag=seek_bytes,direct iflag=count_bytes conv=notrunc status=none || exit 1
-    echo "twinstore: $name grew from $((before / 2048)) MiB to $((after / 2048)) MiB"
-fi
+# DRBD grows the device once the peer has agreed to the new size, which may come after drbdadm
+# returns: zeros written before then would stop at the old end, and the old metadata's place
+# (each node's own activity log and superblock) would stay different on the two nodes (the
+# suite's verify of the new space found exactly those 36 KiB once). So wait for the new size.
+waited=0
+while :; do
+    read -r after < "/sys/block/drbd$minor/size" || exit 1
+    [ "$after" -gt "$before" ] && break
+    if [ "$waited" -ge "$timeout" ]; then
+        echo "twinstore: $name did not grow within $timeout s of drbdadm resize (its peer has not agreed to the new size): nothing was zeroed; if it grows later, a verify of its new space may find differences (README, Growing a volume)" >&2
+        exit 1
+    fi
+    sleep 1
+    waited=$((waited + 1))
+done
+dd if=/dev/zero of="/dev/drbd$minor" bs=1M seek="$((before * 512))" count="$(((after - before) * 512))" \
+    oflag=seek_bytes,direct iflag=count_bytes conv=notrunc status=none || exit 1
+echo "twinstore: $name grew from $((before / 2048)) MiB to $((after / 2048)) MiB"
