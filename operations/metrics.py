@@ -58,7 +58,7 @@ def metrics_script_values(config: StorageConfig, node: str) -> dict[str, Any]:
         **SOURCES,
         "textfile_directory": config.metrics.textfile_directory,
         "cluster": config.ocfs2_cluster.name,
-        "resources": [f"{name}:{resource.minor}" for name, resource in config.drbd_resources.items()],
+        "resources": config.resource_minors,
         "mount_points": volume_mounts(config),
         "exports": [export.path for export in config.nfs_exports],
         "last_run_file": sync_record_on(config, node),

@@ -40,7 +40,7 @@ def verify_script_values(config: StorageConfig) -> dict[str, Any]:
     return {
         "state_dir": VERIFY_STATE,
         "proc_drbd": "/proc/drbd",
-        "resources": [f"{name}:{resource.minor}" for name, resource in config.drbd_resources.items()],
+        "resources": config.resource_minors,
         "poll_seconds": POLL_SECONDS,
     }
 

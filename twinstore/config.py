@@ -850,6 +850,11 @@ class StorageConfig(Model):
         """What the pair's fence agents need besides fence-agents."""
         return list(dict.fromkeys(package for node in self.nodes if node.fence for package in node.fence.packages))
 
+    @property
+    def resource_minors(self) -> list[str]:
+        """name:minor of each DRBD resource, as the node-side scripts take them (metrics, verify)."""
+        return [f"{name}:{resource.minor}" for name, resource in self.drbd_resources.items()]
+
     def node(self, name: str) -> Node:
         return next(node for node in self.nodes if node.name == name)
 
