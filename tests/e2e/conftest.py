@@ -356,11 +356,23 @@ def wait_until(condition: Callable[[], bool], timeout: float = 120, every: float
 
 
 def wait_for(node: testinfra.host.Host, command: str, expected: str, timeout: float = 120, every: float = 2) -> None:
-    """Poll a command on a guest until it prints what is expected; fail with /proc/drbd otherwise."""
+    """Poll a command on a guest until it prints what is expected; fail with the node's state otherwise."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if node.run(command).stdout.strip() == expected:
             return
         time.sleep(every)
-    state = node.run("cat /proc/drbd").stdout
-    raise AssertionError(f"{command!r} did not print {expected!r} within {timeout:.0f} s: {state}")
+    raise AssertionError(f"{command!r} did not print {expected!r} within {timeout:.0f} s: {node_state(node)}")
+
+
+# What a failed wait on a storage node needs to be understood from CI's output alone: DRBD's
+# state, where the boot unit stands and what it said, and the kernel's word on the cluster layers.
+NODE_STATE = (
+    "cat /proc/drbd; systemctl show -p ActiveState -p Result twinstore-storage; "
+    "journalctl -b -q -u twinstore-storage --no-pager | tail -n 20; "
+    "dmesg | grep -E 'ocfs2|o2net|o2hb|o2dlm|o2cb|dlm|drbd' | tail -n 40"
+)
+
+
+def node_state(node: testinfra.host.Host) -> str:
+    return str(node.run(NODE_STATE).stdout)
