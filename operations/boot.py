@@ -22,7 +22,7 @@ from pyinfra.operations.util import any_changed
 from facts.boot import BootWait, BootWaitState
 from facts.ocfs2 import Ocfs2
 from operations.report import report, utc
-from operations.util import unit_state
+from operations.util import OCFS2_MOUNT_RETRY_S, OCFS2_MOUNT_TRIES, unit_state
 from twinstore.config import StorageConfig
 from twinstore.fact_cache import FactReads, prefetch_reads
 from twinstore.templating import jinja_env_kwargs
@@ -86,6 +86,8 @@ def boot_script_values(config: StorageConfig) -> dict[str, Any]:
             for volume in config.ocfs2_volumes.values()
         ],
         "cluster": config.ocfs2_cluster.name,
+        "mount_tries": OCFS2_MOUNT_TRIES,
+        "mount_retry_s": OCFS2_MOUNT_RETRY_S,
     }
 
 

@@ -23,7 +23,15 @@ from facts.ocfs2 import Ocfs2, Ocfs2Device
 from operations.drbd import changes_discarded_here
 from operations.ext4 import fstab_match
 from operations.report import report
-from operations.util import GROW_SLACK, drbd_grows, operation_script, refuse_unless_blank, volume_size
+from operations.util import (
+    GROW_SLACK,
+    OCFS2_MOUNT_RETRY_S,
+    OCFS2_MOUNT_TRIES,
+    drbd_grows,
+    operation_script,
+    refuse_unless_blank,
+    volume_size,
+)
 from twinstore.config import StorageConfig
 from twinstore.fact_cache import FactReads, prefetch_reads
 
@@ -198,7 +206,15 @@ def cluster_mount(
 
 def mount_command(device: str, mount_point: str, options: list[str]) -> StringCommand:
     """Mount an OCFS2 volume unless it is mounted already, under the boot unit's mount lock."""
-    return operation_script("ocfs2_mount", MOUNT_LOCK, device, mount_point, ",".join(options))
+    return operation_script(
+        "ocfs2_mount",
+        MOUNT_LOCK,
+        device,
+        mount_point,
+        ",".join(options),
+        tries=OCFS2_MOUNT_TRIES,
+        retry_s=OCFS2_MOUNT_RETRY_S,
+    )
 
 
 @operation(is_idempotent=False)

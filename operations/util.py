@@ -24,6 +24,12 @@ DEFAULT_EXTENT_SIZE = 4 * 1024**2
 # What a grown file system or DRBD device may fall short of its device without being grown
 # again: OCFS2 rounds down to its cluster (at most 1 MiB); volumes grow in whole extents (4 MiB).
 GROW_SLACK = 1024**2
+# How many times a failed OCFS2 mount is tried, and how far apart: o2dlm fails a lock domain join
+# at once while the cluster connection to a heartbeating peer is down, as it is for o2net's
+# reconnect delay when the peer refused a connection that came before its heartbeat saw this
+# node (both nodes starting their heartbeat together). Used by the boot script and the deploy's mounts.
+OCFS2_MOUNT_TRIES = 6
+OCFS2_MOUNT_RETRY_S = 10
 
 
 def round_to_extent(size: int, extent_size: int) -> int:

@@ -9,6 +9,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from operations.boot import boot_script_values
+from operations.util import OCFS2_MOUNT_RETRY_S, OCFS2_MOUNT_TRIES
 from tests.helpers import real_storage_config
 from twinstore.templating import jinja_env_kwargs
 
@@ -66,6 +67,7 @@ def run_start(
     refusals: int = 0,
     connects_after: int = 0,
     failing_mount: str = "",
+    mount_failures: int = 99,
 ) -> tuple[list[str], str]:
     """Run "start" with every system command replaced by a stub that logs its call.
 
@@ -73,7 +75,7 @@ def run_start(
     promotes at the same moment.
     connects_after: the peer connects after this many reads of the connection state; until
     then DRBD refuses to promote (a copy that may be older than the peer's).
-    failing_mount: the device whose mount fails.
+    failing_mount: the device whose mount fails, its first mount_failures times.
     Returns the calls and what the script said.
     """
     bin_dir = tmp_path / "bin"
@@ -94,8 +96,11 @@ def run_start(
             f"role) if [ -e {tmp_path}/primary-$2 ]; then echo Primary/Primary; else echo {role}/Primary; fi;; esac"
         ),
         "blkid": "echo ocfs2",
-        # A mount logs when it ends, and fails for failing_mount.
-        "mount": f'echo "mount done $5" >> {log}; [ "$5" != "{failing_mount or "-"}" ]',
+        # A mount logs when it ends, and fails for failing_mount its first mount_failures times.
+        "mount": (
+            f'echo "mount done $5" >> {log}; [ "$5" != "{failing_mount or "-"}" ] && exit 0; '
+            f"echo x >> {tmp_path}/mount-failures; [ $(wc -l < {tmp_path}/mount-failures) -gt {mount_failures} ]"
+        ),
         # libvirt answers only the pools that are inactive and marked autostart.
         "virsh": f'case "$*" in *"pool-list --inactive --autostart"*) printf "{inactive_pools}";; esac',
         "systemctl": "exit 1",
@@ -117,7 +122,7 @@ def run_start(
     text = text.replace("/proc/mounts", str(tmp_path / "mounts"))
     environment = {**os.environ, "PATH": f"{bin_dir}:/usr/bin:/bin"}
     result = subprocess.run(["bash", "-s", "start"], input=text, text=True, env=environment, capture_output=True)
-    assert result.returncode == (1 if failing_mount else 0), result.stderr
+    assert result.returncode == (1 if failing_mount and mount_failures >= OCFS2_MOUNT_TRIES else 0), result.stderr
     return log.read_text().splitlines(), result.stderr
 
 
@@ -154,6 +159,28 @@ def test_a_volume_that_does_not_mount_fails_the_start_and_the_other_still_mounts
     assert MOUNT_SMALL in calls and MOUNT_LARGE in calls
     assert "ERROR: cannot mount /vol/ocfs2-large" in said
     assert "cannot mount /vol/ocfs2-small" not in said
+
+
+def test_a_mount_that_fails_is_tried_again_apart_and_the_node_comes_into_service(tmp_path: Path) -> None:
+    # As a mount does while the cluster connection to the peer is being made again.
+    calls, said = run_start(
+        tmp_path, role="Secondary", cstate="Connected", mounted=False, failing_mount="/dev/drbd1", mount_failures=2
+    )
+    assert calls.count(MOUNT_LARGE) == 3 and calls.count(MOUNT_SMALL) == 1
+    assert calls.count(f"sleep {OCFS2_MOUNT_RETRY_S}") == 2
+    assert (
+        f"cannot mount /vol/ocfs2-large (try 2 of {OCFS2_MOUNT_TRIES}); trying again in {OCFS2_MOUNT_RETRY_S} s" in said
+    )
+    assert "ERROR" not in said
+    # The lock is held until the last try has ended.
+    assert calls.index("flock -u 9") > len(calls) - 1 - calls[::-1].index("mount done /dev/drbd1")
+
+
+def test_a_volume_that_never_mounts_is_tried_as_often_as_configured(tmp_path: Path) -> None:
+    calls, said = run_start(tmp_path, role="Secondary", cstate="Connected", mounted=False, failing_mount="/dev/drbd1")
+    assert calls.count(MOUNT_LARGE) == OCFS2_MOUNT_TRIES
+    assert said.count("trying again") == OCFS2_MOUNT_TRIES - 1
+    assert "ERROR: cannot mount /vol/ocfs2-large" in said
 
 
 def test_a_promotion_refused_by_a_concurrent_one_is_tried_again(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from operations.ocfs2 import (
     cluster_online,
     mount_command,
 )
+from operations.util import OCFS2_MOUNT_RETRY_S, OCFS2_MOUNT_TRIES
 from tests.helpers import FakeHost, real_storage_config, real_views
 from twinstore.config import StorageConfig
 
@@ -221,16 +222,19 @@ def test_a_device_this_run_promotes_is_mounted_though_the_facts_saw_it_secondary
     assert mount(replace(FORMATTED, role="Secondary", disk="Consistent"), promoted=True) == [MOUNT]
 
 
-def run_mount_command(tmp_path: Path, mounted: bool) -> list[str]:
-    """The mount command on a host whose flock, findmnt and mount are stubs that log their calls."""
+def run_mount_command(tmp_path: Path, mounted: bool, failures: int = 0, expect_rc: int = 0) -> list[str]:
+    """The mount command on a host whose flock, findmnt, mount and sleep are stubs that log their
+    calls; the mount fails its first `failures` times."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     log = tmp_path / "calls"
+    tries = tmp_path / "mount-tries"
     stubs = {
         # flock runs its command, as the real one does once it holds the lock.
         "flock": f'echo "flock $1" >> {log}; shift; exec "$@"',
         "findmnt": f'echo "findmnt $*" >> {log}; exit {0 if mounted else 1}',
-        "mount": f'echo "mount $*" >> {log}',
+        "mount": f'echo "mount $*" >> {log}; echo x >> {tries}; [ $(wc -l < {tries}) -gt {failures} ]',
+        "sleep": f'echo "sleep $*" >> {log}',
     }
     for name, body in stubs.items():
         (bin_dir / name).write_text(f"#!/bin/sh\n{body}\n")
@@ -238,7 +242,8 @@ def run_mount_command(tmp_path: Path, mounted: bool) -> list[str]:
     lock = tmp_path / "run" / "mount.lock"
     command = mount_command(DRBD0, "/vol/ocfs2 small", ["_netdev", "noatime"]).get_raw_value()
     command = command.replace("/run/twinstore/mount.lock", str(lock))
-    subprocess.run(["sh", "-c", command], env={"PATH": f"{bin_dir}:/usr/bin:/bin"}, check=True)
+    result = subprocess.run(["sh", "-c", command], env={"PATH": f"{bin_dir}:/usr/bin:/bin"}, capture_output=True)
+    assert result.returncode == expect_rc, result.stderr
     assert lock.parent.is_dir()
     return log.read_text().splitlines()
 
@@ -254,6 +259,19 @@ def test_the_mount_takes_the_boot_units_lock_and_mounts_only_once(tmp_path: Path
 
 def test_a_volume_the_boot_unit_mounted_meanwhile_is_not_mounted_again(tmp_path: Path) -> None:
     assert [call.split()[0] for call in run_mount_command(tmp_path, mounted=True)] == ["flock", "findmnt"]
+
+
+def test_a_mount_that_fails_is_tried_again_apart_until_it_succeeds(tmp_path: Path) -> None:
+    # As a mount does while the cluster connection to the peer is being made again.
+    calls = run_mount_command(tmp_path, mounted=False, failures=2)
+    assert [call.split()[0] for call in calls] == ["flock"] + ["findmnt", "mount", "sleep"] * 2 + ["findmnt", "mount"]
+    assert calls.count(f"sleep {OCFS2_MOUNT_RETRY_S}") == 2
+
+
+def test_a_mount_that_keeps_failing_fails_the_operation_after_its_last_try(tmp_path: Path) -> None:
+    calls = run_mount_command(tmp_path, mounted=False, failures=99, expect_rc=1)
+    assert len([call for call in calls if call.startswith("mount ")]) == OCFS2_MOUNT_TRIES
+    assert len([call for call in calls if call.startswith("sleep ")]) == OCFS2_MOUNT_TRIES - 1
 
 
 def online(fact: Ocfs2State, members: dict[str, str] = MEMBERS) -> list[str]:
