@@ -28,6 +28,7 @@ from operations import (
     nfs,
     nfs_client,
     ocfs2,
+    release,
     replication,
     sources,
     tuning,
@@ -56,6 +57,7 @@ from operations.nis import (
     nis_slave_fact_reads,
 )
 from operations.ocfs2 import configure_ocfs2
+from operations.release import refuse_unsupported_release
 from operations.replication import LinkMove, configure_replication_link, finish_link_move, link_move
 from operations.sources import configure_sources
 from operations.tuning import configure_tuning
@@ -146,7 +148,7 @@ STORAGE_STEPS = (
 def host_fact_reads(target: Host, storage: StorageRun | None) -> fact_cache.FactReads:
     """Everything this deploy reads on a host, for all the groups it is in."""
     # pyinfra's own temporary directory (files.template, files.put) and the package list (apt.packages).
-    reads = fact_cache.FactReads(facts=[(TmpDir, {}), (DebPackages, {})])
+    reads = fact_cache.FactReads(facts=[(TmpDir, {}), (DebPackages, {})]) + release.fact_reads()
     if storage is not None:
         for step in BEFORE_PACKAGES + STORAGE_STEPS:
             reads += step.reads(storage)
@@ -175,6 +177,7 @@ storage = StorageRun(storage_config(host), site_config(host)) if STORAGE_GROUP i
 # wait until I/O resumes.
 fact_cache.prefetch_reads(host, host_fact_reads(host, storage), register=True)
 
+refuse_unsupported_release()
 if storage is not None:
     refuse_while_frozen(config=storage.config)
     for step in BEFORE_PACKAGES:

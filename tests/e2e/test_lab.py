@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -115,6 +116,33 @@ def test_dry_run_on_a_converged_lab_plans_nothing(converge: Run, tmp_path: Path)
     commands = json.loads(counts.read_text())["commands"]
     for name, budget in NOOP_COMMANDS_PER_HOST.items():
         assert 0 < commands[name] <= budget, commands
+
+
+BULLSEYE = (
+    'PRETTY_NAME="Debian GNU/Linux 11 (bullseye)"\n'
+    'NAME="Debian GNU/Linux"\nVERSION_ID="11"\nVERSION_CODENAME=bullseye\nID=debian\n'
+)
+
+
+def test_a_node_on_a_release_the_deploy_is_not_tested_on_is_refused_before_any_change(
+    converge: Run, torchio: testinfra.host.Host
+) -> None:
+    # torchio's /etc/os-release says Debian 11 for the length of one deploy.
+    torchio.check_output(f"printf %s {shlex.quote(BULLSEYE)} > /run/os-release.test")
+    torchio.check_output("mount --bind /run/os-release.test /etc/os-release")
+    try:
+        refused = run_pyinfra("-y", LAB_INVENTORY, "deploy.py")
+    finally:
+        torchio.check_output("umount /etc/os-release && rm /run/os-release.test")
+    assert refused.returncode == 2, refused.output[-3000:]
+    assert (
+        "torchio: operating system = Debian 11 (bullseye): twinstore runs on Debian 12 (bookworm) only"
+        in refused.output
+    ), refused.output[-3000:]
+    assert "nothing was touched" in refused.output
+    # Stopped while planning: no operation ran on any host.
+    assert "Starting operation" not in refused.output, refused.output[-3000:]
+    assert "Debian GNU/Linux 12 (bookworm)" in torchio.check_output("cat /etc/os-release")
 
 
 @pytest.mark.lab_down
