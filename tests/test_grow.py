@@ -200,7 +200,9 @@ def run_resize(
     size.write_text("2097016\n")
     calls = tmp_path / "calls"
     (bin_dir / "drbdadm").write_text(
-        f'#!/bin/sh\necho "drbdadm $*" >> {calls}\n(sleep {grows_after}; echo {grows_to} > {size}) &\n'
+        # The new size appears at once, as in sysfs: a read never sees a half-written file.
+        f'#!/bin/sh\necho "drbdadm $*" >> {calls}\n'
+        f"(sleep {grows_after}; echo {grows_to} > {size}.new; mv {size}.new {size}) &\n"
     )
     (bin_dir / "dd").write_text(f'#!/bin/sh\necho "dd $*" >> {calls}\n')
     for tool in ("drbdadm", "dd"):
@@ -235,7 +237,7 @@ def test_the_resize_runs_without_a_resync_and_zeroes_the_new_space_through_drbd(
 def test_the_zeros_wait_until_drbd_has_grown_the_device(tmp_path: Path) -> None:
     # DRBD grows the device when the peer agrees, after drbdadm returns: zeros written before
     # would leave the old metadata's place different on the two nodes.
-    ran, calls = run_resize(tmp_path, HEALTHY, 2228080, grows_after=2)
+    ran, calls = run_resize(tmp_path, HEALTHY, 2228080, grows_after=2, timeout=30)
     assert ran.returncode == 0, ran.stderr
     before, after = 2097016 * 512, 2228080 * 512
     assert calls[-1].startswith(f"dd if=/dev/zero of=/dev/drbd0 bs=1M seek={before} count={after - before} ")
