@@ -23,7 +23,18 @@ from lab import dns
 from lab.settings import shared_dir, ssh_key
 from twinstore.packages import MAIL_PACKAGES, NFS_CLIENT_PACKAGES, NIS_SERVER_PACKAGES, STORAGE_PACKAGES
 
-SUITE = "bookworm"
+# The Debian release the guests run, by codename: TWINSTORE_LAB_RELEASE, Debian 12 unless set.
+RELEASES = ("bookworm", "trixie")
+DEFAULT_RELEASE = "bookworm"
+
+
+def release() -> str:
+    chosen = os.environ.get("TWINSTORE_LAB_RELEASE", DEFAULT_RELEASE)
+    if chosen not in RELEASES:
+        raise SystemExit(f"lab: TWINSTORE_LAB_RELEASE = {chosen!r}: one of {', '.join(RELEASES)}")
+    return chosen
+
+
 BASE_PACKAGES = [
     "linux-image-amd64",
     "systemd-sysv",
@@ -148,6 +159,15 @@ LAB_FILES = {
     "ExecStartPre=-/bin/sh -c 'cd /var/spool/postfix && test -d hold && test -d trace && touch quick-start'\n",
 }
 
+# Files only one release's image carries. On Debian 13, systemd-udevd starts late under TCG and
+# ifupdown-pre's `udevadm settle` returns before it has run the coldplug, so networking.service
+# found no eth0/eth1 (virtio_net not loaded yet) and the guest never came on the network: the
+# module is loaded early instead, by systemd-modules-load.
+RELEASE_FILES: dict[str, dict[str, str]] = {
+    "bookworm": {},
+    "trixie": {"etc/modules-load.d/twinstore-lab.conf": "virtio_net\n"},
+}
+
 # Background jobs that would make guests busy or change things between two deploy runs.
 MASKED_UNITS = [
     "apt-daily.timer",
@@ -181,7 +201,7 @@ MASKED_GENERATORS = [
 def recipe_hash() -> str:
     recipe = "\n".join(
         [
-            SUITE,
+            release(),
             *BASE_PACKAGES,
             "--",
             *REPO_PACKAGES,
@@ -193,6 +213,7 @@ def recipe_hash() -> str:
             *MASKED_GENERATORS,
             repr(LAB_FILES),
             repr(ROLE_FILES),
+            *([repr(RELEASE_FILES[release()])] if RELEASE_FILES[release()] else []),
         ]
     )
     digest = hashlib.sha256(recipe.encode())
@@ -297,7 +318,7 @@ def _build(target: Path) -> Path:
     mirror = debian_mirror()
     print(f"lab: building the base image with debootstrap from {mirror} ...", flush=True)
     run(
-        ["debootstrap", "--variant=minbase", f"--include={','.join(BASE_PACKAGES)}", SUITE, str(root), mirror],
+        ["debootstrap", "--variant=minbase", f"--include={','.join(BASE_PACKAGES)}", release(), str(root), mirror],
         stdout=subprocess.DEVNULL,
     )
 
@@ -324,7 +345,7 @@ def _build(target: Path) -> Path:
     (root / "etc" / "resolv.conf").write_text("")
 
     print("lab: configuring first boot ...", flush=True)
-    for relative, content in LAB_FILES.items():
+    for relative, content in {**LAB_FILES, **RELEASE_FILES[release()]}.items():
         (root / relative).parent.mkdir(parents=True, exist_ok=True)
         (root / relative).write_text(content)
     (root / INITRAMFS_HOOK).chmod(0o755)

@@ -7,6 +7,9 @@ from twinstore.validation import NFS_CLIENT_GROUP, NIS_SERVER_GROUP, STORAGE_GRO
 
 STORAGE_PACKAGES = [
     "lvm2",
+    # mkfs.ext4, resize2fs, e2label for the ext4 volumes: of priority "required" on Debian 12,
+    # so always there, but not in Debian 13's minimal system.
+    "e2fsprogs",
     # drbd8-utils is gone: drbd-utils (9.x userland) drives the 8.4 kernel module.
     "drbd-utils",
     "ocfs2-tools",
