@@ -26,6 +26,15 @@ class UnisonState:
     # Whether the synced volume is mounted here.
     mounted: bool = False
 
+    @property
+    def release(self) -> tuple[int, ...] | None:
+        """The version's numbers, (2, 53, 0) for "unison version 2.53.0"; None when unknown."""
+        words = (self.version or "").split()
+        try:
+            return tuple(int(part) for part in words[-1].split(".")) if words else None
+        except ValueError:
+            return None
+
 
 class Unison(FactBase[UnisonState]):
     """

@@ -92,11 +92,24 @@ def sync_command_values(profile: UnisonProfile, root: str, node: str, peer: str,
     }
 
 
+# From 2.52 on, unison's wire protocol and archives no longer depend on its version: 2.52
+# (Debian 12) and 2.53 (Debian 13) sync with each other, as a pair does half-way through a
+# rolling upgrade. Before 2.52 both ends had to run the same version.
+INTEROPERABLE_FROM = (2, 52)
+
+
+def can_sync(local: UnisonState, remote: UnisonState) -> bool:
+    """Whether unison on this node and on its peer can sync with each other."""
+    if local.version is not None and local.version == remote.version:
+        return True
+    return all(state.release is not None and state.release >= INTEROPERABLE_FROM for state in (local, remote))
+
+
 @operation()
-def same_version(peer: str, root: str) -> Generator[StringCommand, None, None]:
+def versions_sync(peer: str, root: str) -> Generator[StringCommand, None, None]:
     """
-    Stop unless unison is the same version here and on the peer: its archives and wire
-    protocol change between versions.
+    Stop unless unison here and on the peer can sync with each other: the same version, or
+    both 2.52 or later (unison's own interoperability rule).
 
     + peer: the other node of the pair
     + root: the synced volume's mount point
@@ -110,13 +123,17 @@ def same_version(peer: str, root: str) -> Generator[StringCommand, None, None]:
         # A second leg not deployed yet (a one-legged start): its own run installs unison and compares.
         report(f"unison: {peer} has no unison yet; the versions are compared once it has")
         return
-    if local.version != remote.version:
+    if not can_sync(local, remote):
         raise OperationError(
-            f"unison differs between the nodes: {host.name} has {local.version or 'no unison'}, "
-            f"{peer} has {remote.version or 'no unison'}. Install the same unison version on both "
-            "(from the same Debian release) and run again."
+            f"unison on the two nodes cannot sync with each other: {host.name} has "
+            f"{local.version or 'no unison'}, {peer} has {remote.version}. Versions before 2.52 sync "
+            "only with the very same version: install unison 2.52 or later on both (Debian 12 and "
+            "later have it) and run again."
         )
-    host.noop(f"{local.version} on both nodes")
+    if local.version == remote.version:
+        host.noop(f"{local.version} on both nodes")
+    else:
+        host.noop(f"{host.name} has {local.version}, {peer} has {remote.version}: both 2.52 or later, they sync")
     yield from ()
 
 
@@ -258,7 +275,9 @@ def configure_unison(config: StorageConfig) -> None:
     profile_file = f"{ARCHIVE_DIR}/{profile.profile_name}.prf"
     prefetch_reads(host, fact_reads(config))
 
-    same_version(name="unison is the same version on both nodes", peer=config.peer_of(host.name).name, root=mount_point)
+    versions_sync(
+        name="unison on both nodes can sync with each other", peer=config.peer_of(host.name).name, root=mount_point
+    )
     if is_client:
         sync_key(name=f"Sync key {KEY}", root=mount_point)
     else:

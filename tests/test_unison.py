@@ -248,7 +248,7 @@ def test_a_failed_sync_keeps_the_last_count(tmp_path: Path) -> None:
 
 
 def version_check(local: str | None, remote: UnisonState | None) -> list[str]:
-    """Run same_version's generator on a fake host; returns what it reported."""
+    """Run versions_sync's generator on a fake host; returns what it reported."""
     from pyinfra.context import ctx_host
 
     from operations import unison
@@ -261,7 +261,7 @@ def version_check(local: str | None, remote: UnisonState | None) -> list[str]:
     unison.report = reports.append  # type: ignore[assignment]
     try:
         with ctx_host.use(fake):
-            list(unison.same_version._inner(peer="torchio", root="/vol/rep-unison"))
+            list(unison.versions_sync._inner(peer="torchio", root="/vol/rep-unison"))
     finally:
         unison.read_node, unison.report = original_read, original_report
     return reports
@@ -272,12 +272,36 @@ def test_a_peer_without_unison_yet_is_compared_later_not_refused() -> None:
     assert reports == ["unison: torchio has no unison yet; the versions are compared once it has"]
 
 
-def test_different_versions_stop_the_deploy() -> None:
-    import pytest
+def test_versions_from_2_52_on_sync_with_each_other_as_half_way_through_an_upgrade() -> None:
+    # Debian 12 has 2.52, Debian 13 2.53: no report, no stop.
+    assert version_check("unison version 2.52.1", UnisonState(version="unison version 2.53.7")) == []
+    assert version_check("unison version 2.53.7", UnisonState(version="unison version 2.52.1")) == []
+    assert version_check("unison version 2.52.1", UnisonState(version="unison version 2.52.1")) == []
+
+
+@pytest.mark.parametrize(
+    ("local", "remote"),
+    [
+        ("unison version 2.51.5", "unison version 2.52.1"),
+        ("unison version 2.52.1", "unison version 2.48.4"),
+        ("unison version 2.51.5", "unison version 2.51.2"),
+        (None, "unison version 2.53.0"),
+        ("unison version 2.53.0", "unison version unknown"),
+    ],
+)
+def test_versions_that_cannot_sync_stop_the_deploy_with_both_named(local: str | None, remote: str) -> None:
     from pyinfra.api import OperationError
 
-    with pytest.raises(OperationError, match="unison differs between the nodes"):
-        version_check("unison version 2.52.1", UnisonState(version="unison version 2.53.0"))
+    with pytest.raises(OperationError, match="unison on the two nodes cannot sync with each other") as raised:
+        version_check(local, UnisonState(version=remote))
+    assert remote in str(raised.value) and (local or "no unison") in str(raised.value)
+    assert "2.52 or later on both" in str(raised.value)
+
+
+def test_the_release_is_read_from_unisons_own_words() -> None:
+    assert UnisonState(version="unison version 2.53.7").release == (2, 53, 7)
+    assert UnisonState(version=None).release is None
+    assert UnisonState(version="unison version 2.53.7+dev").release is None
 
 
 def first_sync_commands(local: UnisonState, remote: UnisonState | None) -> list[str]:
