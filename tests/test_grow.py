@@ -202,7 +202,8 @@ def run_resize(
     (bin_dir / "drbdadm").write_text(
         # The new size appears at once, as in sysfs: a read never sees a half-written file.
         f'#!/bin/sh\necho "drbdadm $*" >> {calls}\n'
-        f"(sleep {grows_after}; echo {grows_to} > {size}.new; mv {size}.new {size}) &\n"
+        # Its own output closed: the test's capture would otherwise wait for the sleep to end.
+        f"(sleep {grows_after}; echo {grows_to} > {size}.new; mv {size}.new {size}) >/dev/null 2>&1 &\n"
     )
     (bin_dir / "dd").write_text(f'#!/bin/sh\necho "dd $*" >> {calls}\n')
     for tool in ("drbdadm", "dd"):
