@@ -15,7 +15,7 @@ from twinstore.fact_cache import FactReads
 from twinstore.validation import Problem, stop
 
 # Debian major version: codename. The lab builds and the suite tests these.
-SUPPORTED_RELEASES = {12: "bookworm"}
+SUPPORTED_RELEASES = {12: "bookworm", 13: "trixie"}
 
 
 def fact_reads() -> FactReads:

@@ -33,16 +33,16 @@ def problem(output: list[str]) -> str | None:
     return None if found is None else str(found)
 
 
-def test_the_tested_release_passes() -> None:
-    assert SUPPORTED_RELEASES == {12: "bookworm"}
-    assert problem(BOOKWORM) is None
+@pytest.mark.parametrize("output", [BOOKWORM, TRIXIE])
+def test_the_tested_releases_pass(output: list[str]) -> None:
+    assert SUPPORTED_RELEASES == {12: "bookworm", 13: "trixie"}
+    assert problem(output) is None
 
 
 @pytest.mark.parametrize(
     ("output", "named"),
     [
         (BULLSEYE, "Debian 11 (bullseye)"),
-        (TRIXIE, "Debian 13 (trixie)"),
         (SID, "Debian (forky)"),
         (NOBLE, "Ubuntu 24.04 (noble)"),
         ([], "an unknown system"),
@@ -50,7 +50,7 @@ def test_the_tested_release_passes() -> None:
 )
 def test_any_other_release_is_refused_by_name_with_what_is_supported(output: list[str], named: str) -> None:
     assert problem(output) == (
-        f"fiori: operating system = {named}: twinstore runs on Debian 12 (bookworm) only; "
+        f"fiori: operating system = {named}: twinstore runs on Debian 12 (bookworm) and Debian 13 (trixie) only; "
         "install a supported release on fiori (/etc/os-release)"
     )
 
