@@ -183,7 +183,7 @@ if storage is not None:
     for step in BEFORE_PACKAGES:
         step.configure(storage)
 
-packages = packages_for(host.groups, storage.config if storage is not None else None)
+packages = packages_for(host.groups, storage.config if storage is not None else None, release.major())
 if packages:
     # One apt run per host for every subsystem (under TCG each run's start-up and triggers cost
     # most of a minute), and the same operation on every host, so all of them install at once.

@@ -170,9 +170,10 @@ extra_hosts: dict[str, str] = {}
 # Postfix relays to this address; None = no relay configured, postfix left alone.
 mail_relay = None
 # /etc/apt/sources.list by IP address of the install server, e.g.
-#   [{"uri": "http://192.168.1.2/debian", "suites": ["bookworm", "bookworm-updates"]},
-#    {"uri": "http://192.168.1.2/debian-security", "suites": ["bookworm-security"]}]
-# Components default to main and non-free-firmware. Empty = keep the machine's own sources.
+#   [{"uri": "http://192.168.1.2/debian"},
+#    {"uri": "http://192.168.1.2/debian-security", "suites": ["trixie-security"]}]
+# Suites default to each node's own release and its updates (trixie, trixie-updates on Debian
+# 13), components to main and non-free-firmware. Empty = keep the machine's own sources.
 apt_sources: list[dict[str, object]] = []
 # The servers that /etc/apt/sources.list.d/*.list and *.sources name (and sources.list when
 # apt_sources is empty), by address, e.g. {"deb.example.net": "192.168.1.2"}: each file is

@@ -1,4 +1,4 @@
-"""python -m lab up|down|reset|ssh|status|state|poweroff|cable|bmc|freeze|thaw|reset-button|snapshot
+"""python -m lab up|down|reset|image|ssh|status|state|poweroff|cable|bmc|freeze|thaw|reset-button|snapshot
 
 Faults for a person trying them by hand (the tests use the same commands):
 
@@ -27,6 +27,7 @@ import sys
 
 from lab import machines
 from lab.bmc import set_reachable
+from lab.image import build_image
 from lab.settings import GUESTS, lab_dir, ssh_config
 
 
@@ -68,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         "--export", action="store_true", help="save: also copy it for a second lab (TWINSTORE_LAB_SHARED) to import"
     )
     commands.add_parser("state", help="the storage cluster's state: DRBD, volumes, mounts, exports")
+    commands.add_parser("image", help="build the base image if needed (the release TWINSTORE_LAB_RELEASE names)")
     args = parser.parse_args(argv)
 
     names = getattr(args, "guests", None) or None
@@ -84,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         os.execvp(argv_ssh[0], argv_ssh)
     elif args.command == "state":
         return print_cluster_state()
+    elif args.command == "image":
+        print(f"lab: image {build_image()}")
     elif args.command == "poweroff":
         machines.power_off(args.guests)
     elif args.command in ("freeze", "thaw"):

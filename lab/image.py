@@ -21,10 +21,12 @@ from typing import Any
 
 from lab import dns
 from lab.settings import shared_dir, ssh_key
+from twinstore.fence_agents import fence_agent_package
 from twinstore.packages import MAIL_PACKAGES, NFS_CLIENT_PACKAGES, NIS_SERVER_PACKAGES, STORAGE_PACKAGES
 
-# The Debian release the guests run, by codename: TWINSTORE_LAB_RELEASE, Debian 12 unless set.
-RELEASES = ("bookworm", "trixie")
+# The Debian release the guests run, by codename (and its major version): TWINSTORE_LAB_RELEASE,
+# Debian 12 unless set.
+RELEASES = {"bookworm": 12, "trixie": 13}
 DEFAULT_RELEASE = "bookworm"
 
 
@@ -52,21 +54,33 @@ BASE_PACKAGES = [
     "procps",
     "less",
 ]
-# What the deploy installs on real machines (twinstore/packages.py, so the two cannot drift
-# apart), and what the lab's own tests use: rsync is the package tests/e2e/test_sources.py fetches
-# from the mirror the client serves.
-REPO_PACKAGES = list(
-    dict.fromkeys(
-        [
-            *STORAGE_PACKAGES,
-            *MAIL_PACKAGES,
-            *NIS_SERVER_PACKAGES,
-            *NFS_CLIENT_PACKAGES,
-            "rsync",
-            "openssh-client",
-        ]
+# The lab's BMCs speak Redfish (lab/bmc.py; lab/group_data/storage.py names the agent), whose
+# package differs between releases (twinstore/fence_agents.py).
+LAB_FENCE_AGENT = "fence_redfish"
+
+
+def storage_packages() -> list[str]:
+    return [*STORAGE_PACKAGES, fence_agent_package(LAB_FENCE_AGENT, RELEASES[release()])]
+
+
+def repo_packages() -> list[str]:
+    """What the deploy installs on real machines (twinstore/packages.py, so the two cannot drift
+    apart), and what the lab's own tests use: rsync is the package tests/e2e/test_sources.py
+    fetches from the mirror the client serves."""
+    return list(
+        dict.fromkeys(
+            [
+                *storage_packages(),
+                *MAIL_PACKAGES,
+                *NIS_SERVER_PACKAGES,
+                *NFS_CLIENT_PACKAGES,
+                "rsync",
+                "openssh-client",
+            ]
+        )
     )
-)
+
+
 IMAGE_SIZE = "4G"
 # Each role's image also carries what the deploy would install there: dpkg under TCG was
 # two thirds of a converge (10 of 16 minutes: perl, ucf and 27 systemd reloads), natively
@@ -76,10 +90,16 @@ IMAGE_SIZE = "4G"
 # converge on the lab keeps one real package install on each storage node.
 # TWINSTORE_LAB_PREINSTALL=0 boots every guest from the plain image (a converge from a bare Debian).
 MAIL_INSTALLED_BY_THE_DEPLOY = ["bsd-mailx"]
-ROLE_PACKAGES = {
-    "storage": [*STORAGE_PACKAGES, *(name for name in MAIL_PACKAGES if name not in MAIL_INSTALLED_BY_THE_DEPLOY)],
-    "client": [*NIS_SERVER_PACKAGES, *NFS_CLIENT_PACKAGES, *dns.CLIENT_PACKAGES],
-}
+ROLES = ("storage", "client")
+
+
+def role_packages() -> dict[str, list[str]]:
+    return {
+        "storage": [*storage_packages(), *(name for name in MAIL_PACKAGES if name not in MAIL_INSTALLED_BY_THE_DEPLOY)],
+        "client": [*NIS_SERVER_PACKAGES, *NFS_CLIENT_PACKAGES, *dns.CLIENT_PACKAGES],
+    }
+
+
 # Files only one role's image carries: the client guest is the lab's DNS root (lab/dns.py).
 ROLE_FILES: dict[str, dict[str, str]] = {"storage": {}, "client": dns.CLIENT_FILES}
 # Keeps daemons from starting inside the build's chroot, that is on the machine building it.
@@ -204,8 +224,8 @@ def recipe_hash() -> str:
             release(),
             *BASE_PACKAGES,
             "--",
-            *REPO_PACKAGES,
-            repr(ROLE_PACKAGES),
+            *repo_packages(),
+            repr(role_packages()),
             IMAGE_SIZE,
             IDENTITY_SCRIPT,
             IDENTITY_UNIT,
@@ -304,7 +324,7 @@ def build_image() -> Path:
     ensure_ssh_key()
     with build_lock():
         target = image_dir()
-        if all((target / f"{name}.img").exists() for name in ["base", *ROLE_PACKAGES]):
+        if all((target / f"{name}.img").exists() for name in ["base", *ROLES]):
             return target
         return _build(target)
 
@@ -325,7 +345,7 @@ def _build(target: Path) -> Path:
     print("lab: downloading the deploy's packages into the image's local repository ...", flush=True)
     shutil.copy("/etc/resolv.conf", root / "etc" / "resolv.conf")
     _chroot(root, "apt-get", "update", "-q")
-    _chroot(root, "apt-get", "install", "-q", "-y", "--download-only", *REPO_PACKAGES)
+    _chroot(root, "apt-get", "install", "-q", "-y", "--download-only", *repo_packages())
     repo = root / "srv" / "lab-repo"
     repo.mkdir(parents=True)
     for deb in (root / "var" / "cache" / "apt" / "archives").glob("*.deb"):
@@ -382,10 +402,10 @@ def _build(target: Path) -> Path:
     shutil.copy(sorted(boot.glob("vmlinuz-*"))[-1], work / "vmlinuz")
     shutil.copy(sorted(boot.glob("initrd.img-*"))[-1], work / "initrd.img")
     write_image(root, work / "base.img")
-    for role, role_packages in ROLE_PACKAGES.items():
+    for role, wanted in role_packages().items():
         role_root = work / f"root-{role}"
         run(["cp", "-a", str(root), str(role_root)])
-        install_packages(role_root, role_packages)
+        install_packages(role_root, wanted)
         for relative, content in ROLE_FILES[role].items():
             (role_root / relative).parent.mkdir(parents=True, exist_ok=True)
             (role_root / relative).write_text(content)

@@ -44,6 +44,14 @@ def release_problem(host_name: str, distribution: LinuxDistributionDict) -> Prob
     )
 
 
+def major() -> int:
+    """This host's Debian major version, once refuse_unsupported_release has let it through."""
+    found = host.get_fact(LinuxDistribution)["major"]
+    if found not in SUPPORTED_RELEASES:
+        raise RuntimeError(f"{host.name}: Debian {found} was not refused before this (refuse_unsupported_release)")
+    return int(found)
+
+
 def refuse_unsupported_release() -> None:
     """End the run before any operation when this host runs a release the deploy is not tested on."""
     problem = release_problem(host.name, host.get_fact(LinuxDistribution))

@@ -19,11 +19,12 @@ from pathlib import Path
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.api.operation import OperationMeta
+from pyinfra.facts.server import LinuxDistribution
 from pyinfra.operations import apt, files
 from pyinfra.operations.util import any_changed
 
 from facts.sources import SOURCES_LIST, AptSourceUris
-from twinstore.config import StorageConfig
+from twinstore.config import AptSource, StorageConfig
 from twinstore.fact_cache import FactReads, prefetch_reads
 from twinstore.validation import Problem, host_source, stop
 
@@ -87,6 +88,15 @@ def host_pattern(name: str) -> str:
     return "://" + name.replace(".", r"\.") + "([:/]|$)"
 
 
+def source_lines(sources: list[AptSource], codename: str) -> list[str]:
+    """sources.list's lines on a host of the release named codename: one per suite of each source."""
+    return [
+        f"deb {source.uri} {suite} {' '.join(source.components)}"
+        for source in sources
+        for suite in source.suites_on(codename)
+    ]
+
+
 def fact_reads(config: StorageConfig) -> FactReads:
     if not config.apt_by_address:
         return FactReads()
@@ -111,7 +121,10 @@ def configure_sources(config: StorageConfig) -> None:
                 name=f"The install server by IP address in {SOURCES_LIST}",
                 src=str(TEMPLATES / "sources.list.j2"),
                 dest=SOURCES_LIST,
-                sources=config.apt_sources,
+                # The release check before every subsystem (operations/release.py) proved it Debian.
+                lines=source_lines(
+                    config.apt_sources, host.get_fact(LinuxDistribution)["release_meta"]["VERSION_CODENAME"]
+                ),
             )
         )
     for path, names in wanted.items():

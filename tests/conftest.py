@@ -56,7 +56,10 @@ _copied_lab_environment()
 
 def phase(item: pytest.Item) -> int:
     """Tests of the converged lab first; then scenarios that start from the converged snapshot;
-    then those that replace guests (their disks lose the snapshot); then `lab down`."""
+    then those that replace guests (their disks lose the snapshot); then `lab down`; then the
+    tests on a lab of the other Debian release, which start once their worker's lab is stopped."""
+    if item.get_closest_marker("other_release"):
+        return 4
     if item.get_closest_marker("lab_down"):
         return 3
     if item.get_closest_marker("lab_rebuild"):
@@ -67,7 +70,11 @@ def phase(item: pytest.Item) -> int:
 # The scenarios that do not run in the first lab, by node id prefix (a module, or one test),
 # first match wins; balanced by their durations (bench/results/suite-*.json, "slowest").
 # Each lab waits about four minutes for the first one's converge before it starts.
-LAB_OF_SCENARIOS: tuple[tuple[str, str], ...] = (("tests/e2e/test_faults.py", SECOND_LAB),)
+LAB_OF_SCENARIOS: tuple[tuple[str, str], ...] = (
+    ("tests/e2e/test_faults.py", SECOND_LAB),
+    # Its own lab, of the other release, after the second lab's scenarios.
+    ("tests/e2e/test_release.py", SECOND_LAB),
+)
 
 
 def lab_group(nodeid: str) -> str:

@@ -13,6 +13,8 @@ from operations import fencing
 from operations.fencing import handler_values, refuse_while_frozen
 from tests.helpers import FakeHost, real_storage_config, real_views, render_template, with_storage, without_fencing
 from twinstore.config import StorageConfig
+from twinstore.fence_agents import fence_agent_package
+from twinstore.packages import packages_for
 from twinstore.validation import format_problems, validate
 
 TEMPLATES = Path(__file__).parent.parent / "templates" / "fencing"
@@ -194,7 +196,32 @@ def test_the_device_file_holds_the_options_and_the_password_and_drbd_conf_names_
         stonith=True,
     )
     assert "fencing resource-and-stonith;" in common and "resource-only" not in common.split("#")[0]
-    assert config.fence_packages == ["ipmitool"]
+    assert config.fence_agents == {"fence_ipmilan": ["ipmitool"]}
+
+
+@pytest.mark.parametrize(
+    ("agent", "release", "package"),
+    [
+        ("fence_ipmilan", 12, "fence-agents"),
+        ("fence_redfish", 12, "fence-agents"),
+        ("fence_ipmilan", 13, "fence-agents-ipmilan"),
+        ("fence_redfish", 13, "fence-agents-redfish"),
+        ("fence_ilo4", 13, "fence-agents-ipmilan"),
+        ("fence_ilo4_ssh", 13, "fence-agents-ilo-ssh"),
+        ("fence_apc_snmp", 13, "fence-agents-apc-snmp"),
+    ],
+)
+def test_the_agents_package_is_the_one_its_release_ships_it_in(agent: str, release: int, package: str) -> None:
+    assert fence_agent_package(agent, release) == package
+
+
+@pytest.mark.parametrize("release", [12, 13])
+def test_a_storage_node_installs_its_pairs_agents_and_their_tools_and_no_other_agent(release: int) -> None:
+    packages = packages_for(["storage"], real_storage_config(), release)
+    expected = ["fence-agents", "ipmitool"] if release == 12 else ["fence-agents-ipmilan", "ipmitool"]
+    assert [name for name in packages if name.startswith("fence-agents") or name == "ipmitool"] == expected
+    unfenced = packages_for(["storage"], without_fencing(), release)
+    assert not [name for name in unfenced if name.startswith("fence-agents")]
 
 
 def test_two_primaries_without_fencing_are_refused_unless_named_as_accepted() -> None:
@@ -229,7 +256,8 @@ def test_fencing_must_end_before_o2cb_would_fence_the_survivor() -> None:
         ({"options": {"ip": "10.0.0.1\naction=reboot"}}, "holds a line break"),
         ({"options": {"ip": '"10.0.0.1"'}}, "without surrounding blanks or double quotes"),
         ({"options": {"IP": "10.0.0.1"}}, "is not a fence agent option name"),
-        ({"agent": "fence_x; reboot"}, "String should match pattern"),
+        ({"agent": "fence_x; reboot"}, "is not a fence agent Debian 12 or 13 ships"),
+        ({"agent": "fence_redfsh"}, "'fence_redfsh' is not a fence agent Debian 12 or 13 ships"),
         ({"password": "hunter2-hunter2"}, "a password is not written in group_data"),
         ({"password_file": "/nonexistent/bmc"}, "cannot be read here"),
     ],

@@ -84,7 +84,7 @@ def test_down_never_signals_a_process_that_is_not_the_labs(lab_dir: Path) -> Non
 def test_recipe_hash_changes_with_the_recipe(lab_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (lab_dir / "id_ed25519.pub").write_text("ssh-ed25519 AAAA lab\n")
     before = image.recipe_hash()
-    monkeypatch.setattr(image, "REPO_PACKAGES", [*image.REPO_PACKAGES, "htop"])
+    monkeypatch.setattr(image, "STORAGE_PACKAGES", [*image.STORAGE_PACKAGES, "htop"])
     assert image.recipe_hash() != before
 
 
@@ -155,20 +155,25 @@ def test_guests_boot_their_roles_image_or_the_plain_one(lab_dir: Path, monkeypat
     assert torchio.data_disk.read_bytes() != b"kept"
 
 
-def test_every_package_the_deploy_installs_on_the_lab_is_in_its_repository() -> None:
+@pytest.mark.parametrize("release", list(image.RELEASES))
+def test_every_package_the_deploy_installs_on_the_lab_is_in_its_repository(
+    release: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TWINSTORE_LAB_RELEASE", release)
     groups = {"fiori": ["storage"], "torchio": ["storage"], "client": ["nis_servers", "nfs_clients"]}
     lab = lab_storage_config()
     assert lab.mail_relay is not None and lab.stonith
+    assert set(lab.fence_agents) == {image.LAB_FENCE_AGENT}
     for host_groups in groups.values():
-        missing = set(packages_for(host_groups, lab)) - set(image.REPO_PACKAGES)
+        missing = set(packages_for(host_groups, lab, image.RELEASES[release])) - set(image.repo_packages())
         assert not missing, f"not in the lab's repository: {missing}"
-    for packages in image.ROLE_PACKAGES.values():
-        assert set(packages) <= set(image.REPO_PACKAGES)
+    for packages in image.role_packages().values():
+        assert set(packages) <= set(image.repo_packages())
     # One package stays a real install in every converge on the lab, on each storage node.
     assert image.MAIL_INSTALLED_BY_THE_DEPLOY
     for name in image.MAIL_INSTALLED_BY_THE_DEPLOY:
-        assert name in packages_for(["storage"], lab)
-        assert name not in {package for packages in image.ROLE_PACKAGES.values() for package in packages}
+        assert name in packages_for(["storage"], lab, image.RELEASES[release])
+        assert name not in {package for packages in image.role_packages().values() for package in packages}
 
 
 TWO_PAIR_GROUPS: dict[str, object] = {

@@ -9,7 +9,7 @@ import pytest
 from pyinfra.operations.util.files import sed_replace
 
 from facts.sources import SOURCES_DIR, AptSourceUris, deb822_uris, one_line_uris
-from operations.sources import TEMPLATES, fact_reads, host_pattern, renames, uri_host
+from operations.sources import TEMPLATES, fact_reads, host_pattern, renames, source_lines, uri_host
 from tests.helpers import real_storage_config, render_template, with_storage
 
 MIRROR = {"uri": "http://192.168.1.2/debian", "suites": ["bookworm", "bookworm-updates"]}
@@ -18,11 +18,20 @@ SECURITY = {"uri": "http://192.168.1.2/debian-security", "suites": ["bookworm-se
 
 def test_one_deb_line_per_suite_of_each_source() -> None:
     config = real_storage_config(apt_sources=[MIRROR, SECURITY])
-    text = render_template(TEMPLATES / "sources.list.j2", sources=config.apt_sources)
+    text = render_template(TEMPLATES / "sources.list.j2", lines=source_lines(config.apt_sources, "trixie"))
     assert [line for line in text.splitlines() if not line.startswith("#")] == [
         "deb http://192.168.1.2/debian bookworm main non-free-firmware",
         "deb http://192.168.1.2/debian bookworm-updates main non-free-firmware",
         "deb http://192.168.1.2/debian-security bookworm-security main",
+    ]
+
+
+@pytest.mark.parametrize("codename", ["bookworm", "trixie"])
+def test_a_source_without_suites_follows_the_hosts_release(codename: str) -> None:
+    config = real_storage_config(apt_sources=[{"uri": "http://192.168.1.2/debian"}])
+    assert source_lines(config.apt_sources, codename) == [
+        f"deb http://192.168.1.2/debian {codename} main non-free-firmware",
+        f"deb http://192.168.1.2/debian {codename}-updates main non-free-firmware",
     ]
 
 

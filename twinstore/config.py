@@ -26,6 +26,8 @@ from pydantic import (
     model_validator,
 )
 
+from twinstore.fence_agents import FENCE_AGENTS
+
 SIZE_UNITS = {"K": 1, "M": 2, "G": 3, "T": 4, "P": 5}
 SIZE_PATTERN = re.compile(r"^([0-9]+(?:\.[0-9]+)?)([KMGTP])$")
 # LVM's own rule for VG and LV names (lvm(8), "VALID NAMES").
@@ -337,6 +339,15 @@ def _fence_option(value: str) -> str:
     return value
 
 
+def _known_fence_agent(value: str) -> str:
+    if value not in FENCE_AGENTS:
+        raise ValueError(
+            f"{value!r} is not a fence agent Debian 12 or 13 ships (fence_ipmilan, fence_redfish, ...: "
+            "twinstore/fence_agents.py lists them)"
+        )
+    return value
+
+
 def _fence_option_value(value: str) -> str:
     # One name=value line on the agent's standard input: no line break (the model refuses control
     # characters) and no surrounding double quotes, which the agent would strip.
@@ -369,8 +380,8 @@ class FenceDevice(Model):
     fails while both serve; it must not depend on that link.
     """
 
-    # The agent's program (Debian package fence-agents): fence_ipmilan, fence_redfish, ...
-    agent: Annotated[str, Field(pattern=r"^fence_[a-z0-9_]{1,40}$")]
+    # The agent's program: fence_ipmilan, fence_redfish, ... (twinstore/packages.py installs it).
+    agent: Annotated[str, AfterValidator(_known_fence_agent)]
     # Its options, as name=value lines on its standard input (never on a command line): ip,
     # ipport, username, lanplus, ssl_insecure, systems_uri, plug, ...
     options: dict[Annotated[str, AfterValidator(_fence_option)], Annotated[str, AfterValidator(_fence_option_value)]]
@@ -409,7 +420,7 @@ class FenceDevice(Model):
 
     @property
     def packages(self) -> list[str]:
-        """What the agent needs besides fence-agents (fence_ipmilan drives ipmitool)."""
+        """What the agent needs besides its own package (fence_ipmilan drives ipmitool)."""
         return ["ipmitool"] if self.agent.startswith("fence_ipmi") else []
 
 
@@ -756,12 +767,16 @@ class AptSource(Model):
     """One line per suite in /etc/apt/sources.list: the install server by IP address."""
 
     uri: AptUri
-    suites: list[Annotated[str, Field(pattern=r"^[a-z0-9./-]+$")]] = Field(
-        default=["bookworm", "bookworm-updates"], min_length=1
-    )
+    # None: the host's own release and its updates (trixie, trixie-updates on Debian 13), so a
+    # pair's sources follow the release each node runs.
+    suites: list[Annotated[str, Field(pattern=r"^[a-z0-9./-]+$")]] | None = Field(default=None, min_length=1)
     components: list[Annotated[str, Field(pattern=r"^[a-z0-9-]+$")]] = Field(
         default=["main", "non-free-firmware"], min_length=1
     )
+
+    def suites_on(self, codename: str) -> list[str]:
+        """The suites of this source on a host of the release named codename."""
+        return self.suites if self.suites is not None else [codename, f"{codename}-updates"]
 
 
 class StorageConfig(Model):
@@ -846,9 +861,9 @@ class StorageConfig(Model):
         return 0 if node.o2cb_number < peer.o2cb_number else self.fencing.delay_seconds
 
     @property
-    def fence_packages(self) -> list[str]:
-        """What the pair's fence agents need besides fence-agents."""
-        return list(dict.fromkeys(package for node in self.nodes if node.fence for package in node.fence.packages))
+    def fence_agents(self) -> dict[str, list[str]]:
+        """The pair's fence agents, each with the tools it needs besides its own package."""
+        return {node.fence.agent: node.fence.packages for node in self.nodes if node.fence}
 
     @property
     def resource_minors(self) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from twinstore.config import StorageConfig
+from twinstore.fence_agents import fence_agent_package
 from twinstore.validation import NFS_CLIENT_GROUP, NIS_SERVER_GROUP, STORAGE_GROUP
 
 STORAGE_PACKAGES = [
@@ -31,9 +32,6 @@ STORAGE_PACKAGES = [
     "dbus",
     # Serves the pair's state to the site's monitoring (operations/metrics.py writes it).
     "prometheus-node-exporter",
-    # DRBD's fence-peer handler powers the peer off through a ClusterLabs fence agent
-    # (fence_redfish, fence_ipmilan, ...; operations/fencing.py).
-    "fence-agents",
     # Each node serves the site's NIS maps to itself, a slave of the NIS master, and binds to
     # itself (procedure: yp.conf "server localhost"; operations/nis.py).
     "ypserv",
@@ -49,15 +47,18 @@ NIS_SERVER_PACKAGES = ["nis"]
 NFS_CLIENT_PACKAGES = ["nfs-common", "ypbind-mt", "yp-tools", "autofs"]
 
 
-def packages_for(groups: list[str], storage: StorageConfig | None) -> list[str]:
+def packages_for(groups: list[str], storage: StorageConfig | None, release: int) -> list[str]:
     """Every package a host needs, for all the groups it is in.
 
     + groups: the host's inventory groups
-    + storage: the pair's configuration, for a storage node (a mail relay, fence agents' tools)
+    + storage: the pair's configuration, for a storage node (a mail relay, fence agents)
+    + release: the host's Debian major version
     """
     packages = []
     if STORAGE_GROUP in groups and storage is not None:
-        packages += STORAGE_PACKAGES + storage.fence_packages
+        packages += STORAGE_PACKAGES
+        for agent, tools in storage.fence_agents.items():
+            packages += [fence_agent_package(agent, release), *tools]
         if storage.mail_relay is not None:
             packages += MAIL_PACKAGES
     if NIS_SERVER_GROUP in groups:

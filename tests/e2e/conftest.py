@@ -20,9 +20,10 @@ from pathlib import Path
 import pytest
 import testinfra
 
+from lab import image
 from lab.machines import ALL_GUESTS, drop_ssh_master, export_dir, guest_pid, ssh_command, write_atomically
-from lab.settings import lab_dir, ssh_config
-from tests.conftest import FIRST_LAB, FIRST_WORKER, lab_group
+from lab.settings import lab_dir, shared_dir, ssh_config, ssh_port_base
+from tests.conftest import FIRST_LAB, FIRST_WORKER, LAB_PORT_OFFSET, lab_group
 from tests.helpers import lab_storage_value
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -157,6 +158,15 @@ def converge(request: pytest.FixtureRequest) -> Run:
     run_id = getattr(request.config, "workerinput", {}).get("testrunuid", "")
     if is_copied_lab(request.session):
         request.getfixturevalue("lab")
+        if any(item.get_closest_marker("other_release") for item in request.session.items):
+            # This worker waits minutes for the first lab's converge: the other release's image
+            # is built meanwhile, in the background (`lab reset` takes it, or waits for its lock).
+            subprocess.Popen(
+                [sys.executable, "-m", "lab", "image"],
+                cwd=ROOT,
+                env=other_release_environment(),
+                stdout=subprocess.DEVNULL,
+            )
         return import_converged(run_id)
     export = copies_wait(request.session)
     try:
@@ -172,6 +182,29 @@ def converge(request: pytest.FixtureRequest) -> Run:
     if export:
         publish_converge(run_id, None, run.output)
     return run
+
+
+def other_release() -> str:
+    """The Debian release the suite's labs do not run (lab/image.py)."""
+    return next(release for release in image.RELEASES if release != image.release())
+
+
+# Another lab's guests answer this many ports above the first one's (tests/conftest.py).
+OTHER_RELEASE_PORTS = 2 * LAB_PORT_OFFSET
+
+
+def other_release_environment() -> dict[str, str]:
+    """This process's environment for the lab of the other release: a directory and ports of its
+    own, and its own image, SSH key and secrets (no TWINSTORE_LAB_SHARED: a second lab shares
+    the first one's, which are of the other release)."""
+    release = other_release()
+    environment = {name: value for name, value in os.environ.items() if name != "TWINSTORE_LAB_SHARED"}
+    return {
+        **environment,
+        "TWINSTORE_LAB_RELEASE": release,
+        "TWINSTORE_LAB_DIR": f"{shared_dir()}-{release}",
+        "TWINSTORE_LAB_SSH_PORT": str(ssh_port_base() + OTHER_RELEASE_PORTS),
+    }
 
 
 def copies_wait(session: pytest.Session) -> bool:

@@ -18,11 +18,14 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import testinfra
 
+from lab import image
 from tests.e2e.conftest import LAB_INVENTORY, Run, run_pyinfra
 
 MIRROR_ADDRESS = "192.168.1.10:8080"
 MIRROR_URI = f"http://{MIRROR_ADDRESS}/debian"
-SUITES = ("bookworm", "bookworm-updates")
+# The suites a source without "suites" gets: the lab's release and its updates.
+RELEASE = image.release()
+SUITES = (RELEASE, f"{RELEASE}-updates")
 KEY_FILE = "/etc/apt/trusted.gpg.d/twinstore-lab-mirror.asc"
 SOURCES_LIST = "/etc/apt/sources.list"
 LISTS = "/var/lib/apt/lists"
@@ -32,8 +35,10 @@ VENDOR_NAME = "mirror.lab.test"
 VENDOR_LIST = "/etc/apt/sources.list.d/twinstore-lab-vendor.list"
 VENDOR_SOURCES = "/etc/apt/sources.list.d/twinstore-lab-vendor.sources"
 VENDOR_FILES = {
-    VENDOR_LIST: f"deb http://{VENDOR_NAME}:8080/vendor bookworm main\n",
-    VENDOR_SOURCES: f"Types: deb\nURIs: http://{VENDOR_NAME}:8080/vendor\nSuites: bookworm-updates\nComponents: main\n",
+    VENDOR_LIST: f"deb http://{VENDOR_NAME}:8080/vendor {RELEASE} main\n",
+    VENDOR_SOURCES: (
+        f"Types: deb\nURIs: http://{VENDOR_NAME}:8080/vendor\nSuites: {RELEASE}-updates\nComponents: main\n"
+    ),
 }
 
 # The lab repository's packages as a Debian mirror: the suite's package index points into pool/.
@@ -47,7 +52,7 @@ ln -s debian /srv/mirror/vendor
 for suite in {suites}; do
     index="$mirror/dists/$suite/main/binary-amd64"
     mkdir -p "$index"
-    if [ "$suite" = bookworm ]; then
+    if [ "$suite" = {release} ]; then
         sed 's|^Filename: \./|Filename: pool/|' /srv/lab-repo/Packages > "$index/Packages"
     else
         : > "$index/Packages"
@@ -86,7 +91,7 @@ def sign_releases(client: testinfra.host.Host) -> str:
 def mirror(
     converge: Run, fiori: testinfra.host.Host, torchio: testinfra.host.Host, client: testinfra.host.Host
 ) -> Iterator[None]:
-    client.check_output("sh -c %s", MAKE_MIRROR.format(suites=" ".join(SUITES)))
+    client.check_output("sh -c %s", MAKE_MIRROR.format(suites=" ".join(SUITES), release=RELEASE))
     key = sign_releases(client)
     client.check_output(
         f"nohup python3 -m http.server 8080 --bind {MIRROR_ADDRESS.split(':')[0]} --directory /srv/mirror"
@@ -118,7 +123,8 @@ def mirror(
 def test_apt_reaches_the_install_server_by_address_without_dns(
     mirror: None, fiori: testinfra.host.Host, torchio: testinfra.host.Host
 ) -> None:
-    sources = json.dumps([{"uri": MIRROR_URI, "suites": list(SUITES), "components": ["main"]}])
+    # No suites: the deploy takes each node's release from its facts.
+    sources = json.dumps([{"uri": MIRROR_URI, "components": ["main"]}])
     addresses = json.dumps({VENDOR_NAME: MIRROR_ADDRESS.split(":")[0]})
     by_address = ("--limit", "storage", "--data", f"apt_sources={sources}", "--data", f"apt_addresses={addresses}")
     # Without the vendor's address the deploy stops before any change, naming both files.
@@ -156,7 +162,7 @@ def test_apt_reaches_the_install_server_by_address_without_dns(
         # The servers' names resolve nowhere (the lab's DNS root knows only pasta.net), yet
         # apt knows the packages from the install server and fetches one by its address.
         assert node.run("getent hosts deb.debian.org").rc != 0
-        assert f"{MIRROR_URI} bookworm/main amd64 Packages" in node.check_output("apt-cache policy rsync")
+        assert f"{MIRROR_URI} {RELEASE}/main amd64 Packages" in node.check_output("apt-cache policy rsync")
         node.check_output(
             "cd /tmp && rm -f rsync_*.deb && apt-get download -q rsync && ls rsync_*.deb && rm rsync_*.deb"
         )

@@ -1,0 +1,127 @@
+"""The ClusterLabs fence agents Debian ships, and the package of each on each release."""
+
+from __future__ import annotations
+
+# Every agent's program in Debian 12's fence-agents or Debian 13's fence-agents-* (the Contents
+# of bookworm and trixie main): a name outside it is a typing error, refused by the config model.
+FENCE_AGENTS = frozenset(
+    [
+        "fence_ack_manual",
+        "fence_aliyun",
+        "fence_alom",
+        "fence_amt",
+        "fence_apc",
+        "fence_apc_snmp",
+        "fence_aws",
+        "fence_azure_arm",
+        "fence_bladecenter",
+        "fence_brocade",
+        "fence_cdu",
+        "fence_cisco_mds",
+        "fence_cisco_ucs",
+        "fence_compute",
+        "fence_crosslink",
+        "fence_cyberpower_ssh",
+        "fence_docker",
+        "fence_drac",
+        "fence_drac5",
+        "fence_dummy",
+        "fence_eaton_snmp",
+        "fence_eaton_ssh",
+        "fence_ecloud",
+        "fence_emerson",
+        "fence_eps",
+        "fence_epsr2",
+        "fence_evacuate",
+        "fence_gce",
+        "fence_hds_cb",
+        "fence_heuristics_ping",
+        "fence_hpblade",
+        "fence_ibm_powervs",
+        "fence_ibm_vpc",
+        "fence_ibmblade",
+        "fence_ibmz",
+        "fence_idrac",
+        "fence_ifmib",
+        "fence_ilo",
+        "fence_ilo2",
+        "fence_ilo3",
+        "fence_ilo3_ssh",
+        "fence_ilo4",
+        "fence_ilo4_ssh",
+        "fence_ilo5",
+        "fence_ilo5_ssh",
+        "fence_ilo_moonshot",
+        "fence_ilo_mp",
+        "fence_ilo_ssh",
+        "fence_imm",
+        "fence_intelmodular",
+        "fence_ipdu",
+        "fence_ipmilan",
+        "fence_ipmilanplus",
+        "fence_ironic",
+        "fence_kdump",
+        "fence_kubevirt",
+        "fence_ldom",
+        "fence_lindypdu",
+        "fence_lpar",
+        "fence_mpath",
+        "fence_netio",
+        "fence_nutanix_ahv",
+        "fence_openstack",
+        "fence_ovh",
+        "fence_ovm",
+        "fence_powerman",
+        "fence_pve",
+        "fence_raritan",
+        "fence_raritan_px3",
+        "fence_rcd_serial",
+        "fence_redfish",
+        "fence_rhevm",
+        "fence_rsa",
+        "fence_rsb",
+        "fence_sanbox2",
+        "fence_sbd",
+        "fence_scsi",
+        "fence_skalar",
+        "fence_tripplite_snmp",
+        "fence_vbox",
+        "fence_virsh",
+        "fence_vmware",
+        "fence_vmware_rest",
+        "fence_vmware_soap",
+        "fence_vmware_vcloud",
+        "fence_wti",
+        "fence_xenapi",
+        "fence_zvmip",
+    ]
+)
+
+# DRBD's fence-peer handler powers the peer off through a ClusterLabs fence agent
+# (operations/fencing.py). Debian 12 ships every agent in fence-agents; Debian 13 one package
+# per agent, fence-agents-NAME for fence_NAME but for these (trixie's Contents-all), and makes
+# fence-agents a metapackage of all of them, every cloud's SDK included.
+FENCE_AGENT_PACKAGES = {
+    "fence_epsr2": "fence-agents-eps",
+    "fence_evacuate": "fence-agents-compute",
+    "fence_idrac": "fence-agents-ipmilan",
+    "fence_ilo": "fence-agents-ilo2",
+    "fence_ilo3": "fence-agents-ipmilan",
+    "fence_ilo3_ssh": "fence-agents-ilo-ssh",
+    "fence_ilo4": "fence-agents-ipmilan",
+    "fence_ilo4_ssh": "fence-agents-ilo-ssh",
+    "fence_ilo5": "fence-agents-ipmilan",
+    "fence_ilo5_ssh": "fence-agents-ilo-ssh",
+    "fence_imm": "fence-agents-ipmilan",
+    "fence_ipmilanplus": "fence-agents-ipmilan",
+    "fence_lindypdu": "fence-agents-lindy-pdu",
+    "fence_tripplite_snmp": "fence-agents-apc-snmp",
+    "fence_zvmip": "fence-agents-zvm",
+}
+
+
+def fence_agent_package(agent: str, release: int) -> str:
+    """The package that installs a fence agent's program on a Debian release (its major version)."""
+    if release < 13:
+        return "fence-agents"
+    return FENCE_AGENT_PACKAGES.get(agent, "fence-agents-" + agent.removeprefix("fence_").replace("_", "-"))
