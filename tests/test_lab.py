@@ -88,16 +88,16 @@ def test_recipe_hash_changes_with_the_recipe(lab_dir: Path, monkeypatch: pytest.
     assert image.recipe_hash() != before
 
 
-def test_the_release_is_debian_12_unless_chosen_and_each_has_its_own_image(
+def test_the_release_is_debian_13_unless_chosen_and_each_has_its_own_image(
     lab_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (lab_dir / "id_ed25519.pub").write_text("ssh-ed25519 AAAA lab\n")
     monkeypatch.delenv("TWINSTORE_LAB_RELEASE", raising=False)
-    assert image.release() == "bookworm"
-    bookworm = image.image_dir()
-    monkeypatch.setenv("TWINSTORE_LAB_RELEASE", "trixie")
     assert image.release() == "trixie"
-    assert image.image_dir() != bookworm
+    trixie = image.image_dir()
+    monkeypatch.setenv("TWINSTORE_LAB_RELEASE", "bookworm")
+    assert image.release() == "bookworm"
+    assert image.image_dir() != trixie
     monkeypatch.setenv("TWINSTORE_LAB_RELEASE", "bullseye")
     with pytest.raises(SystemExit, match="TWINSTORE_LAB_RELEASE = 'bullseye': one of bookworm, trixie"):
         image.release()
