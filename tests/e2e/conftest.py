@@ -5,6 +5,7 @@ Under CI=true the lab must run; elsewhere these tests skip only when qemu is abs
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -316,15 +317,17 @@ def wipe_storage_data(*names: str) -> None:
 
 
 SMTP_SINK_LOG = "/tmp/twinstore-smtp-sink.log"
+SMTP_SINK_SCRIPT = Path(__file__).parent / "guest" / "smtp_sink.py"
 
 
 @contextlib.contextmanager
 def smtp_sink(client: testinfra.host.Host, address: str) -> Iterator[Callable[[], str]]:
-    """The site's mail relay, played by the client guest: Python 3.11's smtpd prints every message
-    it accepts. Yields a function that returns what it received so far."""
+    """The site's mail relay, played by the client guest: tests/e2e/guest/smtp_sink.py prints
+    every message it accepts. Yields a function that returns what it received so far."""
+    encoded = base64.b64encode(SMTP_SINK_SCRIPT.read_bytes()).decode()
     pid = client.check_output(
-        f"nohup python3 -u -W ignore -m smtpd -n -c DebuggingServer {address}:25 > {SMTP_SINK_LOG} 2>&1 "
-        "</dev/null & echo $!"
+        f"echo {encoded} | base64 -d > /root/smtp_sink.py && "
+        f"(nohup python3 -u /root/smtp_sink.py {address} 25 > {SMTP_SINK_LOG} 2>&1 </dev/null & echo $!)"
     )
     time.sleep(2)
     try:

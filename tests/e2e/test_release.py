@@ -47,8 +47,9 @@ def other_release_lab() -> Iterator[str]:
         # running lab slows every other).
         run_lab("down")
     saved = dict(os.environ)
+    other = other_release_environment()
     os.environ.clear()
-    os.environ.update(other_release_environment())
+    os.environ.update(other)
     try:
         run_lab("reset")
         yield release
@@ -77,7 +78,7 @@ def test_a_fresh_pair_on_the_other_release_converges_and_a_second_run_changes_no
 
     again = run_pyinfra("-y", LAB_INVENTORY, "deploy.py")
     assert again.returncode == 0, again.output[-5000:]
-    assert again.grand_total()["changed"] == "0", again.output[-5000:]
+    assert again.grand_total()["changed"] == "-", again.output[-5000:]
 
     healthy = run_pyinfra("-y", LAB_INVENTORY, "status.py")
     assert healthy.returncode == 0, healthy.output[-4000:]
