@@ -41,8 +41,10 @@ class SplitBrain:
     message: str
 
 
+# Debian 12's kernel prefixes DRBD's messages with "block drbd1:" (or "drbd drbd1:"), Debian
+# 13's with "drbd drbd1/0 drbd1:" (resource/volume, then the device).
 SPLIT_BRAIN_LINE = re.compile(
-    r"^(?P<when>[0-9]+)(?:\.[0-9]+)? \S+ kernel: (?:block|drbd) (?P<resource>\S+?):? "
+    r"^(?P<when>[0-9]+)(?:\.[0-9]+)? \S+ kernel: (?:block|drbd) (?P<resource>[^\s/:]+)(?:/[0-9]+ \S+?)?:? "
     r"(?P<message>Split-Brain detected.*)$"
 )
 

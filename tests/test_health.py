@@ -195,12 +195,16 @@ def test_split_brains_from_the_kernel_journal_are_reported_resolved_or_not() -> 
         f"{NOW - 60}.5 fiori kernel: block drbd0: Split-Brain detected but unresolved, dropping connection!",
         f"{NOW - 45}.5 fiori kernel: block drbd0: Split-Brain detected, manually solved. Sync from peer node",
         f"{NOW - 30}.5 fiori kernel: drbd drbd1: some other line",
+        # Debian 13's kernel (6.12): resource/volume, then the device.
+        f"{NOW - 20}.081726 fiori kernel: drbd drbd1/0 drbd1: Split-Brain detected but unresolved, dropping "
+        "connection!",
     ]
     found = StorageHealth().process(output).split_brains
     assert [(event.when, event.resource, event.outcome) for event in found] == [
         (NOW - 600, "drbd1", "automatically"),
         (NOW - 60, "drbd0", "unresolved"),
         (NOW - 45, "drbd0", "manually"),
+        (NOW - 20, "drbd1", "unresolved"),
     ]
     node = healthy_node(client=True)
     node = dataclasses.replace(node, storage=dataclasses.replace(node.storage, split_brains=found))
