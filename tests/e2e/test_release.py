@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from lab.image import LAB_FENCE_AGENT, RELEASES
 from lab.settings import lab_dir
 from tests.e2e.conftest import (
     LAB_INVENTORY,
@@ -31,8 +32,8 @@ from tests.e2e.test_ocfs2 import BOTH_REBOOT_TIMEOUT_S
 
 pytestmark = pytest.mark.other_release
 
-# Debian's version of each release the lab builds.
-VERSIONS = {"bookworm": "12", "trixie": "13"}
+# The package of the lab's fence agent (fence_redfish) on each release.
+AGENT_PACKAGE = {"bookworm": "fence-agents", "trixie": "fence-agents-redfish"}
 IN_SERVICE = "systemctl is-active twinstore-storage nfs-server | sort -u"
 NFS_OPTIONS = "-o nfsvers=3,noatime,nodiratime"
 
@@ -73,8 +74,17 @@ def test_a_fresh_pair_on_the_other_release_converges_and_a_second_run_changes_no
     assert lab_dir().name.endswith(f"-{release}")
     for name in ("fiori", "torchio", "client"):
         os_release = guest(name).check_output("cat /etc/os-release")
-        assert f'VERSION_ID="{VERSIONS[release]}"' in os_release, os_release
+        assert f'VERSION_ID="{RELEASES[release]}"' in os_release, os_release
         assert f"VERSION_CODENAME={release}" in os_release, os_release
+
+    # Only the pair's fence agent, in the package this release ships it in: Debian 13's
+    # fence-agents is a metapackage of every agent and every cloud's SDK.
+    for name in ("fiori", "torchio"):
+        node = guest(name)
+        assert node.run(f"command -v {LAB_FENCE_AGENT}").rc == 0
+        assert node.package(AGENT_PACKAGE[release]).is_installed
+        if release != "bookworm":
+            assert not node.package("fence-agents").is_installed
 
     again = run_pyinfra("-y", LAB_INVENTORY, "deploy.py")
     assert again.returncode == 0, again.output[-5000:]
