@@ -62,6 +62,7 @@ from operations.replication import LinkMove, configure_replication_link, finish_
 from operations.sources import configure_sources
 from operations.tuning import configure_tuning
 from operations.unison import configure_unison
+from operations.upgrade import configure_upgrade
 from operations.util import units_reloaded, written_to_disk
 from operations.verify import configure_verify
 from twinstore import fact_cache, fail_percent
@@ -159,6 +160,34 @@ def host_fact_reads(target: Host, storage: StorageRun | None) -> fact_cache.Fact
     return reads
 
 
+def converge(storage_run: StorageRun | None) -> None:
+    """This host's subsystems, in the order the machine needs them at boot."""
+    if storage_run is not None:
+        for step in BEFORE_PACKAGES:
+            step.configure(storage_run)
+
+    packages = packages_for(host.groups, storage_run.config if storage_run is not None else None, release.major())
+    if packages:
+        # One apt run per host for every subsystem (under TCG each run's start-up and triggers cost
+        # most of a minute), and the same operation on every host, so all of them install at once.
+        apt.packages(name="Packages", packages=packages, no_recommends=True)
+
+    # The master's maps first: the storage nodes copy them, and the clients below bind to it
+    # (the lab's client is both master and client).
+    if NIS_SERVER_GROUP in host.groups:
+        configure_nis_server(config=nis_server_config(host), site=site_config(host))
+    if storage_run is not None:
+        for step in STORAGE_STEPS:
+            step.configure(storage_run)
+
+    if NFS_CLIENT_GROUP in host.groups:
+        configure_nis_client(site=site_config(host))
+        configure_nfs_client(config=nfs_client_config(host))
+
+    # The units enabled above, known to systemd as such (operations/util.py).
+    units_reloaded()
+
+
 # One read per fact and arguments until something changes (pyinfra 3 reads on every call).
 fact_cache.install()
 # A storage node that fails stops the whole run (config.py sets pyinfra's fail-percent; this
@@ -180,26 +209,10 @@ fact_cache.prefetch_reads(host, host_fact_reads(host, storage), register=True)
 refuse_unsupported_release()
 if storage is not None:
     refuse_while_frozen(config=storage.config)
-    for step in BEFORE_PACKAGES:
-        step.configure(storage)
 
-packages = packages_for(host.groups, storage.config if storage is not None else None, release.major())
-if packages:
-    # One apt run per host for every subsystem (under TCG each run's start-up and triggers cost
-    # most of a minute), and the same operation on every host, so all of them install at once.
-    apt.packages(name="Packages", packages=packages, no_recommends=True)
 
-# The master's maps first: the storage nodes copy them, and the clients below bind to it
-# (the lab's client is both master and client).
-if NIS_SERVER_GROUP in host.groups:
-    configure_nis_server(config=nis_server_config(host), site=site_config(host))
-if storage is not None:
-    for step in STORAGE_STEPS:
-        step.configure(storage)
-
-if NFS_CLIENT_GROUP in host.groups:
-    configure_nis_client(site=site_config(host))
-    configure_nfs_client(config=nfs_client_config(host))
-
-# The units enabled above, known to systemd as such (operations/util.py).
-units_reloaded()
+if storage is not None and storage.config.upgrade_to is not None:
+    # The whole run: the next one converges the node on its new release, from its new facts.
+    configure_upgrade(config=storage.config)
+else:
+    converge(storage)

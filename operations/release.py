@@ -12,10 +12,8 @@ from pyinfra import host
 from pyinfra.facts.server import LinuxDistribution, LinuxDistributionDict
 
 from twinstore.fact_cache import FactReads
+from twinstore.releases import SUPPORTED_RELEASES
 from twinstore.validation import Problem, stop
-
-# Debian major version: codename. The lab builds and the suite tests these.
-SUPPORTED_RELEASES = {12: "bookworm", 13: "trixie"}
 
 
 def fact_reads() -> FactReads:
@@ -50,6 +48,11 @@ def major() -> int:
     if found not in SUPPORTED_RELEASES:
         raise RuntimeError(f"{host.name}: Debian {found} was not refused before this (refuse_unsupported_release)")
     return int(found)
+
+
+def codename() -> str:
+    """This host's release codename, once refuse_unsupported_release has let it through."""
+    return SUPPORTED_RELEASES[major()]
 
 
 def refuse_unsupported_release() -> None:

@@ -19,11 +19,11 @@ from pathlib import Path
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.api.operation import OperationMeta
-from pyinfra.facts.server import LinuxDistribution
 from pyinfra.operations import apt, files
 from pyinfra.operations.util import any_changed
 
 from facts.sources import SOURCES_LIST, AptSourceUris
+from operations import release
 from twinstore.config import AptSource, StorageConfig
 from twinstore.fact_cache import FactReads, prefetch_reads
 from twinstore.validation import Problem, host_source, stop
@@ -121,10 +121,7 @@ def configure_sources(config: StorageConfig) -> None:
                 name=f"The install server by IP address in {SOURCES_LIST}",
                 src=str(TEMPLATES / "sources.list.j2"),
                 dest=SOURCES_LIST,
-                # The release check before every subsystem (operations/release.py) proved it Debian.
-                lines=source_lines(
-                    config.apt_sources, host.get_fact(LinuxDistribution)["release_meta"]["VERSION_CODENAME"]
-                ),
+                lines=source_lines(config.apt_sources, release.codename()),
             )
         )
     for path, names in wanted.items():

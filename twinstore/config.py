@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from twinstore.fence_agents import FENCE_AGENTS
+from twinstore.releases import UpgradeTarget
 
 SIZE_UNITS = {"K": 1, "M": 2, "G": 3, "T": 4, "P": 5}
 SIZE_PATTERN = re.compile(r"^([0-9]+(?:\.[0-9]+)?)([KMGTP])$")
@@ -818,6 +819,9 @@ class StorageConfig(Model):
     first_leg: HostName | None = None
     split_brain_discard: HostName | None = None
     promote_alone: HostName | None = None
+    # Day-2, one run on the command line too: upgrade the one node --limit names to this release
+    # (operations/upgrade.py), out of service while its peer serves.
+    upgrade_to: UpgradeTarget | None = None
 
     @field_validator("nodes")
     @classmethod

@@ -453,6 +453,23 @@ def pair_problems(config: StorageConfig, view: HostView, storage_hosts: dict[str
             )
         if value not in node_names:
             add(key, key, value, "must name one of this pair's nodes")
+    if config.upgrade_to is not None:
+        if src("upgrade_to") != "--data":
+            add(
+                "upgrade_to",
+                "upgrade_to",
+                config.upgrade_to,
+                "only for one run, on the command line (--limit NODE --data upgrade_to=RELEASE): kept in a "
+                "file it would take a node out of service and upgrade it in every run",
+            )
+        switches = [key for key in ONE_RUN_SWITCHES if getattr(config, key) is not None]
+        if switches:
+            add(
+                "upgrade_to",
+                "upgrade_to",
+                config.upgrade_to,
+                f"an upgrade and {', '.join(switches)} are separate decisions; run them one at a time",
+            )
     if config.promote_alone is not None and config.split_brain_discard is not None:
         add(
             "promote_alone",
