@@ -1,4 +1,4 @@
-"""python -m lab up|down|reset|image|ssh|status|state|poweroff|cable|bmc|freeze|thaw|reset-button|snapshot
+"""python -m lab up|down|reset|image|upgrade-repo|ssh|status|state|poweroff|cable|bmc|freeze|thaw|reset-button|snapshot
 
 Faults for a person trying them by hand (the tests use the same commands):
 
@@ -29,6 +29,7 @@ from lab import machines
 from lab.bmc import set_reachable
 from lab.image import build_image
 from lab.settings import GUESTS, lab_dir, ssh_config
+from lab.upgrade import build_upgrade_repo
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     commands.add_parser("state", help="the storage cluster's state: DRBD, volumes, mounts, exports")
     commands.add_parser("image", help="build the base image if needed (the release TWINSTORE_LAB_RELEASE names)")
+    commands.add_parser("upgrade-repo", help="build the packages of a Debian 12 storage guest's upgrade to 13")
     args = parser.parse_args(argv)
 
     names = getattr(args, "guests", None) or None
@@ -88,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         return print_cluster_state()
     elif args.command == "image":
         print(f"lab: image {build_image()}")
+    elif args.command == "upgrade-repo":
+        print(f"lab: upgrade repository {build_upgrade_repo()}")
     elif args.command == "poweroff":
         machines.power_off(args.guests)
     elif args.command in ("freeze", "thaw"):

@@ -162,6 +162,17 @@ def old_bytes(guest: Guest) -> list[str]:
     return commands
 
 
+def kernel_file(guest: Guest) -> Path:
+    return guest.run_dir / f"{guest.name}.kernel"
+
+
+def kernel_dir(guest: Guest, image: Path) -> Path:
+    """Where the kernel and initrd a guest boots are: its image's, or, once its Debian was upgraded
+    in place (lab/upgrade.py), the new release's image's, named in run/NAME.kernel."""
+    chosen = kernel_file(guest)
+    return Path(chosen.read_text().strip()) if chosen.exists() else image
+
+
 def qemu_command(guest: Guest, image: Path) -> list[str]:
     mac = f"52:54:00:5e:{guest.index:02x}"
     append = (
@@ -187,8 +198,8 @@ def qemu_command(guest: Guest, image: Path) -> list[str]:
         # guests booting at once 184 s instead of 147 s (bench/results/lab-vcpus-*.json).
         "-smp", "1",
         "-m", str(guest.memory_mib),
-        "-kernel", str(image / "vmlinuz"),
-        "-initrd", str(image / "initrd.img"),
+        "-kernel", str(kernel_dir(guest, image) / "vmlinuz"),
+        "-initrd", str(kernel_dir(guest, image) / "initrd.img"),
         "-append", append,
         "-drive", f"file={guest.root_disk},if=virtio,format=qcow2,cache=unsafe",
         "-netdev", f"user,id=mgmt,restrict=on,hostfwd=tcp:127.0.0.1:{guest.ssh_port}-:22{bmc_forwards(guest)}",
@@ -364,6 +375,7 @@ def reset(names: list[str] | None = None) -> None:
         if names is None or guest.name in names:
             guest.root_disk.unlink(missing_ok=True)
             guest.data_disk.unlink(missing_ok=True)
+            kernel_file(guest).unlink(missing_ok=True)
     up(names)
 
 
