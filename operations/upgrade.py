@@ -53,7 +53,7 @@ def upgrade_problems(
 ) -> list[Problem]:
     """Why this node may not be upgraded now (nothing when it already runs upgrade_to)."""
     target = config.upgrade_to
-    if target is None or SUPPORTED_RELEASES[running] == target:
+    if target is None or SUPPORTED_RELEASES.get(running) == target:
         return []
     peer_name = config.peer_of(host_name).name
 
@@ -63,7 +63,7 @@ def upgrade_problems(
     if running != UPGRADES[target]:
         return [
             problem(
-                f"{host_name} runs Debian {running} ({SUPPORTED_RELEASES[running]}); the upgrade to {target} "
+                f"{host_name} runs Debian {running}; the upgrade to {target} "
                 f"is from Debian {UPGRADES[target]}, one release at a time"
             )
         ]

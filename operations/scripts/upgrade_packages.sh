@@ -10,7 +10,7 @@ fi
 printf '#!/bin/sh\nexit 101\n' > "$policy"
 chmod 755 "$policy"
 trap 'rm -f "$policy"' EXIT
-export DEBIAN_FRONTEND=noninteractive
+export DEBIAN_FRONTEND=noninteractive UCF_FORCE_CONFFOLD=1
 keep="-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold"
 # shellcheck disable=SC2086 # $keep is two options, each one word
 apt-get -y -q $keep upgrade --without-new-pkgs
