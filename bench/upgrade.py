@@ -44,6 +44,7 @@ own_lab_environment()
 from noop import RESULTS, commit, machine  # noqa: E402
 
 from lab import upgrade  # noqa: E402
+from lab.machines import running_guests  # noqa: E402
 from lab.settings import GUESTS  # noqa: E402
 from tests.e2e.conftest import LAB_INVENTORY, guest, run_lab, run_pyinfra  # noqa: E402
 from tests.e2e.faults import AckWriter, missing_on, no_split_brain  # noqa: E402
@@ -126,6 +127,27 @@ def serve_mirror(repo: Path) -> str:
     return key
 
 
+# The lab's system disks are 4 GiB (lab/image.py), a real server's far larger: a full upgrade of a
+# Debian 12 storage node unpacks more than the 1.5 GiB left, so each storage guest's grows first,
+# live (QMP block_resize, then resize2fs on the mounted root).
+ROOT_DISK_BYTES = 8 * 1024**3
+
+
+def grow_root_disk(node: str) -> None:
+    from lab import qmp
+
+    (machine_guest,) = running_guests([node])
+    blocks = qmp.execute(machine_guest, "query-block")
+    device = next(
+        block["device"]
+        for block in blocks
+        if block.get("inserted", {}).get("file", "").endswith(machine_guest.root_disk.name)
+    )
+    qmp.execute(machine_guest, "block_resize", {"device": device, "size": ROOT_DISK_BYTES})
+    ssh(node, "resize2fs /dev/vda >/dev/null 2>&1")
+    assert int(ssh(node, "df --output=size -B1G / | tail -1").strip()) >= 7, ssh(node, "df -h /")
+
+
 def upgrade_node(node: str, peer: str, writer: AckWriter, key: str) -> None:
     sources_before = ssh(node, "cat /etc/apt/sources.list")
     if node == NODES[0]:
@@ -181,6 +203,8 @@ def main() -> int:
         assert "VERSION_CODENAME=bookworm" in ssh(node, "cat /etc/os-release")
 
     started = time.monotonic()
+    for node in NODES:
+        grow_root_disk(node)
     key = serve_mirror(repo)
     phase("install server on the client", started)
 

@@ -33,11 +33,14 @@ from operations.sources import TEMPLATES as SOURCES_TEMPLATES
 from operations.sources import source_lines
 from operations.util import operation_script
 from twinstore.config import StorageConfig
+from twinstore.fence_agents import fence_agent_package
 from twinstore.releases import SUPPORTED_RELEASES, UPGRADES
 from twinstore.validation import Problem, host_source, stop
 
 # A storage server's firmware and the new kernel's first boot; a lab guest under TCG needs minutes.
 REBOOT_TIMEOUT_S = 900
+# Where invoke-rc.d asks whether a package's script may start a service.
+POLICY_RC_D = "/usr/sbin/policy-rc.d"
 # The boot unit's start (it waits for the peer at most wfc_timeout) and the bitmap resync.
 RESYNC_TIMEOUT_S = 1800
 
@@ -105,7 +108,7 @@ def release_offered(major: int, codename: str) -> Generator[StringCommand, None,
 
 
 @operation(is_idempotent=False)
-def upgrade_packages(codename: str) -> Generator[StringCommand, None, None]:
+def upgrade_packages(codename: str, fence_packages: list[str]) -> Generator[StringCommand, None, None]:
     """
     Upgrade every package to the release the sources name, keeping configuration files, starting no service.
 
@@ -113,8 +116,9 @@ def upgrade_packages(codename: str) -> Generator[StringCommand, None, None]:
     of the release the node still runs, so it would plan nothing here.
 
     + codename: the release /etc/os-release must name afterwards
+    + fence_packages: the packages of the pair's fence agents on that release
     """
-    yield operation_script("upgrade_packages", codename)
+    yield operation_script("upgrade_packages", codename, *fence_packages, policy=POLICY_RC_D)
 
 
 @operation(is_idempotent=False)
@@ -165,6 +169,10 @@ def configure_upgrade(config: StorageConfig) -> None:
         name="Take the node out of service (its peer serves)",
         reasons=[f"upgrade from Debian {running} to {new_major}"],
     )
-    upgrade_packages(name=f"Upgrade every package to Debian {new_major}", codename=target)
+    upgrade_packages(
+        name=f"Upgrade every package to Debian {new_major}",
+        codename=target,
+        fence_packages=sorted({fence_agent_package(agent, new_major) for agent in config.fence_agents}),
+    )
     server.reboot(name=f"Reboot into Debian {new_major}", delay=10, interval=5, reboot_timeout=REBOOT_TIMEOUT_S)
     back_and_resynced(name="Back in service, DRBD resynced")

@@ -296,6 +296,24 @@ def test_qemu_command_names_the_cables_and_the_qmp_socket(lab_dir: Path) -> None
     assert "virtio-net-pci,id=link,netdev=link-net" in joined
 
 
+def test_an_upgraded_guest_boots_the_new_releases_kernel_until_its_disks_are_reset(
+    lab_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    torchio = guest("torchio")
+    command = " ".join(machines.qemu_command(torchio, Path("/images/old")))
+    assert "-kernel /images/old/vmlinuz -initrd /images/old/initrd.img" in command
+    torchio.run_dir.mkdir(parents=True)
+    machines.kernel_file(torchio).write_text("/images/new\n")
+    command = " ".join(machines.qemu_command(torchio, Path("/images/old")))
+    assert "-kernel /images/new/vmlinuz -initrd /images/new/initrd.img" in command
+    # The disks (/images/old's) are still the guest's own.
+    assert f"file={torchio.root_disk}" in command
+    monkeypatch.setattr(machines, "down", lambda names=None: None)
+    monkeypatch.setattr(machines, "up", lambda names=None: None)
+    machines.reset(["torchio"])
+    assert not machines.kernel_file(torchio).exists()
+
+
 @pytest.mark.skipif(shutil.which("qemu-img") is None, reason="qemu-img is not installed")
 def test_a_snapshot_keeps_the_disks_of_a_powered_off_guest(lab_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """fiori is off, torchio and client run: the save records fiori as off with its disks; the

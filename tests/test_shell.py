@@ -109,7 +109,9 @@ def operation_scripts() -> dict[str, str]:
         "drbd_resize": operation_script("drbd_resize", "drbd0", 0, timeout=120),
         "ocfs2_grow": operation_script("ocfs2_grow", "/dev/drbd0"),
         "upgrade_offered": operation_script("upgrade_offered", 13, "trixie"),
-        "upgrade_packages": operation_script("upgrade_packages", "trixie"),
+        "upgrade_packages": operation_script(
+            "upgrade_packages", "trixie", "fence-agents-redfish", policy="/usr/sbin/policy-rc.d"
+        ),
         "upgrade_resynced": operation_script("upgrade_resynced", "twinstore-storage.service", timeout=1800),
     }
     return sent_scripts("operations", commands)
