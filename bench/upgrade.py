@@ -180,6 +180,8 @@ def upgrade_node(node: str, peer: str, writer: AckWriter, key: str) -> None:
     phase(f"{node}: upgrade run (out of service, upgrade, reboot, resync)", started)
     assert len(writer.acked_through(peer)) > acked_before, f"no write was acknowledged through {peer} meanwhile"
 
+
+def converge_on_new_release(node: str, writer: AckWriter) -> None:
     started = time.monotonic()
     converge = run_pyinfra("-y", "--limit", node, *APT_SOURCES, LAB_INVENTORY, "deploy.py")
     assert converge.returncode == 0, converge.output[-6000:]
@@ -188,31 +190,49 @@ def upgrade_node(node: str, peer: str, writer: AckWriter, key: str) -> None:
     writer.wait_for_more(5, through=node, timeout=300)
 
 
+def running_writer() -> AckWriter:
+    """The client's writer a run stopped by a failure left writing: its directory on the volume."""
+    writer = AckWriter(NODES)
+    found = ssh("client", f"ls -d {writer.mounts[NODES[0]]}/writer-*").split()
+    assert len(found) == 1, found
+    writer.directory = Path(found[0]).name
+    return writer
+
+
 def main() -> int:
+    """--resume: go on from the lab a run stopped by a failure left (writer still writing): the
+    nodes still on Debian 12 are upgraded, those on 13 converged."""
+    resume = "--resume" in sys.argv[1:]
     began = time.monotonic()
     started = time.monotonic()
     repo = upgrade.build_upgrade_repo()
     phase("upgrade repository", started)
 
-    started = time.monotonic()
-    run_lab("reset")
-    first = run_pyinfra("-y", LAB_INVENTORY, "deploy.py")
-    assert first.returncode == 0, first.output[-6000:]
-    phase("Debian 12 pair converged", started)
-    for node in NODES:
-        assert "VERSION_CODENAME=bookworm" in ssh(node, "cat /etc/os-release")
+    if resume:
+        key = ssh(NODES[0], f"cat {KEY_FILE}")
+        writer = running_writer()
+    else:
+        started = time.monotonic()
+        run_lab("reset")
+        first = run_pyinfra("-y", LAB_INVENTORY, "deploy.py")
+        assert first.returncode == 0, first.output[-6000:]
+        phase("Debian 12 pair converged", started)
+        for node in NODES:
+            assert "VERSION_CODENAME=bookworm" in ssh(node, "cat /etc/os-release")
 
-    started = time.monotonic()
-    for node in NODES:
-        grow_root_disk(node)
-    key = serve_mirror(repo)
-    phase("install server on the client", started)
+        started = time.monotonic()
+        for node in NODES:
+            grow_root_disk(node)
+        key = serve_mirror(repo)
+        phase("install server on the client", started)
 
-    writer = AckWriter(NODES)
-    writer.start()
-    writer.wait_for_more(10)
+        writer = AckWriter(NODES)
+        writer.start()
+        writer.wait_for_more(10)
     for node in NODES:
-        upgrade_node(node, next(other for other in NODES if other != node), writer, key)
+        if "VERSION_CODENAME=bookworm" in ssh(node, "cat /etc/os-release"):
+            upgrade_node(node, next(other for other in NODES if other != node), writer, key)
+        converge_on_new_release(node, writer)
 
     started = time.monotonic()
     kernel = upgrade.kernel_version(upgrade.image_of(upgrade.TO_RELEASE) / "vmlinuz")
@@ -232,7 +252,8 @@ def main() -> int:
     result = {
         "kind": "upgrade",
         "taken": datetime.now(UTC).isoformat(timespec="seconds"),
-        "label": "rolling upgrade Debian 12 -> 13 while a client writes through both nodes (scripts/upgrade)",
+        "label": "rolling upgrade Debian 12 -> 13 while a client writes through both nodes (scripts/upgrade)"
+        + (", resumed (--resume) from a run stopped by a failure" if resume else ""),
         "commit": commit(),
         "machine": machine(),
         "total_s": round(time.monotonic() - began, 1),

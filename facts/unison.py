@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from pyinfra.api import FactBase, StringCommand
 from typing_extensions import override
 
 from facts.util import script_command, section_lines
+
+# What Debian's unison prints first: "unison version 2.52.1 (ocaml 4.13.1)" (12), "2.53.7 (ocaml 5.2.0)" (13).
+UNISON_VERSION = re.compile(r"^unison version (\d+(?:\.\d+)*)(?:\s|$)")
 
 
 @dataclass(frozen=True)
@@ -28,12 +32,9 @@ class UnisonState:
 
     @property
     def release(self) -> tuple[int, ...] | None:
-        """The version's numbers, (2, 53, 0) for "unison version 2.53.0"; None when unknown."""
-        words = (self.version or "").split()
-        try:
-            return tuple(int(part) for part in words[-1].split(".")) if words else None
-        except ValueError:
-            return None
+        """The version's numbers, (2, 53, 7) for "unison version 2.53.7 (ocaml 5.2.0)"; None when unknown."""
+        match = UNISON_VERSION.match(self.version or "")
+        return tuple(int(part) for part in match.group(1).split(".")) if match else None
 
 
 class Unison(FactBase[UnisonState]):

@@ -277,6 +277,11 @@ def test_versions_from_2_52_on_sync_with_each_other_as_half_way_through_an_upgra
     assert version_check("unison version 2.52.1", UnisonState(version="unison version 2.53.7")) == []
     assert version_check("unison version 2.53.7", UnisonState(version="unison version 2.52.1")) == []
     assert version_check("unison version 2.52.1", UnisonState(version="unison version 2.52.1")) == []
+    # As Debian's binaries print it (the upgrade on the lab found the suffix was not parsed).
+    debian_12, debian_13 = "unison version 2.52.1 (ocaml 4.13.1)", "unison version 2.53.7 (ocaml 5.2.0)"
+    assert version_check(debian_13, UnisonState(version=debian_12)) == []
+    assert version_check(debian_12, UnisonState(version=debian_13)) == []
+    assert UnisonState(version=debian_13).release == (2, 53, 7)
 
 
 @pytest.mark.parametrize(
@@ -287,6 +292,7 @@ def test_versions_from_2_52_on_sync_with_each_other_as_half_way_through_an_upgra
         ("unison version 2.51.5", "unison version 2.51.2"),
         (None, "unison version 2.53.0"),
         ("unison version 2.53.0", "unison version unknown"),
+        ("unison version 2.53.7 (ocaml 5.2.0)", "unison version 2.51.2 (ocaml 4.08.1)"),
     ],
 )
 def test_versions_that_cannot_sync_stop_the_deploy_with_both_named(local: str | None, remote: str) -> None:
