@@ -222,13 +222,14 @@ def peer_reachable(peer: str, address: str) -> Generator[StringCommand, None, No
 
 
 @operation(is_idempotent=False)
-def nothing_holds(mount_points: list[str]) -> Generator[StringCommand, None, None]:
+def nothing_holds(mount_points: list[str], purpose: str) -> Generator[StringCommand, None, None]:
     """
-    Fail, saying which processes, when anything uses a volume the move must unmount.
+    Fail, saying which processes, when anything uses a volume the node must unmount to leave service.
 
     + mount_points: the OCFS2 mount points
+    + purpose: why the node leaves service, as the message names it ("the move")
     """
-    yield operation_script("replication_holders", *mount_points)
+    yield operation_script("replication_holders", *mount_points, purpose=purpose)
 
 
 @operation(is_idempotent=False)
@@ -312,6 +313,7 @@ def configure_replication_link(config: StorageConfig, move: LinkMove) -> None:
         nothing_holds(
             name="Nothing else uses the OCFS2 volumes",
             mount_points=[volume.mount_point for volume in config.ocfs2_volumes.values()],
+            purpose="the move",
         )
         out_of_service(name=f"{move_title(config, move)}: take the node out of service", reasons=move.reasons)
 

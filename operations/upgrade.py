@@ -28,13 +28,13 @@ from facts.sources import SOURCES_LIST, AptSourceUris
 from operations import release
 from operations.boot import UNIT as BOOT_UNIT
 from operations.drbd import read_peer, resource_args
-from operations.replication import out_of_service
+from operations.replication import nothing_holds, out_of_service
 from operations.sources import TEMPLATES as SOURCES_TEMPLATES
 from operations.sources import source_lines
 from operations.util import operation_script
 from twinstore.config import StorageConfig
 from twinstore.fence_agents import fence_agent_package
-from twinstore.releases import SUPPORTED_RELEASES, UPGRADES
+from twinstore.releases import SUPPORTED_RELEASES, UPGRADES, major_of
 from twinstore.validation import Problem, host_source, stop
 
 # A storage server's firmware and the new kernel's first boot; a lab guest under TCG needs minutes.
@@ -162,7 +162,13 @@ def configure_upgrade(config: StorageConfig) -> None:
     peer, peer_targeted = read_peer(config)
     stop(upgrade_problems(config, host.name, running, local, peer, peer_targeted, host_source(host, "upgrade_to")))
 
-    new_major = next(major for major, codename in SUPPORTED_RELEASES.items() if codename == target)
+    new_major = major_of(target)
+    # First, so that a volume someone holds stops the run before anything changes.
+    nothing_holds(
+        name="Nothing else uses the OCFS2 volumes",
+        mount_points=[volume.mount_point for volume in config.ocfs2_volumes.values()],
+        purpose="the upgrade",
+    )
     sources_for(config, release.codename(), target)
     release_offered(name=f"The apt sources offer Debian {new_major} ({target})", major=new_major, codename=target)
     out_of_service(

@@ -101,7 +101,7 @@ def operation_scripts() -> dict[str, str]:
         **{f"drbd_{name}": command for name, command in resource_commands("drbd0").items()},
         "ocfs2_mount": mount_command("/dev/drbd0", "/vol/ocfs2-small", ["_netdev", "noatime"]),
         "nfs_reexport": operation_script("nfs_reexport"),
-        "replication_holders": operation_script("replication_holders", "/vol/a", "/vol/b"),
+        "replication_holders": operation_script("replication_holders", "/vol/a", "/vol/b", purpose="the move"),
         "refuse_unless_blank": refuse_unless_blank("/dev/vg0/rep-drbd0", zero_head_bytes=69632),
         "private_file": operation_script("private_file", "/etc/twinstore/x"),
         "nis_init_master": operation_script("nis_init_master", "pasta.net"),

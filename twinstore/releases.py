@@ -9,3 +9,8 @@ SUPPORTED_RELEASES = {12: "bookworm", 13: "trixie"}
 # What upgrade_to may name: a supported release a node can be upgraded to (from the one before it).
 UpgradeTarget = Literal["trixie"]
 UPGRADES = {"trixie": 12}
+
+
+def major_of(codename: str) -> int:
+    """A supported release's Debian major version, by its codename."""
+    return next(major for major, name in SUPPORTED_RELEASES.items() if name == codename)

@@ -4,9 +4,10 @@
 # started nfs-server would export the empty mount points. Any failure stops here, before the
 # reboot: the node stays out of service, its peer serving, with apt's error in the run's output.
 #
-# $policy: the policy-rc.d path (invoke-rc.d's). $2...: the packages of the pair's fence agents on the new release. Debian 12's fence-agents
-# holds every agent; on 13 it is a metapackage of all 87 and every cloud's SDK (a gigabyte
-# unpacked), so it is replaced by the pair's agents before the full upgrade would pull them in.
+# $policy: invoke-rc.d's policy file. $2...: the packages of the pair's fence agents on the new
+# release. Debian 12's fence-agents holds every agent; on 13 it is a metapackage of all 87 and
+# every cloud's SDK (a gigabyte unpacked), so it is replaced by the pair's agents before the full
+# upgrade would pull them in.
 set -e
 codename=$1
 shift
