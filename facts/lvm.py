@@ -73,14 +73,19 @@ class LvmReport(FactBase[LvmState]):
 
     @override
     def command(self) -> str:
-        # One round trip for all three reports; JSON so names and sizes need no guessing.
-        options = "--reportformat json --units b --nosuffix"
-        return (
-            "command -v lvm >/dev/null 2>&1 || exit 0; "
-            f"echo '{SECTION}vgs'; lvm vgs {options} -o vg_name,vg_size,vg_free,vg_extent_size 2>/dev/null; "
-            f"echo '{SECTION}lvs'; lvm lvs {options} -o vg_name,lv_name,lv_size,lv_path,lv_active 2>/dev/null; "
-            f"echo '{SECTION}pvs'; lvm pvs {options} -o pv_name,vg_name 2>/dev/null; true"
+        # One lvm program for all three reports (each lvm start scans the devices: 0.17 s under
+        # TCG); JSON so names and sizes need no guessing. fullreport also prints each volume
+        # group's segments, cut to one column here, and a report without a volume group for the
+        # physical volumes in none.
+        options = (
+            "--reportformat json --units b --nosuffix"
+            " --configreport vg -o vg_name,vg_size,vg_free,vg_extent_size"
+            " --configreport lv -o vg_name,lv_name,lv_size,lv_path,lv_active"
+            " --configreport pv -o pv_name,vg_name"
+            " --configreport pvseg -o pvseg_start --configreport seg -o seg_start"
         )
+        report = f"lvm fullreport {options} 2>/dev/null"
+        return f"command -v lvm >/dev/null 2>&1 || exit 0; echo '{SECTION}report'; {report}; true"
 
     @override
     def process(self, output: list[str]) -> LvmState:
@@ -88,9 +93,10 @@ class LvmReport(FactBase[LvmState]):
         if not sections:
             return LvmState()
         state = LvmState(available=True)
-        for row in _report_rows(sections.get("pvs", ""), "pv"):
+        report = sections.get("report", "")
+        for row in _report_rows(report, "pv"):
             state.physical_volumes[row["pv_name"]] = row["vg_name"]
-        for row in _report_rows(sections.get("vgs", ""), "vg"):
+        for row in _report_rows(report, "vg"):
             name = row["vg_name"]
             state.volume_groups[name] = VolumeGroupState(
                 name=name,
@@ -99,7 +105,7 @@ class LvmReport(FactBase[LvmState]):
                 extent_size=int(row["vg_extent_size"]),
                 devices=tuple(sorted(pv for pv, vg in state.physical_volumes.items() if vg == name)),
             )
-        for row in _report_rows(sections.get("lvs", ""), "lv"):
+        for row in _report_rows(report, "lv"):
             key = (row["vg_name"], row["lv_name"])
             state.logical_volumes[key] = LogicalVolumeState(
                 volume_group=row["vg_name"],

@@ -26,13 +26,13 @@ def script_text(*names: str, **values: object) -> str:
 
 
 def script_command(names: tuple[str, ...], arguments: Sequence[object], **values: object) -> StringCommand:
-    """The command that runs the fact scripts with sh, each argument one word (its $1, $2, ...).
+    """The command that runs the fact scripts in a subshell, each argument one word (its $1, $2, ...).
 
     + names: the scripts, joined in order (facts/scripts/<name>.sh)
     + arguments: the positional arguments
     + values: shell variables the scripts read
     """
-    return shell.sh_command(script_text(*names, **values), arguments)
+    return shell.subshell_command(script_text(*names, **values), arguments)
 
 
 def key_values(lines: list[str]) -> list[tuple[str, str]]:

@@ -66,7 +66,7 @@ def test_lvm_report_parses_real_output() -> None:
     assert state.volume_groups["vg0"].extent_size == EXTENT
     assert state.volume_groups["vg0"].devices == ("/dev/vdb",)
     assert state.logical_volumes[("vg0", "rep-no")].size == GIB
-    assert state.logical_volumes[("vg0", "rep-drbd1")].size == 2 * GIB
+    assert state.logical_volumes[("vg0", "rep-drbd1")].size == LAB_DRBD1
     assert state.logical_volumes[("vg0", "rep-unison")].path == "/dev/vg0/rep-unison"
     assert set(state.logical_volumes) == {("vg0", n) for n in ("rep-no", "rep-drbd0", "rep-drbd1", "rep-unison")}
 
@@ -77,6 +77,19 @@ def test_lvm_report_on_a_disk_with_no_volume_group() -> None:
     assert state.available
     assert state.volume_groups == {}
     assert state.logical_volumes == {}
+
+
+def test_lvm_report_with_a_second_group_and_a_physical_volume_in_none() -> None:
+    # lvm fullreport on the lab: vg0, a group vgt of one inactive volume on loop1, loop0 in no group.
+    output = (FIXTURES / "lvm-report-two-groups.txt").read_text().splitlines()
+    state = LvmReport().process(output)
+    assert set(state.volume_groups) == {"vg0", "vgt"}
+    assert state.volume_groups["vgt"].devices == ("/dev/loop1",)
+    assert state.volume_groups["vgt"].size == 60 * 1024**2
+    assert state.physical_volumes == {"/dev/vdb": "vg0", "/dev/loop1": "vgt", "/dev/loop0": ""}
+    small = state.logical_volumes[("vgt", "small")]
+    assert (small.size, small.path, small.active) == (8 * 1024**2, "/dev/vgt/small", False)
+    assert len(state.logical_volumes) == 5
 
 
 def test_lvm_report_without_lvm2_installed() -> None:

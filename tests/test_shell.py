@@ -67,9 +67,13 @@ def test_every_shell_template_is_covered() -> None:
 
 
 def sent_scripts(package: str, commands: dict[str, StringCommand]) -> dict[str, str]:
-    """The script each `sh -c SCRIPT sh ARG...` command sends, named <package>/<name>.sh."""
+    """The script each command sends, named <package>/<name>.sh: an operation's `sh -c SCRIPT sh
+    ARG...`, or a fact's whole `( set -- ARG... SCRIPT )` as the shell that runs it reads it."""
     texts = {}
     for name, command in commands.items():
+        if command.bits[0] == "(":
+            texts[f"{package}/{name}.sh"] = f"#!/bin/sh\n{command.get_raw_value()}"
+            continue
         script = command.bits[2]
         assert isinstance(script, QuoteString), name
         texts[f"{package}/{name}.sh"] = f"#!/bin/sh\n{script.obj}"

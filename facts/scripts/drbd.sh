@@ -13,9 +13,9 @@ while read -r device point rest; do
     case $device in /dev/drbd*) echo "$device $point" ;; esac
 done < /proc/mounts
 echo "${section}splitbrain"
-dmesg 2>/dev/null | while IFS= read -r line; do
-    case $line in *[Ss][Pp][Ll][Ii][Tt]-[Bb][Rr][Aa][Ii][Nn]*) printf '%s\n' "$line" ;; esac
-done
+# One grep, not a loop of the shell's over every line of the kernel log (60 ms more under TCG with
+# the lab's 600 lines, and it grows with the log).
+dmesg 2>/dev/null | grep -i -e split-brain
 while [ "$#" -ge 3 ]; do
     name=$1; minor=$2; disk=$3; shift 3
     echo "${section}resource $name $minor $disk"
