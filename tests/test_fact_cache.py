@@ -13,6 +13,7 @@ import pytest
 from pyinfra.api import Config, FactBase, Inventory, State, StringCommand
 from pyinfra.api.connect import connect_all
 from pyinfra.api.exceptions import ConnectError
+from pyinfra.api.hiddenvalue import HiddenValue
 from pyinfra.api.host import Host
 from pyinfra.connectors.local import LocalConnector
 from pyinfra.context import ctx_host, ctx_state
@@ -281,6 +282,41 @@ def test_a_prefetch_in_an_operation_reads_with_its_connector_arguments(local_hos
     # Outside the operation the same fact is another read.
     assert host.get_fact(Command, **echo) == "unset"
     assert len(sent) == 2
+
+
+def test_operations_with_the_same_connector_arguments_share_one_resolution(
+    local_host: tuple[Host, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pyinfra's rule for a read's arguments is resolved once per call and connector arguments in
+    effect, not once per operation (each has its own arguments dict); other connector arguments
+    are another read, and ones whose repr does not name them (a HiddenValue) are left to pyinfra."""
+    host, sent = local_host
+    resolved: list[object] = []
+    as_pyinfra = fact_cache._read_as_pyinfra
+
+    def counted(*args: Any) -> Any:
+        resolved.append(args[3])
+        return as_pyinfra(*args)
+
+    monkeypatch.setattr(fact_cache, "_read_as_pyinfra", counted)
+    echo = {"command": "echo ${TWINSTORE_X:-unset}"}
+    answers = []
+    for arguments in (
+        {"name": "one", "_env": {"TWINSTORE_X": "a"}},
+        {"name": "two", "_env": {"TWINSTORE_X": "a"}, "_if": [lambda: True]},
+        {"name": "three", "_env": {"TWINSTORE_X": "b"}},
+        # A hidden value's repr is the same for any content: never a key by what it shows.
+        {"name": "four", "_env": {"TWINSTORE_X": HiddenValue("c")}},
+        {"name": "five", "_env": {"TWINSTORE_X": HiddenValue("d")}},
+    ):
+        host.current_op_global_arguments = arguments  # type: ignore[assignment]
+        try:
+            answers.append(host.get_fact(Command, **echo))
+        finally:
+            host.current_op_global_arguments = None
+    assert answers == ["a", "a", "b", "c", "d"]
+    assert len(resolved) == 2
+    assert len(sent) == 4
 
 
 def test_a_read_with_its_defaults_spelled_out_is_the_same_read(

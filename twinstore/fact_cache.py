@@ -19,9 +19,9 @@ import inspect
 import posixpath
 import re
 import shlex
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from gevent.event import Event  # type: ignore[import-untyped]
 from greenlet import getcurrent
@@ -111,18 +111,47 @@ def _fact_read() -> Iterator[int]:
             _reading.discard(reader)
 
 
-# _read's answers, by the call and the operation and deploy arguments in effect, each of which is
-# kept alive here so that its id stays its own: pyinfra's rule (pop_global_arguments) resolves
-# every global argument through the host's data on each call, and a run asks the cache for
-# thousands of reads (bench/results: docs/measurements.md, 2026-12-03).
-_read_memo: dict[tuple[str, str, str, int, int], tuple[_Read | None, object, object]] = {}
+# _read's answers, by the call and the connector arguments its operation and deploy set: what
+# pyinfra's rule (pop_global_arguments) resolves a read with is the call's own arguments, those
+# connector arguments, the host's data and the config, which do not change during a run; so the
+# hundreds of operations that set none share one resolution (0.5 ms each, and a run asks for
+# thousands: docs/measurements.md, 2026-12-03 and 2026-12-04). By the host's name and its state
+# (deploy code passes pyinfra's context proxy, one object for every host), the state kept alive
+# so that its id stays its own.
+_read_memo: dict[tuple[str, int, str, str, str, str], tuple[_Read | None, object]] = {}
+_PLAIN_TYPES = (str, int, float, bool, type(None))
+
+
+def _plain(value: object) -> bool:
+    """Whether a value's repr names it exactly, so that it can be part of a key (a pyinfra
+    HiddenValue, for one, shows the same mask for any content)."""
+    if isinstance(value, _PLAIN_TYPES):
+        return True
+    if isinstance(value, list | tuple):
+        return all(_plain(item) for item in value)
+    if isinstance(value, dict):
+        return all(isinstance(key, str) and _plain(item) for key, item in value.items())
+    return False
+
+
+def _connector_part(arguments: Mapping[str, Any] | None) -> str | None:
+    """What of an operation's or deploy's arguments a fact read depends on, as a key; None when
+    it is not plain values."""
+    items = sorted((key, value) for key, value in (arguments or {}).items() if key in CONNECTOR_ARGUMENT_KEYS)
+    return repr(items) if _plain(items) else None
 
 
 def _read(host: Host, fact_class: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Read | None:
-    operation, deploy = host.current_op_global_arguments, host.current_deploy_kwargs
-    memo = (host.name, repr(fact_class), repr((args, sorted(kwargs.items()))), id(operation), id(deploy))
+    """The read pyinfra would make, or None for one the cache leaves to pyinfra: not a fact class,
+    or arguments (the call's, or the connector arguments in effect) that are not plain values."""
+    operation = _connector_part(cast(Mapping[str, Any] | None, host.current_op_global_arguments))
+    deploy = _connector_part(cast(Mapping[str, Any] | None, host.current_deploy_kwargs))
+    if operation is None or deploy is None or not _plain(args) or not _plain(kwargs):
+        return None
+    state = host.state
+    memo = (host.name, id(state), repr(fact_class), repr((args, sorted(kwargs.items()))), operation, deploy)
     if memo not in _read_memo:
-        _read_memo[memo] = (_read_as_pyinfra(host, fact_class, args, kwargs), operation, deploy)
+        _read_memo[memo] = (_read_as_pyinfra(host, fact_class, args, kwargs), state)
     return _read_memo[memo][0]
 
 
@@ -139,8 +168,10 @@ def _read_as_pyinfra(host: Host, fact_class: Any, args: tuple[Any, ...], kwargs:
     connector_kwargs = {key: value for key, value in global_kwargs.items() if key in CONNECTOR_ARGUMENT_KEYS}
     if fact.shell_executable:
         connector_kwargs["_shell_executable"] = fact.shell_executable
+    # The host's data or the config may set connector arguments too.
+    if not _plain(connector_kwargs) or not _plain(fact_kwargs):
+        return None
     module = getattr(fact_class, "__module__", "")
-    # Facts take plain values (strings, numbers, lists, tuples); their repr names them exactly.
     arguments = repr((sorted(fact_kwargs.items()), sorted(connector_kwargs.items())))
     return _Read((host.name, f"{module}.{name}", arguments), fact_kwargs, connector_kwargs)
 
