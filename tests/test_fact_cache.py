@@ -10,6 +10,7 @@ from typing import Any
 
 import gevent  # type: ignore[import-untyped]
 import pytest
+from pyinfra import host as host_proxy
 from pyinfra.api import Config, FactBase, Inventory, State, StringCommand
 from pyinfra.api.connect import connect_all
 from pyinfra.api.exceptions import ConnectError
@@ -317,6 +318,21 @@ def test_operations_with_the_same_connector_arguments_share_one_resolution(
     assert answers == ["a", "a", "b", "c", "d"]
     assert len(resolved) == 2
     assert len(sent) == 4
+
+
+def test_a_read_through_pyinfras_host_proxy_is_the_current_hosts() -> None:
+    """Deploy code passes pyinfra's context proxy (`from pyinfra import host`), one object for
+    every host: each read is still the current host's own."""
+    inventory = Inventory((["fiori", "torchio"], {}))
+    state = State(inventory, Config())
+    keys = []
+    with ctx_state.use(state):
+        for name in ("fiori", "torchio", "fiori"):
+            with ctx_host.use(inventory.get_host(name)):
+                read = fact_cache._read(host_proxy, Command, (), {"command": "hostname"})
+                assert read is not None
+                keys.append(read.key[0])
+    assert keys == ["fiori", "torchio", "fiori"]
 
 
 def test_a_read_with_its_defaults_spelled_out_is_the_same_read(
