@@ -46,7 +46,7 @@ from noop import RESULTS, commit, machine  # noqa: E402
 from lab import upgrade  # noqa: E402
 from lab.machines import running_guests  # noqa: E402
 from lab.settings import GUESTS  # noqa: E402
-from tests.e2e.conftest import LAB_INVENTORY, guest, run_lab, run_pyinfra  # noqa: E402
+from tests.e2e.conftest import LAB_INVENTORY, guest, mirror_indexes_command, run_lab, run_pyinfra  # noqa: E402
 from tests.e2e.faults import AckWriter, missing_on, no_split_brain  # noqa: E402
 
 NODES = ("fiori", "torchio")
@@ -58,31 +58,6 @@ APT_SOURCES = ("--data", "apt_sources=" + json.dumps([{"uri": MIRROR_URI, "compo
 UPGRADE = ("--data", f"upgrade_to={upgrade.TO_RELEASE}")
 HEALTHY = "cs:Connected ro:Primary/Primary ds:UpToDate/UpToDate"
 
-MAKE_MIRROR = r"""
-set -e
-mirror=/srv/upgrade/debian
-for suite in {suites}; do
-    index="$mirror/dists/$suite/main/binary-amd64"
-    mkdir -p "$index"
-    if [ "$suite" = {release} ]; then
-        sed 's|^Filename: \./|Filename: pool/|' "$mirror/pool/Packages" > "$index/Packages"
-    else
-        : > "$index/Packages"
-    fi
-    cd "$mirror/dists/$suite"
-    {{
-        echo "Origin: twinstore-lab"
-        echo "Suite: $suite"
-        echo "Codename: $suite"
-        echo "Date: $(date -Ru)"
-        echo "Architectures: amd64"
-        echo "Components: main"
-        echo "SHA256:"
-        index=main/binary-amd64/Packages
-        echo " $(sha256sum < $index | cut -d' ' -f1) $(stat -c %s $index) $index"
-    }} > Release
-done
-"""
 
 phases: dict[str, float] = {}
 
@@ -107,7 +82,10 @@ def serve_mirror(repo: Path) -> str:
         "rm -rf /srv/upgrade && mkdir -p /srv/upgrade/debian/pool && tar -C /srv/upgrade/debian/pool -xf -",
         tar,
     )
-    ssh("client", MAKE_MIRROR.format(suites=" ".join(SUITES), release=upgrade.TO_RELEASE))
+    indexes = mirror_indexes_command(
+        "/srv/upgrade/debian", "/srv/upgrade/debian/pool/Packages", upgrade.TO_RELEASE, SUITES
+    )
+    ssh("client", indexes)
     with tempfile.TemporaryDirectory(prefix="gpg", dir="/tmp") as home:
         gpg = ["gpg", "--homedir", home, "--batch", "--quiet", "--pinentry-mode", "loopback", "--passphrase", ""]
         subprocess.run(

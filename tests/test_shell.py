@@ -138,6 +138,7 @@ def scripts() -> dict[str, str]:
     lab = {
         "lab/twinstore-lab-identity.sh": IDENTITY_SCRIPT,
         f"lab/{Path(INITRAMFS_HOOK).name}.sh": LAB_FILES[INITRAMFS_HOOK],
+        "tests/e2e/guest/mirror_indexes.sh": (ROOT / "tests" / "e2e" / "guest" / "mirror_indexes.sh").read_text(),
     }
     # The handler's other variant: a pair without fence devices (fencing resource-only).
     unfenced = templates().get_template("fencing/fence-peer.sh.j2").render(**handler_values(without_fencing(), "fiori"))

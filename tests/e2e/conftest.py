@@ -10,11 +10,12 @@ import contextlib
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -318,6 +319,13 @@ def wipe_storage_data(*names: str) -> None:
 
 SMTP_SINK_LOG = "/tmp/twinstore-smtp-sink.log"
 SMTP_SINK_SCRIPT = Path(__file__).parent / "guest" / "smtp_sink.py"
+MIRROR_INDEXES_SCRIPT = Path(__file__).parent / "guest" / "mirror_indexes.sh"
+
+
+def mirror_indexes_command(mirror: str, packages: str, release: str, suites: Sequence[str]) -> str:
+    """The command that makes a Debian mirror's indexes on a guest from a repository's Packages
+    file (tests/e2e/guest/mirror_indexes.sh), each argument one word."""
+    return shlex.join(["sh", "-c", MIRROR_INDEXES_SCRIPT.read_text(), "sh", mirror, packages, release, *suites])
 
 
 @contextlib.contextmanager

@@ -19,7 +19,7 @@ import pytest
 import testinfra
 
 from lab import image
-from tests.e2e.conftest import LAB_INVENTORY, Run, run_pyinfra
+from tests.e2e.conftest import LAB_INVENTORY, Run, mirror_indexes_command, run_pyinfra
 
 MIRROR_ADDRESS = "192.168.1.10:8080"
 MIRROR_URI = f"http://{MIRROR_ADDRESS}/debian"
@@ -42,35 +42,11 @@ VENDOR_FILES = {
 }
 
 # The lab repository's packages as a Debian mirror: the suite's package index points into pool/.
-MAKE_MIRROR = r"""
-set -e
-mirror=/srv/mirror/debian
-rm -rf /srv/mirror
-mkdir -p "$mirror/dists"
-ln -s /srv/lab-repo "$mirror/pool"
-ln -s debian /srv/mirror/vendor
-for suite in {suites}; do
-    index="$mirror/dists/$suite/main/binary-amd64"
-    mkdir -p "$index"
-    if [ "$suite" = {release} ]; then
-        sed 's|^Filename: \./|Filename: pool/|' /srv/lab-repo/Packages > "$index/Packages"
-    else
-        : > "$index/Packages"
-    fi
-    cd "$mirror/dists/$suite"
-    {{
-        echo "Origin: twinstore-lab"
-        echo "Suite: $suite"
-        echo "Codename: $suite"
-        echo "Date: $(date -Ru)"
-        echo "Architectures: amd64"
-        echo "Components: main"
-        echo "SHA256:"
-        index=main/binary-amd64/Packages
-        echo " $(sha256sum < $index | cut -d' ' -f1) $(stat -c %s $index) $index"
-    }} > Release
-done
-"""
+MAKE_MIRROR = (
+    "rm -rf /srv/mirror && mkdir -p /srv/mirror/debian/dists && ln -s /srv/lab-repo /srv/mirror/debian/pool"
+    " && ln -s debian /srv/mirror/vendor && "
+    + mirror_indexes_command("/srv/mirror/debian", "/srv/lab-repo/Packages", RELEASE, SUITES)
+)
 
 
 def sign_releases(client: testinfra.host.Host) -> str:
@@ -91,7 +67,7 @@ def sign_releases(client: testinfra.host.Host) -> str:
 def mirror(
     converge: Run, fiori: testinfra.host.Host, torchio: testinfra.host.Host, client: testinfra.host.Host
 ) -> Iterator[None]:
-    client.check_output("sh -c %s", MAKE_MIRROR.format(suites=" ".join(SUITES), release=RELEASE))
+    client.check_output(MAKE_MIRROR)
     key = sign_releases(client)
     client.check_output(
         f"nohup python3 -m http.server 8080 --bind {MIRROR_ADDRESS.split(':')[0]} --directory /srv/mirror"
