@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pyinfra.api import FactBase, StringCommand
 from typing_extensions import override
 
+from facts.ocfs2 import QUOTA_FEATURES
 from facts.util import script_command, section_lines
 
 # The newest split brain a health report has already reported (seconds since the epoch).
@@ -28,6 +29,12 @@ class VolumeUsage:
     free_kib: int
     # Mounted, but I/O on its DRBD device (or on one OCFS2 needs) is frozen: not asked for its size.
     frozen: bool = False
+    # OCFS2's read-only compatible features (tunefs.ocfs2 -Q %O); empty for other file systems.
+    features: tuple[str, ...] = ()
+
+    @property
+    def quota_accounting(self) -> bool:
+        return any(feature in self.features for feature in QUOTA_FEATURES)
 
 
 @dataclass(frozen=True)
@@ -140,8 +147,8 @@ class StorageHealth(FactBase[StorageHealthState]):
         volumes = {}
         for line in sections.get("volumes", []):
             parts = line.split()
-            if len(parts) == 4 and parts[2].isdigit() and parts[3].isdigit():
-                volumes[parts[0]] = VolumeUsage(parts[1], int(parts[2]), int(parts[3]))
+            if len(parts) >= 4 and parts[2].isdigit() and parts[3].isdigit():
+                volumes[parts[0]] = VolumeUsage(parts[1], int(parts[2]), int(parts[3]), features=tuple(parts[4:]))
             elif len(parts) == 3 and parts[2] == "frozen":
                 volumes[parts[0]] = VolumeUsage(parts[1], 0, 0, frozen=True)
         last_sync = None

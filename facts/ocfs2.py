@@ -24,6 +24,9 @@ from facts.lvm import ZERO_HEAD_BYTES
 from facts.util import key_values, script_command, section_lines
 from twinstore.config import O2CB_TIMEOUTS
 
+# The superblock's quota accounting features (mkfs.ocfs2 --fs-features, tunefs.ocfs2 -Q %O).
+QUOTA_FEATURES = ("usrquota", "grpquota")
+
 
 @dataclass(frozen=True)
 class Ocfs2Device:

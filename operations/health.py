@@ -259,6 +259,26 @@ def notifications(config: StorageConfig) -> str:
     return f"notifications: mailed to root through the relay {config.mail_relay}"
 
 
+def quota_note(nodes: dict[str, NodeHealth | None]) -> str:
+    """The OCFS2 volumes still made with quota accounting, which a double power cut can hang at mount."""
+    volumes = sorted(
+        {
+            mount_point
+            for node in nodes.values()
+            if node is not None
+            for mount_point, usage in node.storage.volumes.items()
+            if usage.quota_accounting
+        }
+    )
+    if not volumes:
+        return ""
+    return (
+        f"\nquota accounting: ON on {' '.join(volumes)} (made before twinstore left it out): after both nodes "
+        "lose power, a node's mount can deadlock in OCFS2's quota recovery; nothing uses it, and it can be "
+        "turned off while the volume is unmounted on both nodes (README, OCFS2 quota accounting)"
+    )
+
+
 def row_labels(config: StorageConfig) -> list[str]:
     return [
         "boot",
@@ -328,7 +348,8 @@ def volume_cell(storage: StorageHealthState, mount_point: str) -> str:
         return "NOT MOUNTED"
     if usage.frozen:
         return f"{usage.fs_type}, FROZEN (I/O suspended)"
-    return f"{usage.fs_type}, {usage.free_kib // 1024} of {usage.size_kib // 1024} MiB free"
+    quota = ", quota accounting ON" if usage.quota_accounting else ""
+    return f"{usage.fs_type}, {usage.free_kib // 1024} of {usage.size_kib // 1024} MiB free{quota}"
 
 
 def exports_cell(config: StorageConfig, exports: NfsExportsState) -> str:
@@ -413,6 +434,7 @@ def report_health(config: StorageConfig, site: SiteConfig) -> None:
     problems = pair_problems(config, nodes, [str(site.client_network)])
     pair = " + ".join(names)
     logger.info(
-        f"\n--> Storage pair {pair}: {verdict(nodes, problems)}\n{pair_table(config, nodes)}\n{notifications(config)}\n"
+        f"\n--> Storage pair {pair}: {verdict(nodes, problems)}\n{pair_table(config, nodes)}\n{notifications(config)}"
+        f"{quota_note(nodes)}\n"
     )
     pair_healthy(name=f"Pair {pair} is healthy", pair=pair, problems=problems)

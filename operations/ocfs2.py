@@ -19,7 +19,7 @@ from pyinfra.operations import files
 
 from facts.boot import MOUNT_LOCK
 from facts.lvm import ZERO_HEAD_BYTES, LvmReport
-from facts.ocfs2 import Ocfs2, Ocfs2Device
+from facts.ocfs2 import QUOTA_FEATURES, Ocfs2, Ocfs2Device
 from operations.drbd import changes_discarded_here
 from operations.ext4 import fstab_match
 from operations.report import report
@@ -149,6 +149,10 @@ def cluster_filesystem(
         "mkfs.ocfs2",
         "-q",
         "--fs-feature-level=max-features",
+        # The procedure's max-features, less quota accounting: nothing mounts with usrquota or
+        # grpquota, and after both nodes lost power the lab saw the second node's mount
+        # deadlock with its own quota recovery (docs/measurements.md, twenty-first session).
+        "--fs-features=" + ",".join(f"no{feature}" for feature in QUOTA_FEATURES),
         "-T",
         QuoteString(fs_type),
         "-N",

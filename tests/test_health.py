@@ -14,7 +14,7 @@ from facts.health import Fencing, StorageHealth, StorageHealthState, VerifyRecor
 from facts.nfs import NfsExportsState
 from facts.ocfs2 import Ocfs2State
 from facts.util import SECTION, script_file
-from operations.health import NodeHealth, notifications, pair_problems, pair_table, verdict
+from operations.health import NodeHealth, notifications, pair_problems, pair_table, quota_note, verdict
 from tests.helpers import drbd_resource
 from tests.test_lvm import lab_config
 
@@ -474,3 +474,30 @@ def test_a_verify_running_is_not_a_problem() -> None:
     assert pair_problems(CONFIG, nodes, CLIENTS) == [
         "torchio: drbd1 is VerifyT Primary/Primary UpToDate/Outdated, out of sync 0 KiB"
     ]
+
+
+def test_ocfs2_quota_accounting_is_read_and_noted_without_making_the_pair_unhealthy() -> None:
+    output = [
+        f"{SECTION}volumes",
+        "/vol/rep-no ext4 999320 930000",
+        "/vol/ocfs2-small ocfs2 1048576 700000 unwritten usrquota grpquota",
+        "/vol/ocfs2-large ocfs2 1048576 700000 unwritten",
+    ]
+    volumes = StorageHealth().process(output).volumes
+    assert volumes["/vol/ocfs2-small"] == VolumeUsage(
+        "ocfs2", 1048576, 700000, features=("unwritten", "usrquota", "grpquota")
+    )
+    assert volumes["/vol/ocfs2-small"].quota_accounting
+    assert not volumes["/vol/ocfs2-large"].quota_accounting
+    assert not volumes["/vol/rep-no"].quota_accounting
+    assert quota_note(pair()) == ""
+    nodes = pair()
+    fiori = nodes["fiori"]
+    assert fiori is not None
+    volumes = fiori.storage.volumes | volumes
+    nodes["fiori"] = dataclasses.replace(fiori, storage=dataclasses.replace(fiori.storage, volumes=volumes))
+    assert pair_problems(CONFIG, nodes, CLIENTS) == []
+    note = quota_note(nodes)
+    assert "ON on /vol/ocfs2-small (" in note and "/vol/ocfs2-large" not in note
+    assert "README, OCFS2 quota accounting" in note
+    assert "ocfs2, 683 of 1024 MiB free, quota accounting ON" in pair_table(CONFIG, nodes)

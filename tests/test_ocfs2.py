@@ -121,7 +121,10 @@ def mkfs(device: Ocfs2Device, online: bool = True, name: str = "fiori", one_legg
 def test_mkfs_on_the_first_node_of_a_blank_primary_primary_pair_behind_a_last_moment_check() -> None:
     commands = mkfs(BLANK_PRIMARY)
     assert "blkid -p" in commands[0] and "zero_head_bytes=1048576\n" in commands[0]
-    assert commands[1] == f"mkfs.ocfs2 -q --fs-feature-level=max-features -T mail -N 2 -L ocfs2-small {DRBD0}"
+    assert commands[1] == (
+        "mkfs.ocfs2 -q --fs-feature-level=max-features --fs-features=nousrquota,nogrpquota "
+        f"-T mail -N 2 -L ocfs2-small {DRBD0}"
+    )
 
 
 def test_mkfs_never_on_the_second_node() -> None:

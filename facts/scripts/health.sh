@@ -26,6 +26,10 @@ for mount_point in "$@"; do
         [ "$point" = "$mount_point" ] || continue
         case $frozen:$fs_type:$source in
         1:ocfs2:* | 1:*:/dev/drbd*) echo "$mount_point $fs_type frozen" ;;
+        *:ocfs2:*)
+            # The superblock's read-only compatible features (quota accounting among them).
+            echo "$mount_point $fs_type $(df -P -k "$mount_point" | awk 'NR == 2 { print $2, $4 }')" \
+                "$(tunefs.ocfs2 -Q '%O' "$source" 2>/dev/null)" ;;
         *) echo "$mount_point $fs_type $(df -P -k "$mount_point" | awk 'NR == 2 { print $2, $4 }')" ;;
         esac
         break

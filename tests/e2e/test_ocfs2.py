@@ -38,6 +38,11 @@ def test_both_volumes_mounted_on_both_nodes_with_the_procedures_options(
             assert mount.exists and mount.device == device and mount.filesystem == "ocfs2"
             assert set(OPTIONS) <= set(mount.options), mount.options
         assert node.check_output("blkid -p -s LABEL -o value /dev/drbd1") == "ocfs2-large"
+        for device in VOLUMES:
+            # The procedure's max-features, less quota accounting (README, OCFS2 quota accounting).
+            features = node.check_output(f"tunefs.ocfs2 -Q '%M %H %O' {device}").split()
+            assert {"sparse", "inline-data", "metaecc", "xattr", "refcount", "unwritten"} <= set(features)
+            assert "usrquota" not in features and "grpquota" not in features, features
         # The exported volume is mounted synchronously (nfsd's stable writes need it); the other not.
         assert "sync" in node.mount_point("/vol/ocfs2-small").options
         assert "sync" not in node.mount_point("/vol/ocfs2-large").options
