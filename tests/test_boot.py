@@ -39,6 +39,8 @@ def test_unit_orders_the_layers_and_stops_in_reverse() -> None:
     assert "After=network-online.target remote-fs.target o2cb.service ocfs2.service libvirtd.service" in lines
     assert "Before=nfs-server.service libvirt-guests.service" in lines
     assert "ExecStop=/usr/local/sbin/twinstore-storage stop" in lines
+    # A start a stop interrupted ran no ExecStop: the script leaves the pair cleanly then.
+    assert "ExecStopPost=/usr/local/sbin/twinstore-storage stopped" in lines
     # A node whose copy may be older waits for its peer for as long as that takes.
     assert "TimeoutStartSec=infinity" in lines and "RemainAfterExit=yes" in lines
 
@@ -213,3 +215,45 @@ def test_start_starts_the_autostart_pools_libvirt_could_not_start_before_the_mou
     )
     started = [call for call in calls if "pool-start" in call]
     assert started == ["virsh -q -c qemu:///system pool-start vmpool0", "virsh -q -c qemu:///system pool-start vmpool1"]
+
+
+def run_stopped(tmp_path: Path, exit_code: str, exit_status: str) -> tuple[list[str], str]:
+    """Run "stopped" as systemd's ExecStopPost does, with how the start ended in its environment,
+    on a node with one volume mounted, nfs-server active and every system command a stub."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "calls"
+    for command in ("drbdadm", "umount", "systemctl", "exportfs"):
+        stub = bin_dir / command
+        stub.write_text(f'#!/bin/sh\necho "{command} $*" >> {log}\n')
+        stub.chmod(0o755)
+    (tmp_path / "mounts").write_text("/dev/drbd0 /vol/ocfs2-small ocfs2\n")
+    text = script().replace("/proc/mounts", str(tmp_path / "mounts"))
+    environment = {**os.environ, "PATH": f"{bin_dir}:/usr/bin:/bin", "EXIT_CODE": exit_code, "EXIT_STATUS": exit_status}
+    result = subprocess.run(["bash", "-s", "stopped"], input=text, text=True, env=environment, capture_output=True)
+    assert result.returncode == 0, result.stderr
+    return (log.read_text().splitlines() if log.exists() else []), result.stderr
+
+
+def test_a_start_a_stop_interrupted_leaves_the_pair_as_a_stop_does(tmp_path: Path) -> None:
+    # systemd's environment for ExecStopPost after `systemctl stop` killed the start (systemd 252 on the lab).
+    calls, said = run_stopped(tmp_path, exit_code="killed", exit_status="TERM")
+    assert calls == [
+        "systemctl -q is-active nfs-server.service",
+        "exportfs -au",
+        "umount /vol/ocfs2-small",
+        "drbdadm secondary drbd0",
+        "drbdadm down drbd0",
+        "drbdadm secondary drbd1",
+        "drbdadm down drbd1",
+    ]
+    assert "the start was interrupted (SIGTERM)" in said
+
+
+def test_after_a_stop_or_a_failed_start_stopped_changes_nothing(tmp_path: Path) -> None:
+    # After ExecStop (the start had exited 0), and after a start that failed (exit 1): the node
+    # keeps serving what it could, as before this hook existed.
+    for number, status in enumerate(("0", "1")):
+        directory = tmp_path / str(number)
+        directory.mkdir()
+        assert run_stopped(directory, exit_code="exited", exit_status=status) == ([], "")

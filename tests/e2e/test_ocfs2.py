@@ -123,6 +123,42 @@ def test_boot_unit_replaces_drbd_service_and_a_second_start_changes_nothing(
     assert (fiori.check_output("grep ' ocfs2 ' /proc/mounts"), fiori.check_output("drbdadm role all")) == before
 
 
+def test_a_start_interrupted_by_a_stop_leaves_the_peer_cleanly_and_no_one_is_fenced(
+    converge: Run, fiori: testinfra.host.Host, torchio: testinfra.host.Host
+) -> None:
+    # systemd runs no ExecStop for a start it interrupts (a reboot while the node waits, resyncs
+    # or mounts): without ExecStopPost, fiori stayed connected and Primary until its network went
+    # down, and torchio froze I/O and fenced it (docs/measurements.md, twentieth session).
+    since = torchio.check_output("date +%s")
+    fiori.check_output("systemctl stop twinstore-storage.service")
+    wait_for(torchio, "grep -c 'cs:WFConnection ro:Primary/Unknown' /proc/drbd", "2", timeout=60)
+    torchio.check_output("head -c 1048576 /dev/urandom > /vol/ocfs2-large/while-fiori-was-out; sync")
+    expected = torchio.check_output("sha256sum /vol/ocfs2-large/while-fiori-was-out")
+    # The boot unit takes this lock before it mounts: held, its start stops there, connected and Primary.
+    fiori.check_output("systemd-run --unit=twinstore-test-hold flock /run/twinstore/mount.lock sleep 600")
+    try:
+        fiori.check_output("systemctl start --no-block twinstore-storage.service")
+        wait_for(fiori, HEALTHY, "2", timeout=180, every=2)
+        assert fiori.check_output("systemctl is-active twinstore-storage.service || true") == "activating"
+        fiori.check_output("systemctl stop twinstore-storage.service")
+    finally:
+        fiori.check_output("systemctl stop twinstore-test-hold.service || true")
+    # fiori left as a stop leaves: its resources down; torchio waits for it, I/O not frozen, no fencing.
+    assert fiori.check_output("grep -c ' cs:' /proc/drbd || true") == "0", fiori.check_output("cat /proc/drbd")
+    serving_alone = "grep -Ec 'cs:WFConnection ro:Primary/Unknown ds:UpToDate/[A-Za-z]+ C r' /proc/drbd"
+    assert torchio.check_output(serving_alone) == "2", torchio.check_output("cat /proc/drbd")
+    fenced = torchio.check_output(f"journalctl -q --no-pager -t twinstore-fence-peer --since @{since} | wc -l")
+    assert fenced == "0", torchio.check_output(f"journalctl -q --no-pager -t twinstore-fence-peer --since @{since}")
+    said = fiori.check_output("journalctl -q --no-pager -u twinstore-storage.service -n 30")
+    assert "the start was interrupted (SIGTERM)" in said, said
+
+    fiori.check_output("systemctl start twinstore-storage.service")
+    wait_for(fiori, HEALTHY, "2", timeout=180, every=2)
+    wait_for(fiori, MOUNTED, "2", timeout=60)
+    assert fiori.check_output("sha256sum /vol/ocfs2-large/while-fiori-was-out") == expected
+    torchio.check_output("rm /vol/ocfs2-large/while-fiori-was-out")
+
+
 def test_one_node_rebooted_while_the_other_keeps_writing_loses_nothing(
     converge: Run, fiori: testinfra.host.Host, torchio: testinfra.host.Host
 ) -> None:
