@@ -41,6 +41,17 @@ def test_a_converged_pair_is_reported_healthy_and_an_unexported_path_is_not(
     assert "/vol/rep-unison/pub" in torchio.check_output("exportfs -s")
 
 
+def tune_unmounted(nodes: tuple[testinfra.host.Host, ...], features: str) -> None:
+    """tunefs.ocfs2 --fs-features on ocfs2-large, unmounted on every node meanwhile (it refuses otherwise)."""
+    for node in nodes:
+        node.check_output("umount /vol/ocfs2-large")
+    try:
+        nodes[0].check_output(f"tunefs.ocfs2 --fs-features={features} /dev/drbd1 </dev/null")
+    finally:
+        for node in nodes:
+            node.check_output("mount /vol/ocfs2-large")
+
+
 def test_a_volume_with_ocfs2_quota_accounting_is_noted_and_the_readmes_way_out_turns_it_off(
     converge: Run, fiori: testinfra.host.Host, torchio: testinfra.host.Host
 ) -> None:
@@ -50,13 +61,7 @@ def test_a_volume_with_ocfs2_quota_accounting_is_noted_and_the_readmes_way_out_t
     nodes = (fiori, torchio)
     query = "tunefs.ocfs2 -Q '%O' /dev/drbd1"
     assert "quota" not in fiori.check_output(query)
-    for node in nodes:
-        node.check_output("umount /vol/ocfs2-large")
-    try:
-        fiori.check_output("tunefs.ocfs2 --fs-features=usrquota,grpquota /dev/drbd1 </dev/null")
-    finally:
-        for node in nodes:
-            node.check_output("mount /vol/ocfs2-large")
+    tune_unmounted(nodes, "usrquota,grpquota")
     assert fiori.check_output(query).split() == ["unwritten", "usrquota", "grpquota"]
     noted = run_pyinfra("-y", LAB_INVENTORY, "status.py")
     assert noted.returncode == 0, noted.output[-4000:]
@@ -64,13 +69,7 @@ def test_a_volume_with_ocfs2_quota_accounting_is_noted_and_the_readmes_way_out_t
     assert "quota accounting: ON on /vol/ocfs2-large (" in noted.output, noted.output[-4000:]
     assert "/vol/ocfs2-small" not in noted.output.split("quota accounting: ON on", 1)[1].splitlines()[0]
 
-    for node in nodes:
-        node.check_output("umount /vol/ocfs2-large")
-    try:
-        fiori.check_output("tunefs.ocfs2 --fs-features=nousrquota,nogrpquota /dev/drbd1 </dev/null")
-    finally:
-        for node in nodes:
-            node.check_output("mount /vol/ocfs2-large")
+    tune_unmounted(nodes, "nousrquota,nogrpquota")
     for node in nodes:
         wait_for(node, "grep -c ' /vol/ocfs2-large ocfs2 ' /proc/mounts", "1")
         assert node.check_output(query).split() == ["unwritten"]
