@@ -26,11 +26,12 @@ for mount_point in "$@"; do
         [ "$point" = "$mount_point" ] || continue
         case $frozen:$fs_type:$source in
         1:ocfs2:* | 1:*:/dev/drbd*) echo "$mount_point $fs_type frozen" ;;
-        *:ocfs2:*)
-            # The superblock's read-only compatible features (quota accounting among them).
-            echo "$mount_point $fs_type $(df -P -k "$mount_point" | awk 'NR == 2 { print $2, $4 }')" \
-                "$(tunefs.ocfs2 -Q '%O' "$source" 2>/dev/null)" ;;
-        *) echo "$mount_point $fs_type $(df -P -k "$mount_point" | awk 'NR == 2 { print $2, $4 }')" ;;
+        *)
+            features=""
+            # OCFS2's read-only compatible features (quota accounting among them).
+            if [ "$fs_type" = ocfs2 ]; then features=$(tunefs.ocfs2 -Q '%O' "$source" 2>/dev/null); fi
+            echo "$mount_point $fs_type $(df -P -k "$mount_point" | awk 'NR == 2 { print $2, $4 }') $features"
+            ;;
         esac
         break
     done < /proc/mounts
