@@ -24,6 +24,13 @@ def ssh_port_base() -> int:
     return int(os.environ.get("TWINSTORE_LAB_SSH_PORT", "2221"))
 
 
+def address_space_randomized() -> bool:
+    """Whether the guests' kernels randomize programs' address spaces (ASLR). Off in the lab,
+    where it only costs time (lab/machines.py); TWINSTORE_LAB_ASLR=1 turns it on again, for the
+    benchmark that compares the two (bench/converge.py)."""
+    return os.environ.get("TWINSTORE_LAB_ASLR") == "1"
+
+
 DATA_DISK_SIZE = "16G"
 LAN_PREFIX = 24
 

@@ -55,6 +55,17 @@ def test_guest_identity_comes_from_the_kernel_command_line() -> None:
     assert "twinstore.lan=192.168.1.7/24" in append
 
 
+def test_guests_run_without_address_space_randomization_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    def append() -> list[str]:
+        command = machines.qemu_command(guest("fiori"), Path("/images"))
+        return command[command.index("-append") + 1].split()
+
+    monkeypatch.delenv("TWINSTORE_LAB_ASLR", raising=False)
+    assert "norandmaps" in append()
+    monkeypatch.setenv("TWINSTORE_LAB_ASLR", "1")
+    assert "norandmaps" not in append()
+
+
 def test_host_key_is_read_from_the_console_and_pinned(lab_dir: Path) -> None:
     fiori = guest("fiori")
     fiori.console_log.parent.mkdir(parents=True)

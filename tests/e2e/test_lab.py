@@ -26,6 +26,9 @@ def test_the_three_guests_are_up_and_reachable(
     assert client.run("ping -c1 -W5 192.168.1.6").rc == 0
     # Each storage guest has its data disk for vg0, at least 12 GiB.
     assert int(fiori.check_output("blockdev --getsize64 /dev/vdb")) >= 12 * 1024**3
+    # The lab's guests run without address space randomization (lab/machines.py says why).
+    for node in (fiori, torchio, client):
+        assert node.check_output("cat /proc/sys/kernel/randomize_va_space") == "0"
 
 
 def test_guests_install_only_from_the_local_repository(fiori: testinfra.host.Host) -> None:
