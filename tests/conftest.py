@@ -1,17 +1,18 @@
 """The order of the suite, and its labs.
 
-`bash scripts/test` runs the suite in two pytest-xdist workers (`-n 2`), each with a lab of its
-own, because most of a fault scenario's time is spent waiting on the protocols' timeouts (DRBD's
-ping, o2cb's dead time, a node's boot), not on the host's CPU:
+`bash scripts/test` runs the suite in pytest-xdist workers, each with a lab of its own, because
+most of a fault scenario's time is spent waiting on the protocols' timeouts (DRBD's ping, o2cb's
+dead time, a node's boot), not on the host's CPU:
 
 - the first lab (worker gw0): the first converge of fresh guests, the tests of the converged
-  lab, the scenarios that replace guests, and `lab down`;
+  lab, and `lab down`;
 - the other labs: the unit tests and the scenarios in LAB_OF_SCENARIOS, each lab starting as a
   copy of the first one right after its converge (`python -m lab snapshot import`;
   tests/e2e/conftest.py).
 
-A third lab (`-n 3`, a third group in LAB_OF_SCENARIOS) made this 2-core host CPU-bound: every
-scenario took 1.3-1.6 times as long (docs/measurements.md, 2026-12-03, fourteenth session).
+`bash scripts/test` runs three workers (`-n 3`): since the guests run without ASLR (lab/machines.py)
+two labs left the host's two cores 39 % idle; before, a third lab had made it CPU-bound
+(docs/measurements.md, fourteenth and twenty-second sessions).
 
 Without xdist (`python -m pytest tests/e2e/test_faults.py`) everything runs in one lab, in the
 same order.
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
 FIRST_LAB = "first-lab"
 SECOND_LAB = "second-lab"
+THIRD_LAB = "third-lab"
 # Another lab's guests answer SSH this many ports above the previous lab's (each lab uses at most five).
 LAB_PORT_OFFSET = 10
 FIRST_WORKER = "gw0"
@@ -69,11 +71,17 @@ def phase(item: pytest.Item) -> int:
 
 # The scenarios that do not run in the first lab, by node id prefix (a module, or one test),
 # first match wins; balanced by their durations (bench/results/suite-*.json, "slowest").
-# Each lab waits about four minutes for the first one's converge before it starts.
+# Each lab waits about three minutes for the first one's converge before it starts.
 LAB_OF_SCENARIOS: tuple[tuple[str, str], ...] = (
-    ("tests/e2e/test_faults.py", SECOND_LAB),
+    ("tests/e2e/test_faults.py::test_a_pulled_cable_fences_one_node", SECOND_LAB),
+    ("tests/e2e/test_faults.py::test_a_fence_agent_that_cannot_reach_the_bmc", SECOND_LAB),
+    ("tests/e2e/test_verify.py", SECOND_LAB),
     # Its own lab, of the other release, after the second lab's scenarios.
     ("tests/e2e/test_release.py", SECOND_LAB),
+    # The three that share one power cut of both nodes, and the back-to-back cable pulled.
+    ("tests/e2e/test_faults.py", THIRD_LAB),
+    # After them: it replaces a guest, whose disks lose the lab's snapshots.
+    ("tests/e2e/test_drbd_legs.py", THIRD_LAB),
 )
 
 

@@ -8,21 +8,24 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import pytest
-
-import tests.conftest
-from tests.conftest import FIRST_LAB, LAB_OF_SCENARIOS, SECOND_LAB, lab_group, pytest_xdist_make_scheduler
+from tests.conftest import FIRST_LAB, LAB_OF_SCENARIOS, SECOND_LAB, THIRD_LAB, lab_group, pytest_xdist_make_scheduler
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_unit_tests_and_the_fault_scenarios_go_to_the_second_lab() -> None:
+def test_unit_tests_and_the_fault_scenarios_go_to_the_other_labs() -> None:
     assert lab_group("tests/test_validation.py::test_the_cli_stops_before_connecting") == SECOND_LAB
     assert lab_group("tests/e2e/test_ocfs2.py::test_public_links_exactly_as_the_procedure_lists_them") == FIRST_LAB
-    assert lab_group("tests/e2e/test_drbd_legs.py::test_one_legged_start") == FIRST_LAB
-    assert lab_group("tests/e2e/test_faults.py::test_both_nodes_lose_power_at_once_and_fiori_comes_back_first") == (
-        SECOND_LAB
-    )
+    assert lab_group("tests/e2e/test_faults.py::test_a_pulled_cable_fences_one_node_and_a_stale_node") == SECOND_LAB
+    assert lab_group("tests/e2e/test_verify.py::test_the_timer_verifies_a_corrupted_block") == SECOND_LAB
+    # The three scenarios that share one power cut of both nodes stay together.
+    for shared_cut in (
+        "test_both_nodes_lose_power_at_once_and_torchio_comes_back_first",
+        "test_both_nodes_lose_power_at_once_and_fiori_comes_back_first",
+        "test_a_peer_gone_for_good_is_replaced_only_by_an_explicit_promotion",
+    ):
+        assert lab_group(f"tests/e2e/test_faults.py::{shared_cut}") == THIRD_LAB
+    assert lab_group("tests/e2e/test_drbd_legs.py::test_one_legged_start") == THIRD_LAB
 
 
 def test_every_prefix_names_a_module_or_test_that_exists() -> None:
@@ -60,6 +63,7 @@ COLLECTION = [
     "tests/e2e/test_lab.py::test_facts",
     "tests/e2e/test_faults.py::test_a_pulled_cable",
     "tests/e2e/test_faults.py::test_a_fence_agent_that_cannot_reach_the_bmc_leaves_io_frozen",
+    "tests/e2e/test_faults.py::test_both_nodes_lose_power_at_once_and_fiori_comes_back_first",
     "tests/e2e/test_drbd_legs.py::test_one_legged_start",
     "tests/e2e/test_lab.py::test_lab_down",
 ]
@@ -88,33 +92,15 @@ def run_scheduler(workers: int, collection: list[str] = COLLECTION) -> dict[str,
     return {node.name: {lab_group(collection[index]) for index in node.sent} for node in nodes}
 
 
-THIRD_LAB = "third-lab"
-
-
-@pytest.fixture
-def three_labs(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The legs scenario and the failing fence agent in a lab of their own (measured, and left)."""
-    table = (
-        ("tests/e2e/test_faults.py::test_a_fence_agent_that_cannot_reach_the_bmc", THIRD_LAB),
-        ("tests/e2e/test_drbd_legs.py", THIRD_LAB),
-        ("tests/e2e/test_faults.py", SECOND_LAB),
-    )
-    monkeypatch.setattr(tests.conftest, "LAB_OF_SCENARIOS", table)
-
-
-def test_two_workers_run_a_lab_each_the_first_lab_on_the_first() -> None:
-    assert run_scheduler(2) == {"gw0": {FIRST_LAB}, "gw1": {SECOND_LAB}}
-
-
-def test_three_workers_run_three_labs_one_each(three_labs: None) -> None:
+def test_three_workers_run_three_labs_one_each() -> None:
     assert run_scheduler(3) == {"gw0": {FIRST_LAB}, "gw1": {SECOND_LAB}, "gw2": {THIRD_LAB}}
 
 
-def test_with_fewer_workers_than_labs_the_first_lab_stays_alone_and_the_others_share(three_labs: None) -> None:
+def test_with_fewer_workers_than_labs_the_first_lab_stays_alone_and_the_others_share() -> None:
     assert run_scheduler(2) == {"gw0": {FIRST_LAB}, "gw1": {SECOND_LAB, THIRD_LAB}}
 
 
-def test_without_the_first_labs_tests_any_worker_runs_any_lab(three_labs: None) -> None:
+def test_without_the_first_labs_tests_any_worker_runs_any_lab() -> None:
     scenarios = [nodeid for nodeid in COLLECTION if lab_group(nodeid) != FIRST_LAB]
     sent = run_scheduler(2, scenarios)
     assert sent["gw0"] | sent["gw1"] == {SECOND_LAB, THIRD_LAB}

@@ -3,7 +3,7 @@
 fiori's data disk is blanked (its packages stay installed); torchio is replaced while fiori
 starts alone: a fresh guest with a blank data disk and a new host key, as after a lost machine.
 fiori serves an NFS client that keeps writing while torchio is rebuilt with --limit and fully
-synced. Runs after the tests of the converged lab.
+synced. Starts from the converged snapshot, after the other scenarios of its lab (tests/conftest.py).
 """
 
 from __future__ import annotations
