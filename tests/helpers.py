@@ -28,7 +28,7 @@ def secret_file_for_tests(name: str = "drbd-secret", content: str = "unit-test-s
     directory = Path(tempfile.gettempdir()) / f"twinstore-tests-{os.getuid()}"
     directory.mkdir(mode=0o700, exist_ok=True)
     path = directory / name
-    # Replaced in one step: the suite's two workers write and read it at the same time.
+    # Replaced in one step: the suite's workers write and read it at the same time.
     temporary = directory / f".{name}.{os.getpid()}"
     temporary.write_text(content)
     temporary.chmod(0o600)
