@@ -146,9 +146,6 @@ def upgrade_node(node: str, peer: str, writer: AckWriter, key: str) -> None:
     assert HEALTHY in ssh(node, "cat /proc/drbd")
     phase(f"{node}: --dry", started)
 
-    # The lab's own quirk of a Debian 13 guest (lab/image.py RELEASE_FILES), as its image has it.
-    for path, content in upgrade.new_release_files().items():
-        ssh(node, f"mkdir -p /{Path(path).parent} && cat > /{path}", content.encode())
     ssh(node, f"cat > {KEY_FILE}", key.encode())
     acked_before = len(writer.acked_through(peer))
     started = time.monotonic()

@@ -158,6 +158,12 @@ LAB_FILES = {
     # took 10 s of each boot to unpack under TCG.
     "etc/initramfs-tools/conf.d/twinstore-lab.conf": "MODULES=list\nCOMPRESS=gzip\n",
     "etc/initramfs-tools/modules": "virtio_pci\nvirtio_blk\ncrc32c_generic\next4\n",
+    # Under TCG systemd-udevd can start late, and ifupdown-pre's `udevadm settle` return before it
+    # has run the coldplug: networking.service then found no eth0/eth1 (virtio_net not loaded
+    # yet) and the guest never came on the network. Seen on Debian 13 first, and on Debian 12
+    # once its boot got faster (guests without ASLR): the module is loaded early on both, by
+    # systemd-modules-load.
+    "etc/modules-load.d/twinstore-lab.conf": "virtio_net\n",
     # Without udev in the initramfs: its coldplug and settle took 12 s of each boot under TCG,
     # and the root disk needs none of it (the modules above are loaded by the initramfs itself,
     # devtmpfs makes /dev/vda, and wait_for_udev returns at once without udevadm). The real
@@ -177,15 +183,6 @@ LAB_FILES = {
     # the check that creates the hold and trace queues.
     "etc/systemd/system/postfix@-.service.d/twinstore-lab.conf": "[Service]\n"
     "ExecStartPre=-/bin/sh -c 'cd /var/spool/postfix && test -d hold && test -d trace && touch quick-start'\n",
-}
-
-# Files only one release's image carries. On Debian 13, systemd-udevd starts late under TCG and
-# ifupdown-pre's `udevadm settle` returns before it has run the coldplug, so networking.service
-# found no eth0/eth1 (virtio_net not loaded yet) and the guest never came on the network: the
-# module is loaded early instead, by systemd-modules-load.
-RELEASE_FILES: dict[str, dict[str, str]] = {
-    "bookworm": {},
-    "trixie": {"etc/modules-load.d/twinstore-lab.conf": "virtio_net\n"},
 }
 
 # Background jobs that would make guests busy or change things between two deploy runs.
@@ -233,7 +230,6 @@ def recipe_hash() -> str:
             *MASKED_GENERATORS,
             repr(LAB_FILES),
             repr(ROLE_FILES),
-            *([repr(RELEASE_FILES[release()])] if RELEASE_FILES[release()] else []),
         ]
     )
     digest = hashlib.sha256(recipe.encode())
@@ -365,7 +361,7 @@ def _build(target: Path) -> Path:
     (root / "etc" / "resolv.conf").write_text("")
 
     print("lab: configuring first boot ...", flush=True)
-    for relative, content in {**LAB_FILES, **RELEASE_FILES[release()]}.items():
+    for relative, content in LAB_FILES.items():
         (root / relative).parent.mkdir(parents=True, exist_ok=True)
         (root / relative).write_text(content)
     (root / INITRAMFS_HOOK).chmod(0o755)

@@ -128,11 +128,6 @@ def build_upgrade_repo() -> Path:
     return target
 
 
-# What a guest of the new release's image carries that an upgraded one must get too (lab/image.py).
-def new_release_files() -> dict[str, str]:
-    return image.RELEASE_FILES[TO_RELEASE]
-
-
 @contextlib.contextmanager
 def reboots_into_new_release(name: str) -> Iterator[None]:
     """While the block runs, a reboot of the guest (the upgrade's) powers it off and this starts it
