@@ -81,12 +81,23 @@ def read_all(host: Host, present: str, absent: str, directory: str) -> list[obje
     ]
 
 
+def hold_atime(*paths: Path) -> None:
+    """Keep atime still while a test compares two reads of the same paths.
+
+    Under relatime a read moves atime while atime is not after mtime and ctime (readlink counts as
+    a read of a link), so a stat before and one after could differ when a second ticks between
+    them (CI met it). An atime an hour ahead of both keeps it still.
+    """
+    now = time.time()
+    for path in paths:
+        os.utime(path, (now + 3600, now), follow_symlinks=False)
+
+
 def test_prefetch_answers_as_separate_reads_would(local_host: tuple[Host, list[str]], tmp_path: Path) -> None:
     host, sent = local_host
     present = tmp_path / "present.conf"
     present.write_text("content\n")
-    # Settle atime (relatime moves it on the first read after a write; see below).
-    present.read_text()
+    hold_atime(present)
     absent = str(tmp_path / "absent.conf")
     fact_cache.prefetch_for_operations(host, files=[str(present), absent], directories=[str(tmp_path)])
     assert len(sent) == 1
@@ -149,9 +160,7 @@ def test_one_program_answers_every_path_as_its_own_read_would(
     (tmp_path / "file with 'quote' and space").write_text("content\n")
     (tmp_path / "link").symlink_to(tmp_path / "file with 'quote' and space")
     (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
-    # Read once now: with relatime, the first read after a write moves atime, and sha1sum's
-    # read in the prefetch would otherwise make the second stat differ when a second ticks.
-    (tmp_path / "file with 'quote' and space").read_text()
+    hold_atime(*(tmp_path / name for name in ("dir", "file with 'quote' and space", "link", "dangling")))
     paths = {
         name: str(tmp_path / name) for name in ("dir", "file with 'quote' and space", "link", "dangling", "absent")
     }
