@@ -42,8 +42,13 @@ def seconds(samples: list[float]) -> str:
     return f"{median:.1f} s{spread}"
 
 
+def taken(result: dict[str, Any]) -> str:
+    # Date and time: two results of one day and one commit (a before and an after) stay apart.
+    return str(result["taken"][:16]).replace("T", " ")
+
+
 def markdown_table(results: list[dict[str, Any]]) -> str:
-    header = "| | " + " | ".join(f"{result['taken'][:10]} `{result['commit']}`" for result in results) + " |"
+    header = "| | " + " | ".join(f"{taken(result)} `{result['commit']}`" for result in results) + " |"
     rows = [header, "|---" * (len(results) + 1) + "|"]
     for key, label in STEPS:
         rows.append(f"| {label} | " + " | ".join(seconds(result.get(key, [])) for result in results) + " |")
@@ -87,9 +92,11 @@ def plot(results: list[dict[str, Any]], output: Path) -> None:
     figure, axes = plt.subplots(figsize=(8, 3.5))
     width = 0.8 / len(results)
     for index, result in enumerate(results):
-        medians = [statistics.median(result.get(key) or [0.0]) for key, _ in STEPS]
-        positions = [step + index * width for step in range(len(STEPS))]
-        axes.barh(positions, medians, height=width, label=f"{result['taken'][:10]} {result['commit']}")
+        # A step a result did not measure gets no bar (not a bar of 0 s).
+        measured = [(step, statistics.median(result[key])) for step, (key, _) in enumerate(STEPS) if result.get(key)]
+        positions = [step + index * width for step, _ in measured]
+        medians = [median for _, median in measured]
+        axes.barh(positions, medians, height=width, label=f"{taken(result)} {result['commit']}")
         for position, value in zip(positions, medians, strict=True):
             axes.text(value, position, f" {value:.0f} s", va="center", fontsize=8)
     axes.set_yticks([step + 0.4 - width / 2 for step in range(len(STEPS))], [label for _, label in STEPS])
