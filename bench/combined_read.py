@@ -7,8 +7,10 @@ command sent to each host that is a combined read (twinstore/fact_cache.py: sect
 "#twinstore-fact N" markers), then runs that command again on the host under bash N times
 (default 3), each section's end marker stamped with bash's $EPOCHREALTIME (no program started
 for it), and records in bench/results/combined-read-*.json each section's median time and the
-start of its command, slowest first, per host. Under TCG a program started costs 60-100 ms: the
-sections that start many are the ones to make cheaper.
+start of its command, slowest first, per host (their sum: total_s), and the median time of the
+whole read run as pyinfra runs it, under sh (total_sh_s; bash's sections cost more). Under TCG
+every program started costs milliseconds: the sections that start many are the ones to make
+cheaper.
 """
 
 from __future__ import annotations
@@ -88,6 +90,21 @@ def timed_sections(host: str, text: str) -> dict[int, float]:
     }
 
 
+def timed_whole(host: str, text: str) -> float:
+    """Run the read once on the host as pyinfra does, under sh, unchanged; its seconds."""
+    # bash only stamps the start and the end: its sections cost more than sh's (a bash subshell
+    # starts slower under TCG), so the sections' sum is a breakdown, and this is the total.
+    script = 'begin=$EPOCHREALTIME; sh -c "$1" >/dev/null 2>&1; echo "$begin $EPOCHREALTIME"'
+    result = subprocess.run(
+        [*ssh_command(host), f"bash -c {shlex.quote(script)} _ {shlex.quote(text)}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    begin, end = (float(stamp.replace(",", ".")) for stamp in result.stdout.split()[-2:])
+    return round(end - begin, 3)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3)
@@ -100,6 +117,7 @@ def main() -> None:
         starts = section_starts(text)
         medians = {index: statistics.median(sample.get(index, 0.0) for sample in samples) for index in starts}
         hosts[host] = {
+            "total_sh_s": statistics.median(timed_whole(host, text) for _ in range(args.runs)),
             "total_s": round(sum(medians.values()), 2),
             "sections": [
                 {"seconds": seconds, "command": starts[index]}
