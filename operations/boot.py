@@ -119,5 +119,5 @@ def configure_boot(config: StorageConfig) -> None:
         unit=UNIT,
         cluster=config.ocfs2_cluster.name,
         devices=config.ocfs2_devices,
-        mount_points=[volume.mount_point for volume in config.ocfs2_volumes.values()],
+        mount_points=config.ocfs2_mounts,
     )

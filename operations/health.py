@@ -26,7 +26,6 @@ from operations.unison import sync_record_on
 from operations.util import operation_script
 from twinstore.config import NfsExport, SiteConfig, StorageConfig
 from twinstore.fact_cache import prefetch
-from twinstore.validation import volume_mounts
 
 
 @dataclass(frozen=True)
@@ -47,7 +46,7 @@ def read_node_health(config: StorageConfig, name: str) -> NodeHealth | None:
     storage_args = {
         "cluster": config.ocfs2_cluster.name,
         "last_run_file": sync_record_on(config, name),
-        "mount_points": volume_mounts(config),
+        "mount_points": config.volume_mounts,
     }
     try:
         prefetch(
@@ -126,7 +125,7 @@ def fencing_problems(config: StorageConfig, name: str, node: NodeHealth) -> list
 def pair_problems(config: StorageConfig, nodes: dict[str, NodeHealth | None], default_clients: list[str]) -> list[str]:
     """Everything that keeps the pair from being healthy, one sentence each."""
     problems = []
-    wanted_mounts = volume_mounts(config)
+    wanted_mounts = config.volume_mounts
     for name, node in nodes.items():
         if node is None:
             problems.append(f"{name} cannot be reached")
@@ -284,7 +283,7 @@ def row_labels(config: StorageConfig) -> list[str]:
         "boot",
         *(f"DRBD {resource}" for resource in config.drbd_resources),
         "o2cb",
-        *volume_mounts(config),
+        *config.volume_mounts,
         "exports",
         "unison",
         *(f"verify {resource}" for resource in config.drbd_resources),
@@ -297,7 +296,7 @@ def node_cells(config: StorageConfig, node: NodeHealth, is_client: bool, is_veri
         boot_cell(node.boot),
         *(drbd_cell(node.drbd.get(resource)) for resource in config.drbd_resources),
         o2cb_cell(node),
-        *(volume_cell(node.storage, mount_point) for mount_point in volume_mounts(config)),
+        *(volume_cell(node.storage, mount_point) for mount_point in config.volume_mounts),
         exports_cell(config, node.exports),
         unison_cell(node.storage, is_client),
         *(verify_cell(config, node.storage, resource, is_verifier) for resource in config.drbd_resources),

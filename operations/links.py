@@ -16,7 +16,6 @@ from facts.links import PublicPath, PublicPaths
 from operations.report import report
 from twinstore.config import StorageConfig
 from twinstore.fact_cache import FactReads, prefetch_reads
-from twinstore.validation import resolve_volume_mount
 
 
 @operation()
@@ -61,7 +60,7 @@ def public_link(
 
 def link_arguments(config: StorageConfig) -> list[tuple[str, str, str]]:
     """(path, target, volume) of every public link."""
-    return [(link.path, link.target, resolve_volume_mount(config, link.target)) for link in config.public_links]
+    return [(link.path, link.target, config.resolve_volume_mount(link.target)) for link in config.public_links]
 
 
 def fact_reads(config: StorageConfig) -> FactReads:

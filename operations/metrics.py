@@ -24,7 +24,6 @@ from operations.util import unit_state
 from twinstore.config import StorageConfig
 from twinstore.fact_cache import FactReads, prefetch_reads
 from twinstore.templating import jinja_env_kwargs
-from twinstore.validation import volume_mounts
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "metrics"
 SCRIPT = "/usr/local/sbin/twinstore-metrics"
@@ -59,7 +58,7 @@ def metrics_script_values(config: StorageConfig, node: str) -> dict[str, Any]:
         "textfile_directory": config.metrics.textfile_directory,
         "cluster": config.ocfs2_cluster.name,
         "resources": config.resource_minors,
-        "mount_points": volume_mounts(config),
+        "mount_points": config.volume_mounts,
         "exports": [export.path for export in config.nfs_exports],
         "last_run_file": sync_record_on(config, node),
         "verify_state": VERIFY_STATE,

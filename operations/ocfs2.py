@@ -243,7 +243,7 @@ def grows(device: Ocfs2Device | None, drbd_grows_now: bool) -> bool:
 def fact_reads(config: StorageConfig) -> FactReads:
     return FactReads(
         files=["/etc/ocfs2/cluster.conf", "/etc/default/o2cb"],
-        directories=["/etc/ocfs2", *(volume.mount_point for volume in config.ocfs2_volumes.values())],
+        directories=["/etc/ocfs2", *config.ocfs2_mounts],
         lines=[("/etc/fstab", fstab_match(volume.mount_point), True) for volume in config.ocfs2_volumes.values()],
         facts=[(Ocfs2, {"cluster": config.ocfs2_cluster.name, "devices": config.ocfs2_devices}), (LvmReport, {})],
     )

@@ -312,7 +312,7 @@ def configure_replication_link(config: StorageConfig, move: LinkMove) -> None:
             host.log(f"out of service for this: {difference}", logger.warning)
         nothing_holds(
             name="Nothing else uses the OCFS2 volumes",
-            mount_points=[volume.mount_point for volume in config.ocfs2_volumes.values()],
+            mount_points=config.ocfs2_mounts,
             purpose="the move",
         )
         out_of_service(name=f"{move_title(config, move)}: take the node out of service", reasons=move.reasons)

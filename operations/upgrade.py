@@ -166,7 +166,7 @@ def configure_upgrade(config: StorageConfig) -> None:
     # First, so that a volume someone holds stops the run before anything changes.
     nothing_holds(
         name="Nothing else uses the OCFS2 volumes",
-        mount_points=[volume.mount_point for volume in config.ocfs2_volumes.values()],
+        mount_points=config.ocfs2_mounts,
         purpose="the upgrade",
     )
     sources_for(config, release.codename(), target)

@@ -13,7 +13,6 @@ from facts.links import PublicPath, PublicPaths
 from operations.links import public_link
 from tests.helpers import FakeHost, real_views
 from twinstore.config import StorageConfig
-from twinstore.validation import resolve_volume_mount
 
 PATH, TARGET, VOLUME = "/vol/home", "/vol/ocfs2-small/home", "/vol/ocfs2-small"
 OUTPUT = [
@@ -86,7 +85,7 @@ def test_directory_with_content_or_a_file_is_never_replaced() -> None:
 def test_each_target_belongs_to_the_deepest_volume_holding_it() -> None:
     view = next(view for view in real_views() if view.name == "fiori")
     config = StorageConfig.model_validate({k: view.data[k] for k in StorageConfig.model_fields if k in view.data})
-    volumes = {link.path: resolve_volume_mount(config, link.target) for link in config.public_links}
+    volumes = {link.path: config.resolve_volume_mount(link.target) for link in config.public_links}
     assert volumes == {
         "/vol/scratch": "/vol/rep-no",
         "/vol/vmpool0": "/vol/rep-no",

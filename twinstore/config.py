@@ -913,6 +913,28 @@ class StorageConfig(Model):
                 return link.target + path[len(link.path) :]
         return path
 
+    @property
+    def ocfs2_mounts(self) -> list[str]:
+        """The OCFS2 volumes' mount points, in their configured order."""
+        return [volume.mount_point for volume in self.ocfs2_volumes.values()]
+
+    @property
+    def volume_mounts(self) -> list[str]:
+        """Every configured mount point: ext4 and unison logical volumes, and OCFS2 volumes."""
+        mounts = [volume.mount_point for volume in self.logical_volumes.values() if volume.mount_point]
+        return mounts + self.ocfs2_mounts
+
+    @property
+    def exported_volume_mounts(self) -> list[str]:
+        """Mount points whose data is replicated and so may be exported: OCFS2 and unison volumes."""
+        unison = [volume.mount_point for volume in self.logical_volumes.values() if volume.role == "unison"]
+        return self.ocfs2_mounts + [mount for mount in unison if mount]
+
+    def resolve_volume_mount(self, path: str) -> str:
+        """The mount point of the volume that holds a path (validation guarantees there is one)."""
+        holders = [mount for mount in self.volume_mounts if is_under(path, mount)]
+        return max(holders, key=len) if holders else "/"
+
     def ocfs2_mount_options_for(self, volume: Ocfs2Volume) -> list[str]:
         """
         The volume's mount options: ocfs2_mount_options, plus ``sync`` when NFS exports from it.

@@ -267,37 +267,6 @@ def _unknown_keys(view: HostView) -> list[Problem]:
 # --- cross-object rules -------------------------------------------------------------------
 
 
-_is_under = is_under
-
-
-def resolve_public_path(config: StorageConfig, path: str) -> str:
-    """Follow the public symlinks under /vol to the server-side path (one level, as the procedure)."""
-    return config.resolve_public_path(path)
-
-
-def volume_mounts(config: StorageConfig) -> list[str]:
-    """Every configured mount point: ext4 and unison logical volumes, and OCFS2 volumes."""
-    mounts = [volume.mount_point for volume in config.logical_volumes.values() if volume.mount_point]
-    return mounts + [volume.mount_point for volume in config.ocfs2_volumes.values()]
-
-
-def resolve_volume_mount(config: StorageConfig, path: str) -> str:
-    """The mount point of the volume that holds a path (validation guarantees there is one)."""
-    holders = [mount for mount in volume_mounts(config) if _is_under(path, mount)]
-    return max(holders, key=len) if holders else "/"
-
-
-def exported_volume_mounts(config: StorageConfig) -> list[str]:
-    """Mount points whose data is replicated and so may be exported: OCFS2 and unison volumes."""
-    mounts = [volume.mount_point for volume in config.ocfs2_volumes.values()]
-    mounts += [
-        volume.mount_point
-        for volume in config.logical_volumes.values()
-        if volume.role == "unison" and volume.mount_point
-    ]
-    return mounts
-
-
 def _duplicates(items: list[tuple[str, Any]]) -> dict[Any, list[str]]:
     seen: dict[Any, list[str]] = defaultdict(list)
     for name, value in items:
@@ -518,25 +487,21 @@ def pair_problems(config: StorageConfig, view: HostView, storage_hosts: dict[str
                 "with DRBD's metadata the backing volume must be at least 2112M",
             )
 
-    mounts = [(f"logical_volumes.{name}.mount_point", v.mount_point) for name, v in volumes.items() if v.mount_point]
-    mounts += [(f"ocfs2_volumes.{name}.mount_point", v.mount_point) for name, v in config.ocfs2_volumes.items()]
-
-    mount_points = [mount for _, mount in mounts]
     for i, link in enumerate(config.public_links):
-        if not any(_is_under(link.target, mount) and link.target != mount for mount in mount_points):
+        if not any(is_under(link.target, mount) and link.target != mount for mount in config.volume_mounts):
             add(
                 "public_links",
                 f"public_links.{i}.target",
                 link.target,
                 "must lie inside a configured volume's mount point",
             )
-        if link.path in mount_points:
+        if link.path in config.volume_mounts:
             add("public_links", f"public_links.{i}.path", link.path, "is a volume's mount point")
 
-    exported = exported_volume_mounts(config)
+    exported = config.exported_volume_mounts
     for i, export in enumerate(config.nfs_exports):
-        real = resolve_public_path(config, export.path)
-        if not any(_is_under(real, mount) for mount in exported):
+        real = config.resolve_public_path(export.path)
+        if not any(is_under(real, mount) for mount in exported):
             add(
                 "nfs_exports",
                 f"nfs_exports.{i}.path",
@@ -617,7 +582,7 @@ def validate(views: list[HostView]) -> list[Problem]:
                 )
 
     exports = [
-        (config, resolve_public_path(config, export.path), export.path)
+        (config, config.resolve_public_path(export.path), export.path)
         for config in storage.values()
         for export in config.nfs_exports
     ]
@@ -640,7 +605,7 @@ def validate(views: list[HostView]) -> list[Problem]:
         for map_name, entries in nis.automount_maps.items():
             for key, entry in entries.items():
                 where = f"automount_maps.{map_name}.{key}"
-                if not any(_is_under(entry.path, public) for _, _, public in exports):
+                if not any(is_under(entry.path, public) for _, _, public in exports):
                     problems.append(
                         Problem(
                             view.source("automount_maps"),
