@@ -413,7 +413,7 @@ def split_brains_reported(newest: int, seen_file: str) -> Generator[StringComman
 
 @deploy("Health of the storage pair")
 def report_health(config: StorageConfig, site: SiteConfig) -> None:
-    names = [node.name for node in config.nodes]
+    names = config.node_names
     # Every node remembers the split brains this run reports from its own kernel log.
     own = read_node_health(config, host.name)
     split_brains_reported(

@@ -874,6 +874,11 @@ class StorageConfig(Model):
         """name:minor of each DRBD resource, as the node-side scripts take them (metrics, verify)."""
         return [f"{name}:{resource.minor}" for name, resource in self.drbd_resources.items()]
 
+    @property
+    def node_names(self) -> list[str]:
+        """The pair's node names, in their configured order."""
+        return [node.name for node in self.nodes]
+
     def node(self, name: str) -> Node:
         return next(node for node in self.nodes if node.name == name)
 

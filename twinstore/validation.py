@@ -274,7 +274,12 @@ def _duplicates(items: list[tuple[str, Any]]) -> dict[Any, list[str]]:
     return {value: names for value, names in seen.items() if len(names) > 1}
 
 
-def _check_fencing(config: StorageConfig, add: Callable[[str, str, Any, str], None]) -> None:
+# How a rule reports a problem: the top-level key (for the file it came from), the field's path,
+# its value, and the rule it broke.
+AddProblem = Callable[[str, str, Any, str], None]
+
+
+def _check_fencing(config: StorageConfig, add: AddProblem) -> None:
     """Two Primaries need fencing, and fencing must end before o2cb fences the survivor."""
     if not config.drbd_options.allow_two_primaries or len(config.nodes) != 2:
         return
@@ -355,22 +360,14 @@ def _unique_values(config: StorageConfig) -> list[tuple[list[tuple[str, Any]], s
     ]
 
 
-def pair_problems(config: StorageConfig, view: HostView, storage_hosts: dict[str, StorageConfig]) -> list[Problem]:
-    """Rules that relate several objects of one storage pair's configuration."""
-    problems: list[Problem] = []
-    src = view.source
-
-    def add(key: str, field_path: str, value: Any, rule: str) -> None:
-        problems.append(Problem(src(key), field_path, _short(value), rule))
-
-    _check_fencing(config, add)
-    for items, rule in _unique_values(config):
-        for value, names in _duplicates(items).items():
-            add(names[-1].split(".")[0], names[-1], value, f"{rule} (also {names[0]})")
+def _check_nodes(
+    config: StorageConfig, view: HostView, storage_hosts: dict[str, StorageConfig], add: AddProblem
+) -> None:
+    """The pair's nodes: hosts of the inventory that name the same pair, and their addresses."""
     for i, node in enumerate(config.nodes):
         if node.name not in storage_hosts:
             add("nodes", f"nodes.{i}.name", node.name, f"must be a host of the inventory's '{STORAGE_GROUP}' group")
-        elif [n.name for n in storage_hosts[node.name].nodes] != [n.name for n in config.nodes]:
+        elif storage_hosts[node.name].node_names != config.node_names:
             add("nodes", f"nodes.{i}.name", node.name, "this host's own data names a different pair")
         if node.link_address and node.link_address in [n.lan_address for n in config.nodes]:
             add(
@@ -379,11 +376,11 @@ def pair_problems(config: StorageConfig, view: HostView, storage_hosts: dict[str
                 node.link_address,
                 "the back-to-back address must differ from every LAN address",
             )
-    if view.name not in [node.name for node in config.nodes]:
+    if view.name not in config.node_names:
         add(
             "nodes",
             "nodes",
-            [node.name for node in config.nodes],
+            config.node_names,
             f"host '{view.name}' is in group '{STORAGE_GROUP}' but not one of its pair's nodes",
         )
     if config.replication_link.mode == "backlink":
@@ -407,7 +404,10 @@ def pair_problems(config: StorageConfig, view: HostView, storage_hosts: dict[str
                 [str(n.link_address) for n in config.nodes],
                 "back-to-back addresses must share one subnet",
             )
-    node_names = [node.name for node in config.nodes]
+
+
+def _check_one_run_switches(config: StorageConfig, src: Callable[[str], str], add: AddProblem) -> None:
+    """The decisions a user takes for one run, on the command line, one at a time."""
     for key, risk in ONE_RUN_SWITCHES.items():
         value = getattr(config, key)
         if value is None:
@@ -420,7 +420,7 @@ def pair_problems(config: StorageConfig, view: HostView, storage_hosts: dict[str
                 f"only for one run, on the command line (--data {key}=NODE): kept in a file it would {risk} "
                 "the next time the situation arises, with no one deciding",
             )
-        if value not in node_names:
+        if value not in config.node_names:
             add(key, key, value, "must name one of this pair's nodes")
     if config.upgrade_to is not None:
         if src("upgrade_to") != "--data":
@@ -447,6 +447,9 @@ def pair_problems(config: StorageConfig, view: HostView, storage_hosts: dict[str
             "promote_alone and split_brain_discard are separate decisions; run them one at a time",
         )
 
+
+def _check_references(config: StorageConfig, add: AddProblem) -> None:
+    """What the DRBD resources and OCFS2 volumes name, and what that asks of it."""
     volumes = config.logical_volumes
     resources = config.drbd_resources
     for name, res in resources.items():
@@ -487,6 +490,9 @@ def pair_problems(config: StorageConfig, view: HostView, storage_hosts: dict[str
                 "with DRBD's metadata the backing volume must be at least 2112M",
             )
 
+
+def _check_paths(config: StorageConfig, add: AddProblem) -> None:
+    """Public links inside the volumes, and exports of replicated data only."""
     for i, link in enumerate(config.public_links):
         if not any(is_under(link.target, mount) and link.target != mount for mount in config.volume_mounts):
             add(
@@ -510,8 +516,11 @@ def pair_problems(config: StorageConfig, view: HostView, storage_hosts: dict[str
                 f"({', '.join(sorted(exported))}); unreplicated data is not exported",
             )
 
+
+def _check_names(config: StorageConfig, add: AddProblem) -> None:
+    """unison's volume and client, and the names /etc/hosts gets besides the nodes."""
     unison = config.unison
-    unison_volume = volumes.get(unison.volume)
+    unison_volume = config.logical_volumes.get(unison.volume)
     if unison_volume is None:
         add("unison", "unison.volume", unison.volume, "must name a volume in logical_volumes")
     elif unison_volume.role != "unison":
@@ -522,17 +531,36 @@ def pair_problems(config: StorageConfig, view: HostView, storage_hosts: dict[str
             f"the volume has role '{unison_volume.role}'; "
             "unison keeps only a volume with role 'unison' (never a DRBD-backed one)",
         )
-    if unison.client not in [node.name for node in config.nodes]:
+    if unison.client not in config.node_names:
         add("unison", "unison.client", unison.client, "must name one of this pair's nodes")
 
     for name in config.extra_hosts:
-        if name in node_names or name == "localhost":
+        if name in config.node_names or name == "localhost":
             add(
                 "extra_hosts",
                 f"extra_hosts.{name}",
                 name,
                 "already in /etc/hosts (localhost and the pair's nodes are written from nodes)",
             )
+
+
+def pair_problems(config: StorageConfig, view: HostView, storage_hosts: dict[str, StorageConfig]) -> list[Problem]:
+    """Rules that relate several objects of one storage pair's configuration."""
+    problems: list[Problem] = []
+    src = view.source
+
+    def add(key: str, field_path: str, value: Any, rule: str) -> None:
+        problems.append(Problem(src(key), field_path, _short(value), rule))
+
+    _check_fencing(config, add)
+    for items, rule in _unique_values(config):
+        for value, names in _duplicates(items).items():
+            add(names[-1].split(".")[0], names[-1], value, f"{rule} (also {names[0]})")
+    _check_nodes(config, view, storage_hosts, add)
+    _check_one_run_switches(config, src, add)
+    _check_references(config, add)
+    _check_paths(config, add)
+    _check_names(config, add)
     return problems
 
 
