@@ -574,19 +574,12 @@ def progress(message: str) -> Generator[StringCommand, None, None]:
     yield from ()
 
 
-def resource_args(config: StorageConfig) -> list[tuple[str, int, str]]:
-    return [
-        (name, resource.minor, config.mapper_path(resource.backing_volume))
-        for name, resource in config.drbd_resources.items()
-    ]
-
-
 def read_peer(config: StorageConfig) -> tuple[dict[str, DrbdResourceState] | None, bool]:
     """The peer's DRBD facts, read even when --limit leaves it out; None when it cannot be reached."""
     peer_host = inventory.get_host(config.peer_of(host.name).name)
     targeted = state.is_host_in_limit(peer_host)
     try:
-        return peer_host.get_fact(DrbdResources, resources=resource_args(config)), targeted
+        return peer_host.get_fact(DrbdResources, resources=config.drbd_fact_resources), targeted
     except PyinfraError:
         return None, targeted
 
@@ -595,7 +588,7 @@ def changes_discarded_here(config: StorageConfig) -> set[str]:
     """The resources whose data this node gives up in this run (split_brain_discard names it)."""
     if config.split_brain_discard != host.name:
         return set()
-    local = host.get_fact(DrbdResources, resources=resource_args(config))
+    local = host.get_fact(DrbdResources, resources=config.drbd_fact_resources)
     peer, _ = read_peer(config)
     return {name for name in config.drbd_resources if is_split(local[name], peer.get(name) if peer else None)}
 
@@ -608,7 +601,7 @@ def fact_reads(config: StorageConfig) -> FactReads:
         ],
         services=["drbd.service"],
         lines=[("/etc/modules-load.d/drbd.conf", "drbd", False)],
-        facts=[(DrbdResources, {"resources": resource_args(config)}), (KernelModules, {}), (LvmReport, {})],
+        facts=[(DrbdResources, {"resources": config.drbd_fact_resources}), (KernelModules, {}), (LvmReport, {})],
     )
 
 
@@ -644,7 +637,7 @@ def configure_drbd(config: StorageConfig) -> None:
     # order with o2cb and the mounts; drbd.service would promote on its own.
     unit_state(name="drbd.service left to the boot unit", service="drbd.service", running=None, enabled=False)
 
-    local = host.get_fact(DrbdResources, resources=resource_args(config))
+    local = host.get_fact(DrbdResources, resources=config.drbd_fact_resources)
     peer, peer_targeted = read_peer(config)
     peer_name = config.peer_of(host.name).name
     source = host_source(host, "drbd_resources")

@@ -8,7 +8,6 @@ made, and on the host right before mkfs runs.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Generator
 
 from pyinfra import host
@@ -18,18 +17,9 @@ from pyinfra.operations import files, server
 
 from facts.lvm import ZERO_HEAD_BYTES, BlockDevices, LvmReport
 from operations.lvm import LVCREATE_ZEROED_BYTES
-from operations.util import VolumeSize, refuse_unless_blank, volume_size
+from operations.util import VolumeSize, fstab_match, refuse_unless_blank, volume_size
 from twinstore.config import StorageConfig
 from twinstore.fact_cache import FactReads, prefetch_reads
-
-
-def fstab_match(mount_point: str) -> str:
-    """
-    The extended regex (files.line with extended_regex=True) of a mount point's fstab entry,
-    whatever its device and options, so a changed entry is replaced rather than added twice.
-    """
-    escaped = re.sub(r"([.+*?^$()\[\]{}|\\])", r"\\\1", mount_point)
-    return rf"^\S+\s+{escaped}\s"
 
 
 @operation()

@@ -20,9 +20,7 @@ from facts.health import SPLIT_BRAINS_SEEN, StorageHealth, StorageHealthState
 from facts.nfs import NfsExports, NfsExportsState
 from facts.ocfs2 import Ocfs2, Ocfs2State
 from operations.boot import waiting_text
-from operations.drbd import resource_args
 from operations.report import utc
-from operations.unison import sync_record_on
 from operations.util import operation_script
 from twinstore.config import NfsExport, SiteConfig, StorageConfig
 from twinstore.fact_cache import prefetch
@@ -40,12 +38,12 @@ class NodeHealth:
 def read_node_health(config: StorageConfig, name: str) -> NodeHealth | None:
     """One node's state in one round trip; None when it cannot be reached."""
     node_host = inventory.get_host(name)
-    drbd_args = {"resources": resource_args(config)}
+    drbd_args = {"resources": config.drbd_fact_resources}
     ocfs2_args = {"cluster": config.ocfs2_cluster.name, "devices": config.ocfs2_devices}
     exports_args = {"paths": [export.path for export in config.nfs_exports]}
     storage_args = {
         "cluster": config.ocfs2_cluster.name,
-        "last_run_file": sync_record_on(config, name),
+        "last_run_file": config.sync_record_on(name),
         "mount_points": config.volume_mounts,
     }
     try:

@@ -19,7 +19,6 @@ from pyinfra.operations import files, systemd
 from pyinfra.operations.util import any_changed
 
 from facts.health import VERIFY_STATE
-from operations.unison import sync_record_on
 from operations.util import unit_state
 from twinstore.config import StorageConfig
 from twinstore.fact_cache import FactReads, prefetch_reads
@@ -60,7 +59,7 @@ def metrics_script_values(config: StorageConfig, node: str) -> dict[str, Any]:
         "resources": config.resource_minors,
         "mount_points": config.volume_mounts,
         "exports": [export.path for export in config.nfs_exports],
-        "last_run_file": sync_record_on(config, node),
+        "last_run_file": config.sync_record_on(node),
         "verify_state": VERIFY_STATE,
     }
 

@@ -21,13 +21,13 @@ from facts.boot import MOUNT_LOCK
 from facts.lvm import ZERO_HEAD_BYTES, LvmReport
 from facts.ocfs2 import QUOTA_FEATURES, Ocfs2, Ocfs2Device
 from operations.drbd import changes_discarded_here
-from operations.ext4 import fstab_match
 from operations.report import report
 from operations.util import (
     GROW_SLACK,
     OCFS2_MOUNT_RETRY_S,
     OCFS2_MOUNT_TRIES,
     drbd_grows,
+    fstab_match,
     operation_script,
     refuse_unless_blank,
     volume_size,

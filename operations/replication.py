@@ -23,7 +23,7 @@ from facts.ocfs2 import Ocfs2, Ocfs2State
 from facts.replication import DrbdAddresses, ReplicationLink, ReplicationLinkState
 from operations.boot import SCRIPT as BOOT_SCRIPT
 from operations.boot import UNIT as BOOT_UNIT
-from operations.drbd import read_peer, resource_args
+from operations.drbd import read_peer
 from operations.ocfs2 import O2CB_SERVICE
 from operations.util import operation_script
 from twinstore.config import StorageConfig
@@ -179,7 +179,7 @@ def link_move(config: StorageConfig) -> LinkMove:
         host.name,
         host.get_fact(ReplicationLink),
         host.get_fact(Ocfs2, cluster=config.ocfs2_cluster.name, devices=config.ocfs2_devices),
-        host.get_fact(DrbdResources, resources=resource_args(config)),
+        host.get_fact(DrbdResources, resources=config.drbd_fact_resources),
         *read_peer(config),
         source=host_source(host, "replication_link"),
         ocfs2_source=host_source(host, "ocfs2_cluster"),

@@ -21,14 +21,14 @@ from pyinfra.operations import crontab, files
 from facts.unison import Unison, UnisonState
 from operations.report import report
 from operations.util import unit_state
-from twinstore.config import StorageConfig, UnisonProfile
+from twinstore.config import UNISON_ARCHIVE_DIR, StorageConfig, UnisonProfile
 from twinstore.fact_cache import FactReads, prefetch_reads
 from twinstore.templating import jinja_env_kwargs
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "unison"
 KEY = "/root/.ssh/id_ed25519_unison"
 KNOWN_HOSTS = "/root/.ssh/known_hosts_unison"
-ARCHIVE_DIR = "/root/.unison"
+ARCHIVE_DIR = UNISON_ARCHIVE_DIR
 SERVER_COMMAND = "/usr/local/sbin/twinstore-unison-server"
 SYNC_COMMAND = "/usr/local/sbin/twinstore-unison-sync"
 SYNC_LOCK = "/run/lock/twinstore-unison.lock"
@@ -36,16 +36,6 @@ LOGROTATE_FILE = "/etc/logrotate.d/twinstore-unison"
 MARKER = "twinstore-unison"
 # Where the archive of a sync with a peer since rebuilt is kept (it names no file anything reads).
 REBUILT_PEER_DIR = "before-rebuild-of"
-
-
-def last_run_file(profile_name: str) -> str:
-    """Where the sync command records its last run: seconds since the epoch and exit status."""
-    return f"{ARCHIVE_DIR}/twinstore-{profile_name}.last-run"
-
-
-def sync_record_on(config: StorageConfig, node: str) -> str:
-    """The last-run file on the node that runs the sync; "" on the other, which records none."""
-    return last_run_file(config.unison.profile_name) if node == config.unison.client else ""
 
 
 def fact_arguments(root: str) -> dict[str, str]:
@@ -83,8 +73,8 @@ def sync_command_values(profile: UnisonProfile, root: str, node: str, peer: str,
         "peer_address": peer_address,
         "ssh_options": ssh_options(),
         "log_file": profile.log_file,
-        "count_file": f"{ARCHIVE_DIR}/twinstore-{profile.profile_name}.count",
-        "last_run_file": last_run_file(profile.profile_name),
+        "count_file": profile.count_file,
+        "last_run_file": profile.last_run_file,
         "max_deleted_percent": profile.max_deleted_percent,
         "profile_name": profile.profile_name,
         "sync_command": SYNC_COMMAND,
@@ -254,7 +244,7 @@ def fact_reads(config: StorageConfig) -> FactReads:
             facts=[(Unison, fact_arguments(mount_point))],
         )
     return FactReads(
-        files=[f"{ARCHIVE_DIR}/{profile.profile_name}.prf", LOGROTATE_FILE, SYNC_COMMAND],
+        files=[profile.profile_file, LOGROTATE_FILE, SYNC_COMMAND],
         directories=[ARCHIVE_DIR],
         facts=[(Unison, fact_arguments(mount_point)), (Crontab, {"user": "root"})],
     )
@@ -272,7 +262,6 @@ def configure_unison(config: StorageConfig) -> None:
     client = config.node(profile.client)
     peer = config.peer_of(client.name)
     is_client = host.name == client.name
-    profile_file = f"{ARCHIVE_DIR}/{profile.profile_name}.prf"
     prefetch_reads(host, fact_reads(config))
 
     versions_sync(
@@ -309,7 +298,7 @@ def configure_unison(config: StorageConfig) -> None:
     files.template(
         name=f"unison profile {profile.profile_name}",
         src=str(TEMPLATES / "profile.prf.j2"),
-        dest=profile_file,
+        dest=profile.profile_file,
         profile=profile,
         mount_point=mount_point,
         peer=peer.name,

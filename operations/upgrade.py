@@ -27,7 +27,7 @@ from facts.drbd import DrbdResources, DrbdResourceState
 from facts.sources import SOURCES_LIST, AptSourceUris
 from operations import release
 from operations.boot import UNIT as BOOT_UNIT
-from operations.drbd import read_peer, resource_args
+from operations.drbd import read_peer
 from operations.replication import nothing_holds, out_of_service
 from operations.sources import TEMPLATES as SOURCES_TEMPLATES
 from operations.sources import source_lines
@@ -158,7 +158,7 @@ def configure_upgrade(config: StorageConfig) -> None:
     if SUPPORTED_RELEASES[running] == target:
         host.noop(f"runs Debian {running} ({target}) already: run the deploy without upgrade_to to converge it")
         return
-    local = host.get_fact(DrbdResources, resources=resource_args(config))
+    local = host.get_fact(DrbdResources, resources=config.drbd_fact_resources)
     peer, peer_targeted = read_peer(config)
     stop(upgrade_problems(config, host.name, running, local, peer, peer_targeted, host_source(host, "upgrade_to")))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,15 @@ GROW_SLACK = 1024**2
 # node (both nodes starting their heartbeat together). Used by the boot script and the deploy's mounts.
 OCFS2_MOUNT_TRIES = 6
 OCFS2_MOUNT_RETRY_S = 10
+
+
+def fstab_match(mount_point: str) -> str:
+    """
+    The extended regex (files.line with extended_regex=True) of a mount point's fstab entry,
+    whatever its device and options, so a changed entry is replaced rather than added twice.
+    """
+    escaped = re.sub(r"([.+*?^$()\[\]{}|\\])", r"\\\1", mount_point)
+    return rf"^\S+\s+{escaped}\s"
 
 
 def round_to_extent(size: int, extent_size: int) -> int:

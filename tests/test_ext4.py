@@ -11,8 +11,9 @@ from pyinfra.context import ctx_host
 from pyinfra.operations.util.files import adjust_regex
 
 from facts.lvm import ZERO_HEAD_BYTES, BlockDevices, BlockDeviceState
-from operations.ext4 import filesystem, fstab_match
+from operations.ext4 import filesystem
 from operations.lvm import LVCREATE_ZEROED_BYTES
+from operations.util import fstab_match
 from tests.helpers import FakeHost, real_storage_config
 
 DEVICE = "/dev/mapper/vg0-rep--no"

@@ -24,7 +24,7 @@ from facts.sources import AptSourceUris
 from facts.unison import Unison
 from lab.image import IDENTITY_SCRIPT, INITRAMFS_HOOK, LAB_FILES
 from operations.boot import boot_script_values
-from operations.drbd import resource_args, resource_commands
+from operations.drbd import resource_commands
 from operations.fencing import handler_values
 from operations.metrics import metrics_script_values
 from operations.nis import transfer_script_values
@@ -85,7 +85,7 @@ def fact_scripts() -> dict[str, str]:
     config = real_storage_config()
     commands = {
         "block_devices": BlockDevices().command(paths=["/dev/vdb", "/dev/mapper/vg0-rep--drbd0"]),
-        "drbd": DrbdResources().command(resources=resource_args(config)),
+        "drbd": DrbdResources().command(resources=config.drbd_fact_resources),
         "io_flowing": io_flowing(),
         "health": StorageHealth().command(cluster="ocfs2", last_run_file="/x", mount_points=["/vol/a"]),
         "links": PublicPaths().command(links=[("/vol/pub", "/vol/rep-unison/pub", "/vol/rep-unison")]),

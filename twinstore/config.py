@@ -675,6 +675,10 @@ class NfsExport(Model):
         return trusted + [(client, list(self.options)) for client in self.clients or default_clients]
 
 
+# unison's own archive directory for root: its profiles, archives and the sync command's records.
+UNISON_ARCHIVE_DIR = "/root/.unison"
+
+
 class UnisonProfile(Model):
     volume: LvmName
     client: HostName
@@ -698,6 +702,20 @@ class UnisonProfile(Model):
     # The health report calls the sync stale when its last run is older than this
     # (a nightly schedule plus two hours of slack).
     max_age_hours: int = Field(default=26, ge=1)
+
+    @property
+    def profile_file(self) -> str:
+        return f"{UNISON_ARCHIVE_DIR}/{self.profile_name}.prf"
+
+    @property
+    def last_run_file(self) -> str:
+        """Where the sync command records its last run: seconds since the epoch and exit status."""
+        return f"{UNISON_ARCHIVE_DIR}/twinstore-{self.profile_name}.last-run"
+
+    @property
+    def count_file(self) -> str:
+        """Where the sync command keeps the entries it counted after its last sync."""
+        return f"{UNISON_ARCHIVE_DIR}/twinstore-{self.profile_name}.count"
 
 
 class Resolver(Model):
@@ -878,6 +896,18 @@ class StorageConfig(Model):
     def node_names(self) -> list[str]:
         """The pair's node names, in their configured order."""
         return [node.name for node in self.nodes]
+
+    def sync_record_on(self, node: str) -> str:
+        """The last-run file on the node that runs the unison sync; "" on the other, which records none."""
+        return self.unison.last_run_file if node == self.unison.client else ""
+
+    @property
+    def drbd_fact_resources(self) -> list[tuple[str, int, str]]:
+        """(name, minor, backing device) of every DRBD resource, the DrbdResources fact's argument."""
+        return [
+            (name, resource.minor, self.mapper_path(resource.backing_volume))
+            for name, resource in self.drbd_resources.items()
+        ]
 
     def node(self, name: str) -> Node:
         return next(node for node in self.nodes if node.name == name)
