@@ -111,6 +111,24 @@ def test_prefetch_answers_as_separate_reads_would(local_host: tuple[Host, list[s
     assert prefetched[1] is not None and prefetched[2] is None
 
 
+def test_the_last_answer_keeps_its_blank_lines_and_spaces(local_host: tuple[Host, list[str]]) -> None:
+    host, sent = local_host
+    # The combined read prints its output in one write from $( ), which strips trailing newlines:
+    # the section's end marker comes after them, so the answer stays whole.
+    reads: list[tuple[type[FactBase[Any]], dict[str, Any]]] = [
+        (Command, {"command": "echo first"}),
+        (Command, {"command": "printf 'a  \\n\\n  b\\n\\n\\n'"}),
+    ]
+    fact_cache.prefetch(host, reads)
+    assert len(sent) == 1
+    prefetched = [host.get_fact(fact, **kwargs) for fact, kwargs in reads]
+    assert len(sent) == 1
+    fact_cache.forget()
+    assert [host.get_fact(fact, **kwargs) for fact, kwargs in reads] == prefetched
+    assert len(sent) == 3
+    assert prefetched == ["first", "a  \n\n  b\n\n"]
+
+
 def test_prefetch_leaves_a_failing_fact_to_the_normal_read(local_host: tuple[Host, list[str]]) -> None:
     host, sent = local_host
     fact_cache.prefetch(host, [(Command, {"command": "exit 3"}), (Command, {"command": "echo fine"})])

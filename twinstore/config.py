@@ -705,6 +705,7 @@ class UnisonProfile(Model):
 
     @property
     def profile_file(self) -> str:
+        """unison's profile, which the sync command names."""
         return f"{UNISON_ARCHIVE_DIR}/{self.profile_name}.prf"
 
     @property

@@ -445,8 +445,8 @@ def _prefetch_together(
             f'"{FACT_MARKER} {index} $?";',
         ]
     # Sent at the end in one write: a line at a time, the host's sshd wakes to encrypt and send
-    # each (under TCG a 62 KB read then took 1.2-1.3 s instead of 1.1 s). The last line is a
-    # marker, so $( ) strips no answer's newlines.
+    # each, a cost that counts on a slow host (docs/measurements.md). The last line is a marker,
+    # so $( ) strips no answer's newlines.
     parts = ["output=$(", *parts, ");", "printf", "'%s\\n'", '"$output"']
     if not host.connected:
         # As pyinfra's own fact reads do: a host left out by --limit (the peer) is connected
