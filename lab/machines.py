@@ -189,7 +189,7 @@ def qemu_command(guest: Guest, image: Path) -> list[str]:
     if not address_space_randomized():
         # QEMU's TCG (7.2) finds the code it translated by virtual address as well as physical:
         # with ASLR, ld.so and libc sit at new addresses in every process, so every program start
-        # translated them again: 19 ms for /bin/true, 4 ms without (docs/measurements.md).
+        # translated them again (the figures: docs/measurements.md).
         append += " norandmaps"
     command = [
         "qemu-system-x86_64",

@@ -493,15 +493,16 @@ def _check_references(config: StorageConfig, add: AddProblem) -> None:
 
 def _check_paths(config: StorageConfig, add: AddProblem) -> None:
     """Public links inside the volumes, and exports of replicated data only."""
+    mounts = config.volume_mounts
     for i, link in enumerate(config.public_links):
-        if not any(is_under(link.target, mount) and link.target != mount for mount in config.volume_mounts):
+        if not any(is_under(link.target, mount) and link.target != mount for mount in mounts):
             add(
                 "public_links",
                 f"public_links.{i}.target",
                 link.target,
                 "must lie inside a configured volume's mount point",
             )
-        if link.path in config.volume_mounts:
+        if link.path in mounts:
             add("public_links", f"public_links.{i}.path", link.path, "is a volume's mount point")
 
     exported = config.exported_volume_mounts
