@@ -13,7 +13,7 @@ from facts.util import script_command, section_lines
 
 # The newest split brain a health report has already reported (seconds since the epoch).
 SPLIT_BRAINS_SEEN = "/var/lib/twinstore/split-brains-seen"
-# The fence-peer handler's last fencing: time, fenced|fencing|failed, peer, resource
+# The fence-peer handler's last fencing: time, fenced|fencing|failed|reconnected, peer, resource
 # (templates/fencing/fence-peer.sh.j2 writes it).
 FENCE_STATE = "/var/lib/twinstore/fence-peer.last"
 # The scheduled verify's outcome per resource (templates/verify/twinstore-verify.sh.j2 writes
@@ -69,7 +69,8 @@ class Fencing:
 
     when: str
     # fenced: the agent confirmed the peer off; fencing: under way (or the handler died);
-    # failed: the agent could not, and I/O stays frozen.
+    # failed: the agent could not, and I/O stays frozen; reconnected: the peer was back before
+    # the power-off, which was not needed.
     outcome: str
     peer: str
     resource: str

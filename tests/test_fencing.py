@@ -24,15 +24,22 @@ STALE = SERVING.replace(
     " 1: cs:WFConnection ro:Primary/Unknown ds:UpToDate/DUnknown",
     " 1: cs:WFConnection ro:Secondary/Unknown ds:Consistent/DUnknown",
 )
+# The peer reconnected: what /proc/drbd shows once a reset peer rebooted and rejoined (resyncing).
+RECONNECTED = SERVING.replace(
+    " 1: cs:WFConnection ro:Primary/Unknown ds:UpToDate/DUnknown",
+    " 1: cs:SyncSource ro:Primary/Secondary ds:UpToDate/Inconsistent",
+)
 PASSWORD = "unit-test-bmc-password"
 # A stand-in for a ClusterLabs agent: reads name=value lines on stdin, as the real ones do, and
-# answers from a power state file ("on", "off", or "broken": the BMC does not answer).
+# answers from a power state file ("on", "off", or "broken": the BMC does not answer). When a
+# file "reconnect-on-<action>" is there, the peer reconnects while the agent runs that action.
 FAKE_AGENT = """#!/bin/sh
 here=$(dirname "$0")/..
 input=$(cat)
 printf '%s\\n--\\n' "$input" >> "$here/agent-input"
 echo "$*" >> "$here/agent-argv"
 action=$(printf '%s\\n' "$input" | sed -n 's/^action=//p')
+[ -e "$here/reconnect-on-$action" ] && cp "$here/reconnect-on-$action" "$here/drbd"
 power=$(cat "$here/power")
 if [ "$power" = broken ]; then
     echo "Parse error: Ignoring unknown option 'password=secret-looking'" >&2
@@ -58,15 +65,24 @@ def run_handler(
     node: str = "fiori",
     power: str = "on",
     promote_alone: str = "",
+    reconnect_during: str = "",
 ) -> tuple[int, str]:
     """The fence-peer handler as DRBD runs it (drbdadm's environment), against a given /proc/drbd
-    and a fake fence agent."""
+    and a fake fence agent; the peer reconnects during the agent's ``reconnect_during`` action, or
+    during the handler's delay (``sleep``)."""
     config = config or real_storage_config()
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(parents=True)
     (tmp_path / "log").write_text("")
     (tmp_path / "power").write_text(f"{power}\n")
     (bin_dir / "logger").write_text(f'#!/bin/sh\necho "$*" >> {tmp_path}/log\n')
+    # The handler's delay, recorded rather than waited; the peer may reconnect meanwhile.
+    (bin_dir / "sleep").write_text(
+        f'#!/bin/sh\necho "$*" >> {tmp_path}/slept\n'
+        f"[ -e {tmp_path}/reconnect-on-sleep ] && cp {tmp_path}/reconnect-on-sleep {tmp_path}/drbd\nexit 0\n"
+    )
+    if reconnect_during:
+        (tmp_path / f"reconnect-on-{reconnect_during}").write_text(RECONNECTED)
     peer = config.peer_of(node)
     if peer.fence is not None:
         (bin_dir / peer.fence.agent).write_text(FAKE_AGENT)
@@ -140,8 +156,36 @@ def test_the_node_with_the_higher_o2cb_number_waits_before_it_fences(tmp_path: P
     assert config.fence_delay("fiori") == 0 and config.fence_delay("torchio") == config.fencing.delay_seconds == 20
     code, said = run_handler(tmp_path, SERVING, "1", config, node="torchio")
     assert code == 7, said
-    assert "powering fiori off through fence_ipmilan after 20 s" in said
-    assert "action=off\ndelay=20\n" in (tmp_path / "agent-input").read_text()
+    assert "waiting 20 s before fencing it (fiori fences at once)" in said
+    assert "powering fiori off through fence_ipmilan" in said
+    # The handler waits itself, so it can look again afterwards; the agent acts at once.
+    assert (tmp_path / "slept").read_text() == "20\n"
+    assert "action=off\ndelay=0\n" in (tmp_path / "agent-input").read_text()
+    # fiori fences at once: no wait.
+    code, _ = run_handler(tmp_path / "fiori", SERVING, "1", config)
+    assert code == 7 and not (tmp_path / "fiori" / "slept").exists()
+
+
+@pytest.mark.parametrize(("node", "during"), [("fiori", "status"), ("torchio", "sleep")])
+def test_a_peer_that_reconnects_before_the_power_off_is_not_powered_off(tmp_path: Path, node: str, during: str) -> None:
+    # A reset peer reboots and rejoins while the agent answers slowly (fiori) or while this node
+    # waits its delay (torchio): powering it off then would stop a node that serves again.
+    code, said = run_handler(tmp_path, SERVING, "1", node=node, reconnect_during=during)
+    peer = "torchio" if node == "fiori" else "fiori"
+    # Not 3-7: nothing DRBD could take as "the peer cannot write"; DRBD ignores it anyway.
+    assert code == 1, said
+    assert f"drbd1: {peer} came back (SyncSource on drbd1) before it was powered off: not fenced" in said
+    assert "action=off" not in (tmp_path / "agent-input").read_text()
+    assert (tmp_path / "power").read_text() == "on\n"
+    assert (tmp_path / "state" / "last").read_text().split()[1:] == ["reconnected", peer, "drbd1"]
+
+
+def test_a_handler_that_gets_the_lock_after_its_resource_reconnected_does_not_call_the_agent(tmp_path: Path) -> None:
+    # The second resource's handler waited for the first one's lock; its own connection is back.
+    code, said = run_handler(tmp_path, RECONNECTED, "1")
+    assert code == 1, said
+    assert "torchio came back (SyncSource on drbd1)" in said
+    assert not (tmp_path / "agent-input").exists()
 
 
 def test_a_peer_already_off_is_not_powered_off_again(tmp_path: Path) -> None:
