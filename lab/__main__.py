@@ -6,6 +6,7 @@ Faults for a person trying them by hand (the tests use the same commands):
     python -m lab cable torchio lan down    # pull torchio's LAN cable (or `link`, the back-to-back one)
     python -m lab cable torchio lan up      # plug it back in
     python -m lab bmc torchio down          # torchio's BMC answers nothing (a fence agent fails)
+    python -m lab bmc torchio hang          # it holds each request, answering nothing (a hung BMC)
     python -m lab freeze fiori              # fiori hangs (paused); `python -m lab thaw fiori` resumes it
     python -m lab reset-button fiori        # hard reset: reboots at once, no shutdown
     python -m lab snapshot save NAME        # every running guest, memory and disks, paused together
@@ -26,7 +27,7 @@ import subprocess
 import sys
 
 from lab import machines
-from lab.bmc import set_reachable
+from lab.bmc import BMC_STATES, set_state
 from lab.image import build_image
 from lab.settings import GUESTS, lab_dir, ssh_config
 from lab.upgrade import build_upgrade_repo
@@ -60,9 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     cable.add_argument("guest", choices=[g.name for g in GUESTS])
     cable.add_argument("cable", choices=["lan", "link"], help="lan, or link: the storage guests' back-to-back cable")
     cable.add_argument("state", choices=["down", "up"])
-    bmc = commands.add_parser("bmc", help="make a storage guest's BMC unreachable, or reachable again")
+    bmc = commands.add_parser("bmc", help="make a storage guest's BMC unreachable or hung, or answer again")
     bmc.add_argument("guest", choices=[g.name for g in GUESTS if g.storage])
-    bmc.add_argument("state", choices=["down", "up"])
+    bmc.add_argument("state", choices=BMC_STATES)
     snapshot = commands.add_parser("snapshot", help="save or load every running guest, memory and disks")
     snapshot.add_argument("action", choices=["save", "load", "import"])
     snapshot.add_argument("tag", help="the snapshot's name")
@@ -101,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "cable":
         machines.set_cable(args.guest, args.cable, connected=args.state == "up")
     elif args.command == "bmc":
-        set_reachable(args.guest, reachable=args.state == "up")
+        set_state(args.guest, args.state)
     elif args.command == "snapshot":
         if args.action == "save":
             took = machines.save_snapshot(args.tag, export=args.export)

@@ -17,7 +17,9 @@ fenced, and when.
 
 ``python -m lab bmc NAME down`` makes a guest's BMC unreachable (each connection is closed
 before TLS, as by a dead BMC or a cut management cable) until ``python -m lab bmc NAME up``:
-the fault of a fence agent that cannot reach the peer's BMC.
+the fault of a fence agent that cannot reach the peer's BMC. ``python -m lab bmc NAME hang``
+makes it accept each connection and answer nothing until ``up`` (a hung BMC): the agent waits
+until the handler's timeout ends it.
 
 Run by qemu: ``python -m lab.bmc NAME`` (lab/machines.py); ``python -m lab.bmc --certificate``
 makes the certificate.
@@ -52,17 +54,30 @@ def log_file() -> Path:
     return lab_dir() / "run" / "bmc.log"
 
 
+BMC_STATES = ("up", "down", "hang")
+# A hung BMC's connections end by themselves after this, should the lab forget to bring it up.
+HANG_LIMIT_SECONDS = 600
+
+
 def unreachable_flag(name: str) -> Path:
     """While this file exists, the guest's BMC answers no connection."""
     return lab_dir() / "run" / f"bmc-{name}.down"
 
 
-def set_reachable(name: str, reachable: bool) -> None:
-    flag = unreachable_flag(name)
-    if reachable:
-        flag.unlink(missing_ok=True)
-    else:
-        flag.touch()
+def hung_flag(name: str) -> Path:
+    """While this file exists, the guest's BMC holds each connection and answers nothing."""
+    return lab_dir() / "run" / f"bmc-{name}.hang"
+
+
+def set_state(name: str, state: str) -> None:
+    """up (answers), down (closes each connection at once) or hang (holds it, answering nothing)."""
+    if state not in BMC_STATES:
+        raise ValueError(f"a BMC is {', '.join(BMC_STATES)}, not {state!r}")
+    for flag, wanted in ((unreachable_flag(name), state == "down"), (hung_flag(name), state == "hang")):
+        if wanted:
+            flag.touch()
+        else:
+            flag.unlink(missing_ok=True)
 
 
 def running(target: Guest) -> bool:
@@ -178,6 +193,10 @@ def serve(name: str) -> None:
     target = guest(name)
     if unreachable_flag(name).exists():
         return  # the connection closes with this process, before a byte of TLS
+    # A hung BMC: the connection stays open, with nothing on it (the agent's timeout ends it).
+    hung_since = time.monotonic()
+    while hung_flag(name).exists() and time.monotonic() - hung_since < HANG_LIMIT_SECONDS:
+        time.sleep(1)
     # qemu hands the connection over as standard input, output and error: keep errors off it.
     errors = os.open(lab_dir() / "run" / "bmc.errors", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     os.dup2(errors, 2)

@@ -414,6 +414,7 @@ def wait_for(node: testinfra.host.Host, command: str, expected: str, timeout: fl
 NODE_STATE = (
     "cat /proc/drbd; systemctl show -p ActiveState -p Result twinstore-storage; "
     "journalctl -b -q -u twinstore-storage --no-pager | tail -n 20; "
+    "journalctl -b -q -t twinstore-fence-peer --no-pager | tail -n 10; "
     "dmesg | grep -E 'ocfs2|o2net|o2hb|o2dlm|o2cb|dlm|drbd' | tail -n 40"
 )
 

@@ -272,6 +272,66 @@ def test_a_fence_agent_that_cannot_reach_the_bmc_leaves_io_frozen_until_the_docu
     assert bmc_actions()[earlier:] == []
 
 
+def test_a_peer_back_before_the_delayed_power_off_is_not_fenced_and_nothing_is_lost(
+    converged_lab: None, fiori: testinfra.host.Host, torchio: testinfra.host.Host
+) -> None:
+    """The replication link fails while both serve, long enough for DRBD to notice, and fiori
+    cannot reach torchio's BMC: both freeze I/O and fiori's fencing fails. torchio's agent gets
+    no answer from fiori's hung BMC within its 40 s, and torchio waits its fence delay. The link
+    is back and DRBD connects again before torchio would power fiori off: torchio's handler
+    looks again right before the power-off and leaves fiori in service. (A node reset while both
+    serve that reboots and rejoins before its peer's fencing ends is the same case: the old
+    handler powered such a node off after it served again.) No BMC acts, no acknowledged write
+    is lost, nothing diverged."""
+    earlier = len(bmc_actions())
+    run_lab("bmc", "torchio", "down")
+    run_lab("bmc", "fiori", "hang")
+    since = torchio.check_output("date +%s")
+    handler_log = f"journalctl -q -t twinstore-fence-peer --no-pager --since @{since}"
+    try:
+        writer = AckWriter()
+        writer.start()
+        writer.wait_for_more(10)
+        cut = time.time()
+        run_lab("cable", "torchio", "lan", "down")
+        # torchio notices (its ping goes unanswered), freezes I/O and runs its handler; the link
+        # comes back then, before the other resource may even notice.
+        wait_for(torchio, "grep -q 'cs:WFConnection' /proc/drbd && echo lost", "lost", timeout=120, every=1)
+        lost_after = time.time() - cut
+        run_lab("cable", "torchio", "lan", "up")
+        plugged = time.time()
+        # Until every handler on torchio has ended (none holds their lock) and both resources are
+        # connected.
+        settled = "flock -n /run/twinstore-fence-peer.lock grep -c 'cs:Connected' /proc/drbd"
+        wait_for(torchio, settled, "2", timeout=240)
+        measured(
+            "link lost for a while: pull to torchio's handler, plug to both handlers leaving fiori be",
+            f"{lost_after:.0f} s, {time.time() - plugged:.0f} s",
+        )
+        journal = torchio.check_output(handler_log)
+        assert "waiting 20 s before fencing it (fiori fences at once)" in journal, journal
+        assert re.search(r"drbd\d: fiori came back \((Connected|Sync\w+|WFBitMap\w) on drbd\d\) before it was", journal)
+        assert "powering fiori off" not in journal and "could not fence" not in journal, journal
+        assert torchio.check_output("cut -d' ' -f2,3 /var/lib/twinstore/fence-peer.last") == "reconnected fiori"
+        # fiori's own handler could not power torchio off; its I/O was frozen until DRBD reconnected.
+        assert "could not fence torchio" in fiori.check_output(handler_log)
+        assert bmc_actions()[earlier:] == []
+        in_service(fiori, torchio)
+        writer.wait_for_more(10, through="fiori")
+        writer.wait_for_more(10, through="torchio")
+        acks = writer.stop()
+    finally:
+        run_lab("cable", "torchio", "lan", "up")
+        run_lab("bmc", "fiori", "up")
+        run_lab("bmc", "torchio", "up")
+    for node in ("fiori", "torchio"):
+        assert missing_on(node, writer, acks) == [], f"{node} lost acknowledged writes"
+    no_split_brain(fiori, torchio)
+    # Both still run: nothing powered either off after the handlers ended.
+    assert guest_pid(lab_guest("fiori")) is not None and guest_pid(lab_guest("torchio")) is not None
+    assert bmc_actions()[earlier:] == []
+
+
 @dataclass
 class BothCut:
     """Both nodes lost power while the client wrote; torchio came back first and waits for fiori,

@@ -36,7 +36,7 @@ AGAIN = {**GROWN, "rep-drbd0": "1152M"}
 MOUNTS = {"rep-no": "/vol/rep-no", "rep-drbd0": "/vol/ocfs2-small", "rep-drbd1": "/vol/ocfs2-large"}
 MINORS = {"rep-drbd0": 0, "rep-drbd1": 1}
 HEALTHY = "grep -c 'cs:Connected ro:Primary/Primary ds:UpToDate/UpToDate' /proc/drbd"
-FENCED = "grep -c 'cs:WFConnection ro:Primary/Unknown ds:UpToDate/Outdated C r' /proc/drbd"
+FENCED = "grep -cE 'cs:WFConnection ro:Primary/Unknown ds:UpToDate/(Outdated|Inconsistent) C r' /proc/drbd"
 
 
 def sizes(grown: dict[str, str]) -> tuple[str, str]:
@@ -52,6 +52,11 @@ def df_bytes(node: testinfra.host.Host) -> dict[str, int]:
 
 def drbd_bytes(node: testinfra.host.Host) -> dict[str, int]:
     return {name: int(node.check_output(f"cat /sys/block/drbd{minor}/size")) * 512 for name, minor in MINORS.items()}
+
+
+def came_back(node: testinfra.host.Host) -> int:
+    """How many of the node's fence-peer handlers found the peer back before powering it off."""
+    return int(node.check_output("journalctl -q -t twinstore-fence-peer --no-pager | grep -c 'came back' || true"))
 
 
 def files_sum(node: str) -> str:
@@ -139,10 +144,18 @@ def test_volumes_grow_online_while_a_client_writes_and_a_node_reset_after_the_re
         run_lab("reset-button", "torchio")
         # fiori saw its peer vanish while both were Primary, and fences it: powered off, as a
         # node that went away at once is, once for both resources (both go on, I/O running).
-        wait_until(lambda: guest_pid(lab_guest("torchio")) is None, timeout=300)
-        wait_for(fiori, FENCED, "2", timeout=120)
-        assert bmc_actions()[earlier:] == [["torchio", "ForceOff"]]
-        power_on("torchio")
+        # Unless torchio rebooted and reconnected before the power-off (its agent is slow when
+        # the lab's host is busy): then it serves again and fiori's handler leaves it be
+        # (tests/e2e/test_faults.py proves that case on purpose). Either way torchio attached
+        # its grown disk at boot.
+        wait_until(lambda: guest_pid(lab_guest("torchio")) is None or came_back(fiori) == 2, timeout=300)
+        if guest_pid(lab_guest("torchio")) is None:
+            # A resource torchio was resyncing when it went off keeps it Inconsistent.
+            wait_for(fiori, FENCED, "2", timeout=120)
+            assert bmc_actions()[earlier:] == [["torchio", "ForceOff"]]
+            power_on("torchio")
+        else:
+            assert bmc_actions()[earlier:] == []
         in_service(fiori, torchio)
         assert drbd_bytes(torchio) == drbd_bytes(fiori)
         assert drbd_bytes(torchio)["rep-drbd0"] > grown_drbd["rep-drbd0"]
