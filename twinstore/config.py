@@ -427,7 +427,8 @@ class FenceDevice(Model):
 
 class Fencing(Model):
     """How the pair fences: in an even split the node with the lower o2cb number fences at once,
-    the other only after delay_seconds (fence agents' own delay), so exactly one node survives."""
+    the other only after delay_seconds (the fence-peer handler waits it, then looks whether the
+    peer is back), so exactly one node survives."""
 
     delay_seconds: int = Field(default=20, ge=5, le=120)
     # How long one call of the agent may take before the handler gives up (I/O stays frozen).
